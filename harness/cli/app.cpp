@@ -1,0 +1,42 @@
+#include "cli/app.hpp"
+
+#include "cli/commands.hpp"
+#include "pure/error.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <exception>
+
+namespace harness::cli {
+
+int run(int argc, char** argv) {
+    CLI::App app{"cardharness: card-reader compatibility test harness (My Number / Juki cards, "
+                 "PC/SC and USB CCID readers)",
+                 "cardharness"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", CARDHARNESS_VERSION);
+    app.footer("Exit codes: 0 ok, 1 failure or incompatibility, 2 usage or data-file error, "
+               "3 environment (no pcscd, no readers, no root).");
+    Context context;
+    for (Register add : {&add_version_command})
+        add(app, context);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : exit_code::usage;
+    } catch (const UsageError& e) {
+        fmt::print(stderr, "cardharness: {}\n", e.what());
+        return exit_code::usage;
+    } catch (const EnvironmentError& e) {
+        fmt::print(stderr, "cardharness: {}\n", e.what());
+        return exit_code::environment;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "cardharness: error: {}\n", e.what());
+        return exit_code::failure;
+    }
+    return context.exit_code;
+}
+
+} // namespace harness::cli

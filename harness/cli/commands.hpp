@@ -1,0 +1,9 @@
+#pragma once
+// One registration function per command file. Add yours here and to the list in app.cpp.
+#include "cli/app.hpp"
+
+namespace harness::cli {
+
+void add_version_command(CLI::App& app, Context& context);
+
+} // namespace harness::cli
