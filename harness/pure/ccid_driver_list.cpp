@@ -1,0 +1,202 @@
+#include "pure/ccid_driver_list.hpp"
+
+#include "pure/error.hpp"
+
+#include <fmt/core.h>
+#include <optional>
+
+namespace harness::ccid_driver {
+namespace {
+
+// A cursor over the plist text that knows its line and column (both 1-based).
+class Scanner {
+public:
+    Scanner(std::string_view text, std::string_view source) : text_(text), source_(source) {}
+
+    [[noreturn]] void fail(std::size_t at, std::string_view what) const {
+        std::size_t line = 1;
+        std::size_t column = 1;
+        for (std::size_t i = 0; i < at && i < text_.size(); ++i) {
+            if (text_[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        throw ConfigError(fmt::format("{}:{}:{}: expected {}", source_, line, column, what));
+    }
+
+    // Skips white space and <!-- comments -->.
+    void skip_blank() {
+        for (;;) {
+            while (pos_ < text_.size() && is_space(text_[pos_]))
+                ++pos_;
+            if (text_.substr(pos_, 4) != "<!--")
+                return;
+            const auto end = text_.find("-->", pos_ + 4);
+            if (end == std::string_view::npos)
+                fail(pos_, "the end of the comment (\"-->\")");
+            pos_ = end + 3;
+        }
+    }
+
+    bool at(std::string_view token) {
+        skip_blank();
+        return text_.substr(pos_, token.size()) == token;
+    }
+
+    void expect(std::string_view token) {
+        if (!at(token))
+            fail(pos_, fmt::format("\"{}\"", token));
+        pos_ += token.size();
+    }
+
+    // The raw text up to the next '<'; returns where it started.
+    std::pair<std::string_view, std::size_t> text_until_tag() {
+        const auto start = pos_;
+        const auto end = text_.find('<', pos_);
+        if (end == std::string_view::npos)
+            fail(pos_, "a closing tag");
+        pos_ = end;
+        return {text_.substr(start, end - start), start};
+    }
+
+    // Finds `<key>name</key>` outside comments; returns false when absent.
+    bool seek_key(std::string_view name) {
+        pos_ = 0;
+        for (;;) {
+            skip_blank();
+            const auto lt = text_.find('<', pos_);
+            if (lt == std::string_view::npos)
+                return false;
+            pos_ = lt;
+            if (text_.substr(pos_, 4) == "<!--") {
+                skip_blank();
+                continue;
+            }
+            if (text_.substr(pos_, 5) == "<key>") {
+                pos_ += 5;
+                auto [key, start] = text_until_tag();
+                expect("</key>");
+                if (key == name)
+                    return true;
+                continue;
+            }
+            ++pos_;
+        }
+    }
+
+    std::size_t position() const { return pos_; }
+
+private:
+    static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+    std::string_view text_;
+    std::string_view source_;
+    std::size_t pos_ = 0;
+};
+
+struct Item {
+    std::string value;
+    std::size_t offset = 0;
+};
+
+std::string decode_entities(std::string_view raw, const Scanner& scanner, std::size_t offset) {
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] != '&') {
+            out += raw[i];
+            continue;
+        }
+        const auto semi = raw.find(';', i);
+        if (semi == std::string_view::npos)
+            scanner.fail(offset + i, "an XML entity ending in ';'");
+        const auto name = raw.substr(i + 1, semi - i - 1);
+        if (name == "amp")
+            out += '&';
+        else if (name == "lt")
+            out += '<';
+        else if (name == "gt")
+            out += '>';
+        else if (name == "quot")
+            out += '"';
+        else if (name == "apos")
+            out += '\'';
+        else
+            scanner.fail(offset + i, "one of &amp; &lt; &gt; &quot; &apos;");
+        i = semi;
+    }
+    return out;
+}
+
+std::vector<Item> read_string_array(Scanner& scanner, std::string_view key) {
+    if (!scanner.seek_key(key))
+        scanner.fail(0, fmt::format("a <key>{}</key> entry (the CCID driver's reader list)", key));
+    std::vector<Item> items;
+    if (scanner.at("<array/>")) {
+        scanner.expect("<array/>");
+        return items;
+    }
+    scanner.expect("<array>");
+    while (!scanner.at("</array>")) {
+        scanner.expect("<string>");
+        auto [raw, start] = scanner.text_until_tag();
+        items.push_back({decode_entities(raw, scanner, start), start});
+        scanner.expect("</string>");
+    }
+    scanner.expect("</array>");
+    return items;
+}
+
+std::optional<std::uint16_t> parse_id(std::string_view text) {
+    if (text.size() < 3 || text.size() > 6 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+        return std::nullopt;
+    unsigned value = 0;
+    for (char c : text.substr(2)) {
+        unsigned digit = 0;
+        if (c >= '0' && c <= '9')
+            digit = static_cast<unsigned>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            digit = static_cast<unsigned>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            digit = static_cast<unsigned>(c - 'A' + 10);
+        else
+            return std::nullopt;
+        value = value * 16 + digit;
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+} // namespace
+
+std::vector<SupportedReader> parse_info_plist(std::string_view text, std::string_view source) {
+    Scanner scanner(text, source);
+    const auto vids = read_string_array(scanner, "ifdVendorID");
+    const auto pids = read_string_array(scanner, "ifdProductID");
+    const auto pids_end = scanner.position();
+    const auto names = read_string_array(scanner, "ifdFriendlyName");
+    const auto names_end = scanner.position();
+    if (pids.size() != vids.size())
+        scanner.fail(pids_end, fmt::format("{} ifdProductID entries (as many as ifdVendorID), "
+                                           "found {}",
+                                           vids.size(), pids.size()));
+    if (names.size() != vids.size())
+        scanner.fail(names_end, fmt::format("{} ifdFriendlyName entries (as many as "
+                                            "ifdVendorID), found {}",
+                                            vids.size(), names.size()));
+    std::vector<SupportedReader> readers;
+    readers.reserve(vids.size());
+    for (std::size_t i = 0; i < vids.size(); ++i) {
+        const auto vid = parse_id(vids[i].value);
+        if (!vid)
+            scanner.fail(vids[i].offset, "a vendor ID like 0x072F");
+        const auto pid = parse_id(pids[i].value);
+        if (!pid)
+            scanner.fail(pids[i].offset, "a product ID like 0xB100");
+        readers.push_back({*vid, *pid, names[i].value});
+    }
+    return readers;
+}
+
+} // namespace harness::ccid_driver
