@@ -1,0 +1,572 @@
+#include "services/store/store.hpp"
+
+#include "pure/error.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+#include <string_view>
+#include <thread>
+
+namespace harness::store {
+namespace {
+
+constexpr int busy_timeout_ms = 30000;
+
+// Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
+constexpr std::array<std::string_view, 1> migrations{
+    R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE readers (
+    id                  INTEGER PRIMARY KEY,
+    identity_key        TEXT NOT NULL UNIQUE,
+    pcsc_name           TEXT NOT NULL,
+    vid                 INTEGER,
+    pid                 INTEGER,
+    bcd_device          INTEGER,
+    manufacturer        TEXT NOT NULL DEFAULT '',
+    product             TEXT NOT NULL DEFAULT '',
+    serial              TEXT NOT NULL DEFAULT '',
+    driver              TEXT NOT NULL DEFAULT '',
+    reader_model        TEXT NOT NULL DEFAULT '',
+    ccid_descriptor     BLOB,
+    descriptor_findings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE cards (
+    id        INTEGER PRIMARY KEY,
+    card_id   TEXT NOT NULL,
+    card_type TEXT NOT NULL,
+    interface TEXT NOT NULL,
+    atr       BLOB NOT NULL,
+    emulated  INTEGER NOT NULL CHECK (emulated IN (0, 1)),
+    test_card INTEGER NOT NULL CHECK (test_card IN (0, 1)),
+    UNIQUE (card_id, card_type, interface, atr, emulated, test_card)
+);
+CREATE TABLE runs (
+    id               INTEGER PRIMARY KEY,
+    uuid             TEXT NOT NULL UNIQUE,
+    started_at       TEXT NOT NULL,
+    ended_at         TEXT NOT NULL DEFAULT '',
+    host             TEXT NOT NULL DEFAULT '',
+    os               TEXT NOT NULL DEFAULT '',
+    pcsclite_version TEXT NOT NULL DEFAULT '',
+    libccid_version  TEXT NOT NULL DEFAULT '',
+    harness_version  TEXT NOT NULL DEFAULT '',
+    lab              INTEGER NOT NULL CHECK (lab IN (0, 1)),
+    status           TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+    cause            TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE run_suites (
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    suite_id     TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (run_id, suite_id)
+);
+CREATE TABLE sessions (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    reader_id INTEGER NOT NULL REFERENCES readers(id),
+    card_id   INTEGER REFERENCES cards(id),
+    status    TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+    cause     TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE steps (
+    id           INTEGER PRIMARY KEY,
+    session_id   INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    suite_id     TEXT NOT NULL,
+    suite_hash   TEXT NOT NULL,
+    step_id      TEXT NOT NULL,
+    grp          TEXT NOT NULL DEFAULT '',
+    title_en     TEXT NOT NULL DEFAULT '',
+    title_ja     TEXT NOT NULL DEFAULT '',
+    action       TEXT NOT NULL DEFAULT '',
+    verdict      TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', 'skip', 'error', 'aborted')),
+    reason_en    TEXT NOT NULL DEFAULT '',
+    reason_ja    TEXT NOT NULL DEFAULT '',
+    sw           INTEGER,
+    duration_us  INTEGER NOT NULL DEFAULT 0,
+    measurements TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE exchanges (
+    id          INTEGER PRIMARY KEY,
+    step_row    INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    command     TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    sw          INTEGER,
+    duration_us INTEGER NOT NULL DEFAULT 0,
+    note        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE verdicts (
+    id           INTEGER PRIMARY KEY,
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    reader       TEXT NOT NULL,
+    reader_model TEXT NOT NULL DEFAULT '',
+    card_type    TEXT NOT NULL,
+    interface    TEXT NOT NULL,
+    verdict      TEXT NOT NULL CHECK (verdict IN ('compatible', 'partial', 'incompatible', 'untested')),
+    diagnosis_en TEXT NOT NULL DEFAULT '',
+    diagnosis_ja TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_by_run ON sessions(run_id);
+CREATE INDEX steps_by_session ON steps(session_id);
+CREATE INDEX exchanges_by_step ON exchanges(step_row);
+CREATE INDEX verdicts_by_run ON verdicts(run_id);
+)sql",
+};
+
+template <typename T>
+void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& value) {
+    if (value)
+        st.bind(index, static_cast<int>(*value));
+    else
+        st.bind(index); // NULL
+}
+
+template <typename T>
+std::optional<T> column_optional(const SQLite::Column& column) {
+    if (column.isNull())
+        return std::nullopt;
+    return static_cast<T>(column.getInt());
+}
+
+void bind_blob(SQLite::Statement& st, int index, const Bytes& bytes) {
+    st.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+}
+
+Bytes column_blob(const SQLite::Column& column) {
+    const auto* data = static_cast<const std::uint8_t*>(column.getBlob());
+    return Bytes(data, data + column.getBytes());
+}
+
+std::string identity_key(const model::ReaderIdentity& r) {
+    auto num = [](const std::optional<std::uint16_t>& v) {
+        return v ? std::to_string(*v) : std::string("-");
+    };
+    // Results are keyed by VID, PID and bcdDevice (firmware), plus the name/serial/model/driver.
+    return r.pcsc_name + '\x1f' + num(r.vid) + '\x1f' + num(r.pid) + '\x1f' + num(r.bcd_device) +
+           '\x1f' + r.serial + '\x1f' + r.reader_model + '\x1f' + r.driver;
+}
+
+std::int64_t run_row_id(SQLite::Database& db, const std::string& uuid) {
+    SQLite::Statement q(db, "SELECT id FROM runs WHERE uuid = ?");
+    q.bind(1, uuid);
+    if (!q.executeStep())
+        throw Error("no run with id " + uuid + " in the database");
+    return q.getColumn(0).getInt64();
+}
+
+std::int64_t upsert_reader(SQLite::Database& db, const model::ReaderIdentity& r) {
+    const std::string key = identity_key(r);
+    SQLite::Statement ins(db,
+                          "INSERT INTO readers (identity_key, pcsc_name, vid, pid, bcd_device, "
+                          "manufacturer, product, serial, driver, reader_model, "
+                          "ccid_descriptor, descriptor_findings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                          "ON CONFLICT(identity_key) DO UPDATE SET "
+                          "ccid_descriptor = excluded.ccid_descriptor, "
+                          "descriptor_findings = excluded.descriptor_findings, "
+                          "manufacturer = excluded.manufacturer, product = excluded.product");
+    ins.bind(1, key);
+    ins.bind(2, r.pcsc_name);
+    bind_optional(ins, 3, r.vid);
+    bind_optional(ins, 4, r.pid);
+    bind_optional(ins, 5, r.bcd_device);
+    ins.bind(6, r.manufacturer);
+    ins.bind(7, r.product);
+    ins.bind(8, r.serial);
+    ins.bind(9, r.driver);
+    ins.bind(10, r.reader_model);
+    if (r.ccid_descriptor.empty())
+        ins.bind(11);
+    else
+        bind_blob(ins, 11, r.ccid_descriptor);
+    ins.bind(12, r.descriptor_findings_json.empty() ? "{}" : r.descriptor_findings_json);
+    ins.exec();
+    SQLite::Statement q(db, "SELECT id FROM readers WHERE identity_key = ?");
+    q.bind(1, key);
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+}
+
+std::optional<std::int64_t> upsert_card(SQLite::Database& db, const model::CardRecord& c) {
+    if (c.card_type.empty() || c.card_type == "no_card")
+        return std::nullopt;
+    SQLite::Statement ins(db, "INSERT OR IGNORE INTO cards (card_id, card_type, interface, atr, "
+                              "emulated, test_card) VALUES (?,?,?,?,?,?)");
+    ins.bind(1, c.card_id);
+    ins.bind(2, c.card_type);
+    ins.bind(3, c.interface);
+    bind_blob(ins, 4, c.atr);
+    ins.bind(5, c.emulated ? 1 : 0);
+    ins.bind(6, c.test_card ? 1 : 0);
+    ins.exec();
+    SQLite::Statement q(db, "SELECT id FROM cards WHERE card_id = ? AND card_type = ? AND "
+                            "interface = ? AND atr = ? AND emulated = ? AND test_card = ?");
+    q.bind(1, c.card_id);
+    q.bind(2, c.card_type);
+    q.bind(3, c.interface);
+    bind_blob(q, 4, c.atr);
+    q.bind(5, c.emulated ? 1 : 0);
+    q.bind(6, c.test_card ? 1 : 0);
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+}
+
+model::RunStatus status_column(const SQLite::Column& column) {
+    return model::run_status_from(column.getString()).value_or(model::RunStatus::Incomplete);
+}
+
+} // namespace
+
+Store::Store(const std::string& path) : path_(path) {
+    try {
+        if (path != ":memory:") {
+            const auto parent = std::filesystem::path(path).parent_path();
+            if (!parent.empty())
+                std::filesystem::create_directories(parent);
+        }
+        db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                                 busy_timeout_ms);
+        db_->exec("PRAGMA foreign_keys = ON");
+        // Switching to WAL and the first schema read can answer SQLITE_BUSY without calling the
+        // busy handler while another process is creating the same file (sqlite.org/wal.html
+        // §"busy"): retry those for as long as the busy timeout.
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+        for (;;) {
+            try {
+                if (path != ":memory:")
+                    db_->execAndGet("PRAGMA journal_mode = WAL");
+                db_->exec("PRAGMA synchronous = NORMAL");
+                migrate();
+                break;
+            } catch (const SQLite::Exception& e) {
+                if ((e.getErrorCode() & 0xFF) != SQLITE_BUSY ||
+                    std::chrono::steady_clock::now() > deadline)
+                    throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+    } catch (const SQLite::Exception& e) {
+        throw UsageError("database " + path + ": " + e.what() +
+                         " (is it a cardharness results database?)");
+    } catch (const std::filesystem::filesystem_error& e) {
+        throw UsageError("database " + path + ": " + e.what());
+    }
+}
+
+Store::~Store() = default;
+
+int Store::latest_schema_version() {
+    return static_cast<int>(migrations.size());
+}
+
+int Store::schema_version() const {
+    return db_->execAndGet("PRAGMA user_version").getInt();
+}
+
+void Store::migrate() {
+    // BEGIN IMMEDIATE so that two processes opening a fresh file do not both migrate it.
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    const int version = schema_version();
+    if (version > latest_schema_version())
+        throw UsageError("database " + path_ + " has schema version " + std::to_string(version) +
+                         ", newer than this cardharness understands (" +
+                         std::to_string(latest_schema_version()) + "): upgrade cardharness");
+    for (int v = version; v < latest_schema_version(); ++v) {
+        db_->exec(std::string(migrations[static_cast<std::size_t>(v)]));
+        db_->exec("PRAGMA user_version = " + std::to_string(v + 1));
+    }
+    txn.commit();
+}
+
+void Store::begin_run(const model::Run& run) {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement ins(*db_, "INSERT INTO runs (uuid, started_at, ended_at, host, os, "
+                                "pcsclite_version, libccid_version, harness_version, lab, status, "
+                                "cause) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+    ins.bind(1, run.uuid);
+    ins.bind(2, run.started_at);
+    ins.bind(3, run.ended_at);
+    ins.bind(4, run.environment.host);
+    ins.bind(5, run.environment.os);
+    ins.bind(6, run.environment.pcsclite_version);
+    ins.bind(7, run.environment.libccid_version);
+    ins.bind(8, run.environment.harness_version);
+    ins.bind(9, run.lab ? 1 : 0);
+    ins.bind(10, to_string(run.status));
+    ins.bind(11, run.cause);
+    ins.exec();
+    const std::int64_t run_id = db_->getLastInsertRowid();
+    for (const auto& suite : run.suites) {
+        SQLite::Statement s(
+            *db_, "INSERT INTO run_suites (run_id, suite_id, content_hash) VALUES (?,?,?)");
+        s.bind(1, run_id);
+        s.bind(2, suite.id);
+        s.bind(3, suite.content_hash);
+        s.exec();
+    }
+    txn.commit();
+}
+
+void Store::add_session(const std::string& run_uuid, const model::Session& session) {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    const std::int64_t run_id = run_row_id(*db_, run_uuid);
+    const std::int64_t reader_id = upsert_reader(*db_, session.reader);
+    const auto card_id = upsert_card(*db_, session.card);
+    SQLite::Statement seq_q(*db_, "SELECT COUNT(*) FROM sessions WHERE run_id = ?");
+    seq_q.bind(1, run_id);
+    seq_q.executeStep();
+    const int seq = seq_q.getColumn(0).getInt();
+
+    SQLite::Statement ins(*db_, "INSERT INTO sessions (run_id, seq, reader_id, card_id, status, "
+                                "cause) VALUES (?,?,?,?,?,?)");
+    ins.bind(1, run_id);
+    ins.bind(2, seq);
+    ins.bind(3, reader_id);
+    if (card_id)
+        ins.bind(4, *card_id);
+    else
+        ins.bind(4);
+    ins.bind(5, to_string(session.status));
+    ins.bind(6, session.cause);
+    ins.exec();
+    const std::int64_t session_id = db_->getLastInsertRowid();
+
+    SQLite::Statement step_ins(
+        *db_, "INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, grp, title_en, "
+              "title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, measurements) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    SQLite::Statement ex_ins(*db_, "INSERT INTO exchanges (step_row, seq, command, response, sw, "
+                                   "duration_us, note) VALUES (?,?,?,?,?,?,?)");
+    int step_seq = 0;
+    for (const auto& suite : session.suites) {
+        for (const auto& step : suite.steps) {
+            step_ins.reset();
+            step_ins.bind(1, session_id);
+            step_ins.bind(2, step_seq++);
+            step_ins.bind(3, suite.suite.id);
+            step_ins.bind(4, suite.suite.content_hash);
+            step_ins.bind(5, step.step_id);
+            step_ins.bind(6, step.group);
+            step_ins.bind(7, step.title_en);
+            step_ins.bind(8, step.title_ja);
+            step_ins.bind(9, step.action);
+            step_ins.bind(10, to_string(step.verdict));
+            step_ins.bind(11, step.reason_en);
+            step_ins.bind(12, step.reason_ja);
+            bind_optional(step_ins, 13, step.sw);
+            step_ins.bind(14, step.duration_us);
+            step_ins.bind(15, step.measurements_json.empty() ? "{}" : step.measurements_json);
+            step_ins.exec();
+            const std::int64_t step_row = db_->getLastInsertRowid();
+            int ex_seq = 0;
+            for (const auto& ex : step.exchanges) {
+                ex_ins.reset();
+                ex_ins.bind(1, step_row);
+                ex_ins.bind(2, ex_seq++);
+                ex_ins.bind(3, ex.command);
+                ex_ins.bind(4, ex.response);
+                bind_optional(ex_ins, 5, ex.sw);
+                ex_ins.bind(6, ex.duration_us);
+                ex_ins.bind(7, ex.note);
+                ex_ins.exec();
+            }
+        }
+    }
+    txn.commit();
+}
+
+void Store::finish_run(const std::string& run_uuid, model::RunStatus status,
+                       const std::string& cause, const std::string& ended_at,
+                       const std::vector<model::Verdict>& verdicts) {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    const std::int64_t run_id = run_row_id(*db_, run_uuid);
+    SQLite::Statement upd(*db_, "UPDATE runs SET status = ?, cause = ?, ended_at = ? WHERE id = ?");
+    upd.bind(1, to_string(status));
+    upd.bind(2, cause);
+    upd.bind(3, ended_at);
+    upd.bind(4, run_id);
+    upd.exec();
+    SQLite::Statement ins(*db_, "INSERT INTO verdicts (run_id, reader, reader_model, card_type, "
+                                "interface, verdict, diagnosis_en, diagnosis_ja) "
+                                "VALUES (?,?,?,?,?,?,?,?)");
+    for (const auto& v : verdicts) {
+        ins.reset();
+        ins.bind(1, run_id);
+        ins.bind(2, v.reader);
+        ins.bind(3, v.reader_model);
+        ins.bind(4, v.card_type);
+        ins.bind(5, v.interface);
+        ins.bind(6, to_string(v.verdict));
+        ins.bind(7, v.diagnosis_en);
+        ins.bind(8, v.diagnosis_ja);
+        ins.exec();
+    }
+    txn.commit();
+}
+
+std::vector<RunSummary> Store::list_runs() const {
+    std::vector<RunSummary> out;
+    SQLite::Statement q(*db_, "SELECT uuid, started_at, ended_at, status, cause, lab, "
+                              "(SELECT COUNT(*) FROM sessions s WHERE s.run_id = runs.id) "
+                              "FROM runs ORDER BY started_at DESC, id DESC");
+    while (q.executeStep()) {
+        RunSummary s;
+        s.uuid = q.getColumn(0).getString();
+        s.started_at = q.getColumn(1).getString();
+        s.ended_at = q.getColumn(2).getString();
+        s.status = status_column(q.getColumn(3));
+        s.cause = q.getColumn(4).getString();
+        s.lab = q.getColumn(5).getInt() != 0;
+        s.sessions = q.getColumn(6).getInt();
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::optional<std::string> Store::latest_run_uuid() const {
+    auto runs = list_runs();
+    if (runs.empty())
+        return std::nullopt;
+    return runs.front().uuid;
+}
+
+std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) const {
+    SQLite::Statement find(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
+                                 "pcsclite_version, libccid_version, harness_version, lab, status, "
+                                 "cause FROM runs WHERE uuid = ? OR uuid LIKE ? || '%' LIMIT 2");
+    find.bind(1, uuid_or_prefix);
+    find.bind(2, uuid_or_prefix);
+    if (!find.executeStep())
+        return std::nullopt;
+    model::Run run;
+    const std::int64_t run_id = find.getColumn(0).getInt64();
+    run.uuid = find.getColumn(1).getString();
+    run.started_at = find.getColumn(2).getString();
+    run.ended_at = find.getColumn(3).getString();
+    run.environment = {find.getColumn(4).getString(), find.getColumn(5).getString(),
+                       find.getColumn(6).getString(), find.getColumn(7).getString(),
+                       find.getColumn(8).getString()};
+    run.lab = find.getColumn(9).getInt() != 0;
+    run.status = status_column(find.getColumn(10));
+    run.cause = find.getColumn(11).getString();
+    if (find.executeStep() && run.uuid != uuid_or_prefix)
+        throw UsageError("run id prefix " + uuid_or_prefix + " is ambiguous");
+
+    SQLite::Statement suites(*db_, "SELECT suite_id, content_hash FROM run_suites WHERE run_id = ? "
+                                   "ORDER BY suite_id");
+    suites.bind(1, run_id);
+    while (suites.executeStep())
+        run.suites.push_back({suites.getColumn(0).getString(), suites.getColumn(1).getString()});
+
+    SQLite::Statement sessions(
+        *db_, "SELECT s.id, s.status, s.cause, r.pcsc_name, r.vid, r.pid, r.bcd_device, "
+              "r.manufacturer, r.product, r.serial, r.driver, r.reader_model, r.ccid_descriptor, "
+              "r.descriptor_findings, c.card_id, c.card_type, c.interface, c.atr, c.emulated, "
+              "c.test_card FROM sessions s JOIN readers r ON r.id = s.reader_id "
+              "LEFT JOIN cards c ON c.id = s.card_id WHERE s.run_id = ? ORDER BY s.seq");
+    sessions.bind(1, run_id);
+    SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
+                                  "title_ja, action, verdict, reason_en, reason_ja, sw, "
+                                  "duration_us, measurements FROM steps WHERE session_id = ? "
+                                  "ORDER BY seq");
+    SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note FROM "
+                                      "exchanges WHERE step_row = ? ORDER BY seq");
+    while (sessions.executeStep()) {
+        model::Session session;
+        session.status = status_column(sessions.getColumn(1));
+        session.cause = sessions.getColumn(2).getString();
+        auto& r = session.reader;
+        r.pcsc_name = sessions.getColumn(3).getString();
+        r.vid = column_optional<std::uint16_t>(sessions.getColumn(4));
+        r.pid = column_optional<std::uint16_t>(sessions.getColumn(5));
+        r.bcd_device = column_optional<std::uint16_t>(sessions.getColumn(6));
+        r.manufacturer = sessions.getColumn(7).getString();
+        r.product = sessions.getColumn(8).getString();
+        r.serial = sessions.getColumn(9).getString();
+        r.driver = sessions.getColumn(10).getString();
+        r.reader_model = sessions.getColumn(11).getString();
+        r.ccid_descriptor = column_blob(sessions.getColumn(12));
+        r.descriptor_findings_json = sessions.getColumn(13).getString();
+        if (!sessions.getColumn(14).isNull()) {
+            auto& c = session.card;
+            c.card_id = sessions.getColumn(14).getString();
+            c.card_type = sessions.getColumn(15).getString();
+            c.interface = sessions.getColumn(16).getString();
+            c.atr = column_blob(sessions.getColumn(17));
+            c.emulated = sessions.getColumn(18).getInt() != 0;
+            c.test_card = sessions.getColumn(19).getInt() != 0;
+        }
+        steps.reset();
+        steps.bind(1, sessions.getColumn(0).getInt64());
+        while (steps.executeStep()) {
+            const std::string suite_id = steps.getColumn(1).getString();
+            if (session.suites.empty() || session.suites.back().suite.id != suite_id)
+                session.suites.push_back({{suite_id, steps.getColumn(2).getString()}, {}});
+            model::StepResult step;
+            step.step_id = steps.getColumn(3).getString();
+            step.group = steps.getColumn(4).getString();
+            step.title_en = steps.getColumn(5).getString();
+            step.title_ja = steps.getColumn(6).getString();
+            step.action = steps.getColumn(7).getString();
+            step.verdict = model::step_verdict_from(steps.getColumn(8).getString())
+                               .value_or(model::StepVerdict::Error);
+            step.reason_en = steps.getColumn(9).getString();
+            step.reason_ja = steps.getColumn(10).getString();
+            step.sw = column_optional<std::uint16_t>(steps.getColumn(11));
+            step.duration_us = steps.getColumn(12).getInt64();
+            step.measurements_json = steps.getColumn(13).getString();
+            exchanges.reset();
+            exchanges.bind(1, steps.getColumn(0).getInt64());
+            while (exchanges.executeStep())
+                step.exchanges.push_back(
+                    {exchanges.getColumn(0).getString(), exchanges.getColumn(1).getString(),
+                     column_optional<std::uint16_t>(exchanges.getColumn(2)),
+                     exchanges.getColumn(3).getInt64(), exchanges.getColumn(4).getString()});
+            session.suites.back().steps.push_back(std::move(step));
+        }
+        run.sessions.push_back(std::move(session));
+    }
+
+    SQLite::Statement verdicts(*db_, "SELECT reader, reader_model, card_type, interface, verdict, "
+                                     "diagnosis_en, diagnosis_ja FROM verdicts WHERE run_id = ? "
+                                     "ORDER BY id");
+    verdicts.bind(1, run_id);
+    while (verdicts.executeStep())
+        run.verdicts.push_back(
+            {verdicts.getColumn(0).getString(), verdicts.getColumn(1).getString(),
+             verdicts.getColumn(2).getString(), verdicts.getColumn(3).getString(),
+             model::compatibility_from(verdicts.getColumn(4).getString())
+                 .value_or(model::Compatibility::Untested),
+             verdicts.getColumn(5).getString(), verdicts.getColumn(6).getString()});
+    return run;
+}
+
+io::Salt Store::salt() {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_, "SELECT value FROM meta WHERE key = 'card_id_salt'");
+    if (q.executeStep()) {
+        io::Salt s{column_blob(q.getColumn(0))};
+        txn.commit();
+        return s;
+    }
+    io::Salt s{Bytes(32)};
+    if (RAND_bytes(s.bytes.data(), static_cast<int>(s.bytes.size())) != 1)
+        throw Error("cannot draw random bytes for the card-id salt (OpenSSL RAND_bytes failed)");
+    SQLite::Statement ins(*db_, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
+    bind_blob(ins, 1, s.bytes);
+    ins.exec();
+    txn.commit();
+    return s;
+}
+
+} // namespace harness::store
