@@ -29,7 +29,7 @@ struct SuiteStep {
     std::string expect_sw; // pattern: 9000, 63Cx, 61xx, 6A82|6A86, any (empty = action default)
     std::string expect_data; // hex with .. wildcards, a length rule, or a named check
     std::vector<std::string>
-    requires; // e.g. contactless, extended_apdu, test_card, pin:auth
+        requirements; // column "requires", e.g. contactless, extended_apdu, test_card, pin:auth
     OnFail on_fail = OnFail::Continue;
     std::optional<int> timeout_ms;
     SourceLocation location; // the row's first cell
