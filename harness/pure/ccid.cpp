@@ -11,7 +11,7 @@ namespace {
 constexpr std::uint32_t short_command_message = 261 + message_header_length;
 // A 256-byte RSA-2048 signature plus SW1 SW2 plus the header (CCID §6.2.1).
 constexpr std::uint32_t signature_response_message = 258 + message_header_length;
-// Largest extended command APDU: 4 + 3 + 65535 + 2 (ISO 7816-4 §5.1).
+// Largest extended command APDU: 4 + 3 + 65535 + 2 (ISO 7816-4 §5.1); one message needs +10 header.
 constexpr std::uint32_t extended_command_apdu = 65544;
 
 constexpr std::array<NamedBit, 12> feature_table{{
@@ -446,7 +446,8 @@ Findings check(const Descriptor& d) {
             fmt::format("dwMaxCCIDMessageLength {} < 268: 258 バイトの応答 (データ 256 + SW) が 1 "
                         "メッセージに収まらない",
                         d.max_message_length));
-    if (level == ExchangeLevel::ExtendedApdu && d.max_message_length < extended_command_apdu)
+    if (level == ExchangeLevel::ExtendedApdu &&
+        d.max_message_length < extended_command_apdu + message_header_length)
         add(f, Severity::Info, "extended_needs_chaining",
             fmt::format(
                 "extended APDU level with dwMaxCCIDMessageLength {}: APDUs above {} bytes need "

@@ -247,8 +247,9 @@ BOOST_AUTO_TEST_CASE(message_length_thresholds) {
     BOOST_TEST(has_code(at(0x000200FE, 268), "short_apdu_message_too_small"));
     BOOST_TEST(has_code(at(0x000400FE, 267), "response_258_does_not_fit"));
     BOOST_TEST(!has_code(at(0x000100FE, 200), "response_258_does_not_fit")); // T=1 TPDU splits
-    BOOST_TEST(has_code(at(0x000400FE, 65543), "extended_needs_chaining"));
-    BOOST_TEST(!has_code(at(0x000400FE, 65544), "extended_needs_chaining"));
+    BOOST_TEST(
+        has_code(at(0x000400FE, 65553), "extended_needs_chaining")); // 65544-byte APDU + 10 header
+    BOOST_TEST(!has_code(at(0x000400FE, 65554), "extended_needs_chaining"));
     BOOST_TEST(!has_code(at(0x000200FE, 261), "extended_needs_chaining"));
 }
 
