@@ -126,41 +126,30 @@ bool pattern_matches(std::string_view pattern, std::string_view text) {
 
 AtrList parse_list(std::string_view text) {
     AtrList list;
+    enum class Block { None, Good, Bad } block = Block::None; // the last ATR line seen
     std::size_t line_no = 0;
-    std::size_t start = 0;
-    ListEntry* current = nullptr;
-    while (start <= text.size()) {
+    for (std::size_t start = 0; start < text.size();) {
         std::size_t end = text.find('\n', start);
         if (end == std::string_view::npos)
             end = text.size();
-        const std::string_view raw = text.substr(start, end - start);
-        ++line_no;
+        const std::string_view line = trim_right(text.substr(start, end - start));
         start = end + 1;
-        const std::string_view line = trim_right(raw);
-        if (line.empty()) {
-            current = nullptr;
-            if (end == text.size())
-                break;
-            continue;
-        }
-        if (line.front() == '#')
+        ++line_no;
+        if (line.empty() || line.front() == '#')
             continue;
         if (line.front() == '\t' || line.front() == ' ') {
             std::string_view d = line;
             while (!d.empty() && (d.front() == '\t' || d.front() == ' '))
                 d.remove_prefix(1);
-            if (current) {
-                current->descriptions.emplace_back(d);
-            } else if (!list.entries.empty() && !list.entries.back().descriptions.empty()) {
-                // a description after an empty line: keep it with the last entry
+            // A description after an empty line (the list has one) stays with the entry above.
+            if (block == Block::Good)
                 list.entries.back().descriptions.emplace_back(d);
-            } else {
+            else if (block == Block::None)
                 list.findings.push_back(Finding{
                     Severity::Warning,
                     "list_orphan_description",
                     fmt::format("{}:1: expected an ATR line before this description", line_no),
                     {}});
-            }
             continue;
         }
         CompileError error;
@@ -170,20 +159,12 @@ AtrList parse_list(std::string_view text) {
                         "list_bad_pattern",
                         fmt::format("{}:{}: {}", line_no, error.column, error.expected),
                         {}});
-            current = nullptr;
+            block = Block::Bad; // its descriptions are dropped with it
             continue;
         }
-        // Consecutive ATR lines (no description between them) share the descriptions that follow.
         list.entries.push_back(ListEntry{std::string(line), line_no, {}});
-        current = &list.entries.back();
-        if (end == text.size())
-            break;
+        block = Block::Good;
     }
-    // Propagate shared descriptions backwards to ATR lines that had none of their own.
-    for (std::size_t j = list.entries.size(); j-- > 1;)
-        if (list.entries[j - 1].descriptions.empty() &&
-            list.entries[j - 1].line + 1 == list.entries[j].line)
-            list.entries[j - 1].descriptions = list.entries[j].descriptions;
     return list;
 }
 
