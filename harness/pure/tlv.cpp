@@ -217,9 +217,10 @@ HeaderResult read_header(ByteView bytes) {
             if ((b & 0x80) == 0)
                 break;
         }
+        // Info only: ISO 7816 / EMV data uses such tags (BF0C, 9F02) although DER forbids them.
         if (number < 31)
             result.findings.push_back(finding(
-                Severity::Warning, "non_minimal_tag",
+                Severity::Info, "non_minimal_tag",
                 fmt::format("tag number {} fits the one-byte form but uses the long form", number),
                 fmt::format("タグ番号{}は1バイト形式で足りるのに長形式を使っている", number)));
     }
