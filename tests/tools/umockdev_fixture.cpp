@@ -42,7 +42,36 @@ struct Options {
     std::string serial;
     std::string placement = "auto";
     std::string output;
+    std::string vendor_class; // VID:PID of a reader without CCID descriptor (catalogue readers)
+    std::string manufacturer;
+    std::string product;
+    unsigned bcd_device = 0x0100;
 };
+
+// A device with one vendor-class interface and two bulk endpoints, no CCID descriptor: how
+// non-CCID readers such as Sony's RC-S380 look on the bus.
+ccid::Dump vendor_class_device(const Options& o) {
+    unsigned vid = 0;
+    unsigned pid = 0;
+    char colon = 0;
+    std::istringstream in(o.vendor_class);
+    if (!(in >> std::hex >> vid >> colon >> pid) || colon != ':' || vid > 0xFFFF || pid > 0xFFFF)
+        throw UsageError("--vendor-class: expected VID:PID in hex, e.g. 054C:06C1");
+    ccid::DumpBlock block;
+    block.identity.vendor_id = static_cast<std::uint16_t>(vid);
+    block.identity.product_id = static_cast<std::uint16_t>(pid);
+    block.identity.bcd_device = static_cast<std::uint16_t>(o.bcd_device);
+    if (!o.manufacturer.empty())
+        block.identity.manufacturer = o.manufacturer;
+    if (!o.product.empty())
+        block.identity.product = o.product;
+    block.interface.interface_class = ccid::interface_class_vendor;
+    block.interface.num_endpoints = 2;
+    ccid::Dump dump;
+    dump.file = "--vendor-class " + o.vendor_class;
+    dump.blocks.push_back(block);
+    return dump;
+}
 
 // USB 2.0 §9.6.6 endpoint descriptors as parse describes them: bulk-IN, bulk-OUT, interrupt-IN.
 Bytes endpoints(std::size_t interface_index, std::uint8_t count) {
@@ -71,9 +100,15 @@ std::string sysfs_escape(const std::string& text) {
 int main(int argc, char** argv) {
     Options o;
     CLI::App app{"Build a umockdev device file from a CCID driver parse dump", "umockdev_fixture"};
-    app.add_option("dump", o.dump, "parse dump (../shared/data/ccid-readers/NAME.txt)")
-        ->required()
-        ->check(CLI::ExistingFile);
+    auto* dump_option =
+        app.add_option("dump", o.dump, "parse dump (../shared/data/ccid-readers/NAME.txt)")
+            ->check(CLI::ExistingFile);
+    auto* vendor_option = app.add_option("--vendor-class", o.vendor_class,
+                                         "instead of a dump: a vendor-class reader VID:PID");
+    dump_option->excludes(vendor_option);
+    app.add_option("--manufacturer", o.manufacturer, "iManufacturer (with --vendor-class)");
+    app.add_option("--product", o.product, "iProduct (with --vendor-class)");
+    app.add_option("--bcd-device", o.bcd_device, "bcdDevice (with --vendor-class)");
     app.add_option("--bus", o.bus, "USB bus number")->check(CLI::Range(1, 127));
     app.add_option("--address", o.address, "USB device address")->check(CLI::Range(2, 127));
     app.add_option("--port", o.port,
@@ -88,10 +123,17 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        std::ifstream in(o.dump, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        const auto dump = ccid::parse_dump(text.str(), o.dump);
+        if (o.dump.empty() == o.vendor_class.empty())
+            throw UsageError("give a parse dump file or --vendor-class VID:PID");
+        ccid::Dump dump;
+        if (!o.dump.empty()) {
+            std::ifstream in(o.dump, std::ios::binary);
+            std::ostringstream text;
+            text << in.rdbuf();
+            dump = ccid::parse_dump(text.str(), o.dump);
+        } else {
+            dump = vendor_class_device(o);
+        }
         if (dump.blocks.empty())
             throw ConfigError(o.dump + ":1:1: expected at least one interface block");
         const auto& id = dump.blocks.front().identity;
