@@ -1,0 +1,33 @@
+#pragma once
+// io::CardChannel over a real PC/SC card connection: transmits bytes exactly as given (no 61xx /
+// 6Cxx handling), resets through SCardReconnect (warm: SCARD_RESET_CARD, cold: SCARD_UNPOWER_CARD)
+// and reports the ATR and the negotiated protocol.
+#include "backends/pcsc/card.hpp"
+#include "backends/pcsc/context.hpp"
+#include "io/card_channel.hpp"
+
+#include <string>
+
+namespace harness::pcsc {
+
+class PcscChannel : public io::CardChannel {
+public:
+    PcscChannel(const Context& context, std::string reader, ShareMode mode = ShareMode::Shared,
+                std::uint32_t protocols = protocol_any);
+
+    Bytes transmit(ByteView command) override;
+    Bytes atr() const override { return atr_; }
+    io::Protocol protocol() const override { return card_.protocol(); }
+    void reset(io::ResetKind kind) override;
+    std::string reader_name() const override { return card_.reader(); }
+
+    Card& card() { return card_; }
+
+private:
+    void refresh_atr();
+
+    Card card_;
+    Bytes atr_;
+};
+
+} // namespace harness::pcsc
