@@ -43,7 +43,7 @@ std::optional<Command> parse_command(ByteView apdu) {
     Command c{apdu[0], apdu[1], apdu[2], apdu[3], {}, false, 0, false};
     const ByteView body = apdu.subspan(4);
     if (body.empty())
-        return c; // case 1
+        return c;           // case 1
     if (body.size() == 1) { // case 2 short
         c.has_le = true;
         c.ne = body[0] == 0 ? 256 : body[0];
@@ -87,7 +87,9 @@ std::optional<Command> parse_command(ByteView apdu) {
     return std::nullopt;
 }
 
-std::uint8_t pattern_byte(std::size_t i) { return static_cast<std::uint8_t>(i % 251); }
+std::uint8_t pattern_byte(std::size_t i) {
+    return static_cast<std::uint8_t>(i % 251);
+}
 
 Bytes pattern(std::size_t n) {
     Bytes out(n);
@@ -483,8 +485,8 @@ io::CardResponse Card::Impl::transport(const Command& c, const std::string& acti
         if (total == 0)
             total = 256;
         pending = pattern(total);
-        return respond(static_cast<std::uint16_t>(0x6100 | (std::min<std::size_t>(total, 256) & 0xFF)),
-                       time);
+        return respond(
+            static_cast<std::uint16_t>(0x6100 | (std::min<std::size_t>(total, 256) & 0xFF)), time);
     }
     // provoke_6c: P2 = the one Le accepted (0 = 256); any other Le answers 6C P2.
     const std::size_t want = c.p2 == 0 ? 256 : c.p2;
@@ -513,7 +515,9 @@ Bytes Card::reset(bool) {
     return impl_->profile.atr;
 }
 
-Bytes Card::atr() const { return impl_->profile.atr; }
+Bytes Card::atr() const {
+    return impl_->profile.atr;
+}
 
 io::CardResponse Card::transmit(ByteView command) {
     if (!impl_->powered)
@@ -522,10 +526,18 @@ io::CardResponse Card::transmit(ByteView command) {
     return impl_->transmit(command);
 }
 
-std::string Card::profile_name() const { return impl_->profile.name; }
-bool Card::powered() const { return impl_->powered; }
-bool Card::is_test_card() const { return impl_->test_card; }
-std::string Card::family() const { return impl_->profile.family; }
+std::string Card::profile_name() const {
+    return impl_->profile.name;
+}
+bool Card::powered() const {
+    return impl_->powered;
+}
+bool Card::is_test_card() const {
+    return impl_->test_card;
+}
+std::string Card::family() const {
+    return impl_->profile.family;
+}
 
 CardState Card::state() const {
     CardState state;
@@ -565,8 +577,8 @@ std::unique_ptr<Card> make_card(const std::string& profile_name, const Options& 
             return f.content.rfind("cert:", 0) == 0;
         });
     if (needs_pki)
-        impl->pki = Pki::load_or_create(options.pki_dir, persona,
-                                        load_san_fields(options.profiles_dir));
+        impl->pki =
+            Pki::load_or_create(options.pki_dir, persona, load_san_fields(options.profiles_dir));
     const PkiStyle style = options.citizen ? PkiStyle::Citizen : PkiStyle::Test;
 
     for (const auto& f : p.files) {

@@ -3,11 +3,10 @@
 // their line numbers, and errors as "file:line:column: expected ...".
 #include "pure/error.hpp"
 
-#include <libfccp/csv.h>
-
 #include <array>
 #include <cstddef>
 #include <filesystem>
+#include <libfccp/csv.h>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -47,7 +46,8 @@ private:
 
 // Reads a CSV file with exactly these columns (any order in the file; '#' lines are comments).
 template <std::size_t N>
-CsvTable read_csv(const std::filesystem::path& file, const std::array<const char*, N>& columns) {
+CsvTable read_csv(const std::filesystem::path& file, const std::array<const char*, N>& columns,
+                  bool allow_extra_columns = false) {
     if (!std::filesystem::exists(file))
         throw ConfigError(file.string() + ":1:1: expected a readable CSV file (not found)");
     CsvTable table(file, std::vector<std::string>(columns.begin(), columns.end()));
@@ -55,8 +55,12 @@ CsvTable read_csv(const std::filesystem::path& file, const std::array<const char
         io::CSVReader<N, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>,
                       io::throw_on_overflow, io::single_and_empty_line_comment<'#'>>
             in(file.string());
-        std::apply([&](auto... names) { in.read_header(io::ignore_no_column, names...); },
-                   columns);
+        std::apply(
+            [&](auto... names) {
+                in.read_header(allow_extra_columns ? io::ignore_extra_column : io::ignore_no_column,
+                               names...);
+            },
+            columns);
         std::array<std::string, N> cells;
         while (std::apply([&](auto&... c) { return in.read_row(c...); }, cells)) {
             CsvRow row;

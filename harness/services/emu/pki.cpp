@@ -1,23 +1,21 @@
 #include "services/emu/pki.hpp"
 
-#include "pure/error.hpp"
 #include "pure/bytes.hpp"
+#include "pure/error.hpp"
 
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <sys/file.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace harness::emu {
 namespace {
@@ -294,7 +292,9 @@ const char* Pki::style_name(PkiStyle style) {
     return style == PkiStyle::Test ? "test" : "citizen";
 }
 
-const std::filesystem::path& Pki::directory() const { return impl_->dir; }
+const std::filesystem::path& Pki::directory() const {
+    return impl_->dir;
+}
 
 std::shared_ptr<const Pki> Pki::load_or_create(const std::filesystem::path& dir,
                                                const Persona& persona,
@@ -308,7 +308,8 @@ std::shared_ptr<const Pki> Pki::load_or_create(const std::filesystem::path& dir,
     static std::mutex mutex;
     static std::map<std::string, std::pair<std::string, std::shared_ptr<const Pki>>> memo;
     const std::string memo_key = std::filesystem::absolute(dir).lexically_normal().string();
-    const std::string print = fingerprint(PkiStyle::Test, san) + fingerprint(PkiStyle::Citizen, san);
+    const std::string print =
+        fingerprint(PkiStyle::Test, san) + fingerprint(PkiStyle::Citizen, san);
     std::lock_guard guard(mutex);
     if (auto it = memo.find(memo_key); it != memo.end() && it->second.first == print)
         return it->second.second;
@@ -364,7 +365,8 @@ std::shared_ptr<const Pki> Pki::load_or_create(const std::filesystem::path& dir,
             write_file_atomic(style_dir / "inputs.sha256", want);
         }
         for (const auto& def : cert_defs)
-            impl->certs[{style, def.name}] = read_file(style_dir / (std::string(def.name) + ".der"));
+            impl->certs[{style, def.name}] =
+                read_file(style_dir / (std::string(def.name) + ".der"));
     }
 
     std::shared_ptr<const Pki> pki(new Pki(std::move(impl)));
@@ -379,7 +381,9 @@ const Bytes& Pki::certificate(PkiStyle style, const std::string& name) const {
     return it->second;
 }
 
-bool Pki::has_key(const std::string& name) const { return impl_->keys.count(name) != 0; }
+bool Pki::has_key(const std::string& name) const {
+    return impl_->keys.count(name) != 0;
+}
 
 std::size_t Pki::key_bytes(const std::string& name) const {
     def_of(name);

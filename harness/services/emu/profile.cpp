@@ -56,7 +56,8 @@ public:
         char* end = nullptr;
         const long v = s.empty() ? 0 : std::strtol(s.c_str(), &end, 10);
         if (s.empty() || *end != '\0' || v < min || v > max)
-            fail(column, "a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+            fail(column,
+                 "a whole number from " + std::to_string(min) + " to " + std::to_string(max));
         return v;
     }
     std::chrono::microseconds millis(const std::string& column) const {
@@ -84,7 +85,7 @@ private:
 } // namespace
 
 std::vector<std::string> list_profiles(const std::filesystem::path& dir) {
-    const auto table = read_csv<1>(dir / "cards.csv", {"profile"});
+    const auto table = read_csv<1>(dir / "cards.csv", {"profile"}, true);
     std::vector<std::string> out;
     for (const auto& row : table.rows())
         out.push_back(row.cells[0]);
@@ -107,11 +108,11 @@ std::vector<SanField> load_san_fields(const std::filesystem::path& dir) {
 CardProfile load_profile(const std::filesystem::path& dir, const std::string& name) {
     CardProfile p;
     {
-        const auto table = read_csv<15>(
-            dir / "cards.csv",
-            {"profile", "family", "interface", "atr", "extended_length", "select_fci",
-             "past_end_sw", "short_read_sw", "default_app", "select_ms", "read_ms", "verify_ms",
-             "sign_ms", "other_ms", "description"});
+        const auto table =
+            read_csv<15>(dir / "cards.csv",
+                         {"profile", "family", "interface", "atr", "extended_length", "select_fci",
+                          "past_end_sw", "short_read_sw", "default_app", "select_ms", "read_ms",
+                          "verify_ms", "sign_ms", "other_ms", "description"});
         bool found = false;
         std::set<std::string> seen;
         for (const auto& row : table.rows()) {
@@ -152,8 +153,7 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
                               name + "\" (unknown card profile)");
     }
     {
-        const auto table =
-            read_csv<4>(dir / "applications.csv", {"family", "app", "aid", "kind"});
+        const auto table = read_csv<4>(dir / "applications.csv", {"family", "app", "aid", "kind"});
         for (const auto& row : table.rows()) {
             Cells c(table, row);
             if (c.str("family") != p.family)
@@ -200,9 +200,8 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
                 c.fail("content", "text:, hex:, cert: or persona: content");
             if (kind == "hex" && !hex::parse(f.content.substr(colon + 1)))
                 c.fail("content", "hex: followed by hex bytes");
-            if (kind == "cert" &&
-                std::find(Pki::names().begin(), Pki::names().end(), f.content.substr(colon + 1)) ==
-                    Pki::names().end())
+            if (kind == "cert" && std::find(Pki::names().begin(), Pki::names().end(),
+                                            f.content.substr(colon + 1)) == Pki::names().end())
                 c.fail("content", "cert: followed by a PKI certificate name");
             f.read_pin = c.opt_u16_hex("read_pin", "a PIN file id");
             p.files.push_back(f);
@@ -267,9 +266,9 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
             p.commands.push_back(cmd);
         }
     }
-    if (!p.default_app.empty() &&
-        std::none_of(p.apps.begin(), p.apps.end(),
-                     [&](const AppSpec& a) { return a.name == p.default_app; }))
+    if (!p.default_app.empty() && std::none_of(p.apps.begin(), p.apps.end(), [&](const AppSpec& a) {
+            return a.name == p.default_app;
+        }))
         throw ConfigError((dir / "cards.csv").string() + ":1:1: expected default_app of profile " +
                           name + " to be an application of family " + p.family);
     return p;

@@ -16,9 +16,9 @@ namespace harness::emu {
 enum class SelectFci { Fci, None, Reject }; // answer to SELECT with P2=00 (FCI/FCP requested)
 
 struct AppSpec {
-    std::string name;       // jpki, text, visual, juki_ap, transport
+    std::string name;        // jpki, text, visual, juki_ap, transport
     std::vector<Bytes> aids; // one or more AIDs select the same application
-    std::string kind;       // "files" (file system) or "transport" (test commands)
+    std::string kind;        // "files" (file system) or "transport" (test commands)
 };
 
 struct FileSpec {

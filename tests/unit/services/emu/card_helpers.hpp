@@ -3,16 +3,17 @@
 #include "pure/bytes.hpp"
 #include "services/emu/card.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include <cstdint>
 #include <memory>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <string>
 
 namespace harness::emu::test {
 
-inline Bytes h(const std::string& text) { return hex::parse_or_throw(text); }
+inline Bytes h(const std::string& text) {
+    return hex::parse_or_throw(text);
+}
 
 struct Reply {
     Bytes data;
@@ -30,7 +31,9 @@ inline Reply send(Card& card, const Bytes& apdu) {
     }
     return out;
 }
-inline Reply send(Card& card, const std::string& apdu) { return send(card, h(apdu)); }
+inline Reply send(Card& card, const std::string& apdu) {
+    return send(card, h(apdu));
+}
 
 inline const char* jpki_aid = "D3 92 F0 00 26 01 00 00 00 01";
 inline const char* text_aid = "D3 92 10 00 31 00 01 01 04 08";
@@ -51,7 +54,8 @@ inline Bytes read_der_ef(Card& card) {
     while (out.size() < total) {
         const std::size_t n = std::min<std::size_t>(256, total - out.size());
         Bytes apdu{0x00, 0xB0, static_cast<std::uint8_t>(out.size() >> 8),
-                   static_cast<std::uint8_t>(out.size() & 0xFF), static_cast<std::uint8_t>(n & 0xFF)};
+                   static_cast<std::uint8_t>(out.size() & 0xFF),
+                   static_cast<std::uint8_t>(n & 0xFF)};
         const auto r = send(card, apdu);
         if (r.sw != 0x9000)
             return {};

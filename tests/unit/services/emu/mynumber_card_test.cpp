@@ -1,8 +1,7 @@
-#include "unit/services/emu/card_helpers.hpp"
-
 #include "io/card_channel.hpp"
-#include "services/emu/persona.hpp"
 #include "pure/error.hpp"
+#include "services/emu/persona.hpp"
+#include "unit/services/emu/card_helpers.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -27,7 +26,8 @@ BOOST_AUTO_TEST_CASE(atr_and_profile_name_follow_the_profile) {
     BOOST_TEST(card->profile_name() == "mynumber");
     BOOST_TEST(card->family() == "mynumber");
     BOOST_TEST(card->is_test_card());
-    BOOST_TEST(hex::format(make_card("mynumber-noext")->atr()) == "3B C5 FF 81 31 FB 45 80 73 C6 01 00 00");
+    BOOST_TEST(hex::format(make_card("mynumber-noext")->atr()) ==
+               "3B C5 FF 81 31 FB 45 80 73 C6 01 00 00");
     BOOST_TEST(hex::format(make_card("mynumber-contactless")->atr()) ==
                "3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F");
 }
@@ -66,14 +66,14 @@ BOOST_AUTO_TEST_CASE(status_words_for_bad_commands) {
         std::uint16_t sw;
     };
     for (auto [apdu, expected] : {
-             Case{"00 CA 00 00 00", 0x6D00},         // unknown INS
-             Case{"A0 A4 02 0C 02 00 06", 0x6E00},   // unknown CLA
+             Case{"00 CA 00 00 00", 0x6D00},          // unknown INS
+             Case{"A0 A4 02 0C 02 00 06", 0x6E00},    // unknown CLA
              Case{"00 A4 02 0C 03 00 06 00", 0x6700}, // FID of 3 bytes
-             Case{"00 A4 02 0C 05 00 06", 0x6700},   // Lc larger than the data
-             Case{"00 A4 07 0C 02 00 06", 0x6A86},   // bad P1
-             Case{"00 A4 02 0F 02 00 06", 0x6A86},   // bad P2
-             Case{"00 20 01 80", 0x6A86},            // VERIFY with P1 != 0
-             Case{"00 B0", 0x6700},                  // too short
+             Case{"00 A4 02 0C 05 00 06", 0x6700},    // Lc larger than the data
+             Case{"00 A4 07 0C 02 00 06", 0x6A86},    // bad P1
+             Case{"00 A4 02 0F 02 00 06", 0x6A86},    // bad P2
+             Case{"00 20 01 80", 0x6A86},             // VERIFY with P1 != 0
+             Case{"00 B0", 0x6700},                   // too short
              Case{"80 2A 00 81 03 01 02 03 00", 0x6A86},
          })
         BOOST_TEST(send(*card, apdu).sw == expected, apdu);
@@ -126,10 +126,10 @@ BOOST_AUTO_TEST_CASE(verify_without_a_pin_ef_selected_answers_6986) {
 
 BOOST_AUTO_TEST_CASE(short_ef_id_verify) {
     auto card = jpki_card();
-    BOOST_TEST(send(*card, "00 20 00 98").sw == 0x63C3);                // 0018 by SFI
-    BOOST_TEST(send(*card, "00 20 00 9B").sw == 0x63C5);                // 001B by SFI
+    BOOST_TEST(send(*card, "00 20 00 98").sw == 0x63C3); // 0018 by SFI
+    BOOST_TEST(send(*card, "00 20 00 9B").sw == 0x63C5); // 001B by SFI
     BOOST_TEST(send(*card, "00 20 00 9B 08 43 41 52 44 32 30 32 36").sw == 0x9000);
-    BOOST_TEST(send(*card, "00 20 00 9C").sw == 0x6A82);                // no PIN EF 001C here
+    BOOST_TEST(send(*card, "00 20 00 9C").sw == 0x6A82); // no PIN EF 001C here
     send(*card, "00 A4 02 0C 02 00 01");
     BOOST_TEST(send(*card, "00 B0 00 00 04").sw == 0x9000);
 }
@@ -236,9 +236,9 @@ BOOST_AUTO_TEST_CASE(read_binary_with_short_ef_id) {
     BOOST_TEST(std::string(r.data.begin(), r.data.begin() + 15) == "JPKIAPICCTOKEN2");
     BOOST_TEST(send(*card, "00 B0 86 08 04").data == bytes_of("CTOK"));
     BOOST_TEST(send(*card, "00 B0 00 00 04").data == bytes_of("JPKI")); // 0006 is now current
-    BOOST_TEST(send(*card, "00 B0 81 00 04").sw == 0x6982);  // 0001 needs the password
-    BOOST_TEST(send(*card, "00 B0 99 00 04").sw == 0x6A82);  // no EF 0019
-    BOOST_TEST(send(*card, "00 B0 A6 00 04").sw == 0x6A86);  // bits 7-6 of P1 must be 0
+    BOOST_TEST(send(*card, "00 B0 81 00 04").sw == 0x6982);             // 0001 needs the password
+    BOOST_TEST(send(*card, "00 B0 99 00 04").sw == 0x6A82);             // no EF 0019
+    BOOST_TEST(send(*card, "00 B0 A6 00 04").sw == 0x6A86);             // bits 7-6 of P1 must be 0
 }
 
 BOOST_AUTO_TEST_CASE(extended_le_reads_a_whole_ef_only_where_advertised) {
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(signing_input_limits) {
     apdu.insert(apdu.end(), 246, 0x5A);
     apdu.push_back(0x00);
     BOOST_TEST(send(*card, apdu).sw == 0x6700);
-    BOOST_TEST(send(*card, "80 2A 00 80 03 01 02 03").sw == 0x6700); // no Le
+    BOOST_TEST(send(*card, "80 2A 00 80 03 01 02 03").sw == 0x6700);    // no Le
     BOOST_TEST(send(*card, "80 2A 00 80 03 01 02 03 80").sw == 0x6C00); // Le too small
 }
 
