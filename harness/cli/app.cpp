@@ -19,7 +19,8 @@ int run(int argc, char** argv) {
     app.footer("Exit codes: 0 ok, 1 failure or incompatibility, 2 usage or data-file error, "
                "3 environment (no pcscd, no readers, no root).");
     Context context;
-    for (Register add : {&add_version_command, &add_atr_command, &add_describe_command})
+    for (Register add :
+         {&add_version_command, &add_atr_command, &add_describe_command, &add_identify_command})
         add(app, context);
     try {
         app.parse(argc, argv);

@@ -7,5 +7,6 @@ namespace harness::cli {
 void add_version_command(CLI::App& app, Context& context);
 void add_atr_command(CLI::App& app, Context& context);
 void add_describe_command(CLI::App& app, Context& context);
+void add_identify_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

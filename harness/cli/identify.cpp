@@ -1,0 +1,196 @@
+#include "services/identify/identify.hpp"
+
+#include "backends/pcsc/context.hpp"
+#include "backends/pcsc/pcsc_channel.hpp"
+#include "cli/commands.hpp"
+#include "model/card_identity.hpp"
+#include "pure/error.hpp"
+#include "pure/status_words.hpp"
+#include "services/store/store.hpp"
+
+#include <algorithm>
+#include <fmt/core.h>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct IdentifyOptions {
+    std::string reader;
+    bool json = false;
+    std::string db = store::default_path;
+};
+
+Json findings_json(const Findings& findings) {
+    Json out = Json::array();
+    for (const Finding& f : findings)
+        out.push_back(Json{{"severity", to_string(f.severity)},
+                           {"code", f.code},
+                           {"message", f.message},
+                           {"message_ja", f.message_ja}});
+    return out;
+}
+
+Json identity_json(const model::CardIdentity& id) {
+    Json evidence = Json::array();
+    for (const model::Evidence& e : id.evidence)
+        evidence.push_back(
+            Json{{"sent", e.sent},
+                 {"command", e.command.empty() ? Json(nullptr) : Json(hex::format(e.command))},
+                 {"sw", e.sw ? Json(sw::format(*e.sw)) : Json(nullptr)},
+                 {"told", e.told},
+                 {"told_ja", e.told_ja}});
+    return Json{{"reader", id.reader},
+                {"card_type", model::to_string(id.type)},
+                {"interface", model::to_string(id.interface_kind)},
+                {"atr", id.atr.empty() ? Json(nullptr) : Json(hex::format(id.atr))},
+                {"card_id", id.card_id.empty() ? Json(nullptr) : Json(id.card_id)},
+                {"card_id_strength", model::to_string(id.card_id_strength)},
+                {"card_id_source", id.card_id_source},
+                {"evidence", evidence},
+                {"atr_hints", findings_json(id.atr_hints)},
+                {"findings", findings_json(id.findings)}};
+}
+
+const char* type_title(model::CardType type) {
+    switch (type) {
+    case model::CardType::MyNumber:
+        return "My Number card";
+    case model::CardType::Juki:
+        return "Juki card";
+    case model::CardType::JpkiPhone:
+        return "smartphone JPKI";
+    case model::CardType::Iso7816Unknown:
+        return "unknown ISO 7816 card";
+    case model::CardType::NoCard:
+        return "no card";
+    }
+    return "unknown";
+}
+
+void print_text(const model::CardIdentity& id) {
+    fmt::print("{}: {} ({}), {}\n", id.reader, type_title(id.type), model::to_string(id.type),
+               model::to_string(id.interface_kind));
+    if (!id.atr.empty())
+        fmt::print("  ATR      {}\n", hex::format(id.atr));
+    if (!id.card_id.empty())
+        fmt::print("  card id  {} ({}: {})\n", id.card_id, model::to_string(id.card_id_strength),
+                   id.card_id_source);
+    fmt::print("  evidence:\n");
+    for (const model::Evidence& e : id.evidence)
+        fmt::print("    {:<44} {:<4}  {}\n", e.sent, e.sw ? sw::format(*e.sw) : "", e.told);
+    if (!id.atr_hints.empty()) {
+        fmt::print("  ATR hints (not the verdict):\n");
+        for (const Finding& f : id.atr_hints)
+            fmt::print("    {} {}: {}\n", to_string(f.severity), f.code, f.message);
+    }
+    if (!id.findings.empty()) {
+        fmt::print("  findings:\n");
+        for (const Finding& f : id.findings)
+            fmt::print("    {} {}: {}\n", to_string(f.severity), f.code, f.message);
+    }
+}
+
+model::CardIdentity failed_identity(const std::string& reader, const pcsc::ReaderStatus& status,
+                                    const std::string& code, const std::string& message,
+                                    const std::string& message_ja) {
+    model::CardIdentity id;
+    id.reader = reader;
+    id.type = model::CardType::Iso7816Unknown;
+    id.atr = status.atr;
+    id.evidence.push_back(
+        model::Evidence{"connect (shared)", {}, std::nullopt, message, message_ja});
+    id.findings.push_back(Finding{Severity::Error, code, message, message_ja});
+    return id;
+}
+
+int run_identify(const IdentifyOptions& options) {
+    pcsc::Context context; // EnvironmentFailure (exit 3) when pcscd cannot be reached
+    std::vector<std::string> readers = context.list_readers();
+    if (readers.empty())
+        throw EnvironmentError("no PC/SC readers found: plug a reader in (pcscd lists none)");
+    if (!options.reader.empty()) {
+        if (std::ranges::find(readers, options.reader) == readers.end()) {
+            std::string available;
+            for (const auto& r : readers)
+                available += fmt::format("\n  {}", r);
+            throw UsageError(fmt::format("unknown reader \"{}\"; available readers:{}",
+                                         options.reader, available));
+        }
+        readers = {options.reader};
+    }
+
+    std::unique_ptr<store::Store> db; // opened on the first card: the salt is the database's
+    std::optional<io::Salt> salt;
+    std::vector<model::CardIdentity> identities;
+    int exit = exit_code::ok;
+    for (const std::string& reader : readers) {
+        const pcsc::ReaderStatus status = context.status_of(reader);
+        if (!status.state.present) {
+            identities.push_back(identify::no_card(reader));
+            continue;
+        }
+        if (status.state.mute) {
+            identities.push_back(failed_identity(reader, status, "card_mute",
+                                                 "the card did not answer the reset (mute)",
+                                                 "カードがリセットに応答しない（ミュート）"));
+            exit = exit_code::failure;
+            continue;
+        }
+        if (!salt) {
+            db = std::make_unique<store::Store>(options.db);
+            salt = db->salt();
+        }
+        try {
+            pcsc::PcscChannel channel(context, reader, pcsc::ShareMode::Shared);
+            identities.push_back(identify::identify(channel, *salt));
+        } catch (const EnvironmentError&) {
+            throw;
+        } catch (const Error& e) {
+            identities.push_back(failed_identity(reader, status, "connect_failed",
+                                                 fmt::format("cannot connect: {}", e.what()),
+                                                 fmt::format("接続できない: {}", e.what())));
+            exit = exit_code::failure;
+        }
+    }
+    if (salt)
+        OPENSSL_cleanse(salt->bytes.data(), salt->bytes.size());
+
+    if (options.json) {
+        Json out = Json::array();
+        for (const auto& id : identities)
+            out.push_back(identity_json(id));
+        fmt::print("{}\n", out.dump(2));
+    } else {
+        for (std::size_t i = 0; i < identities.size(); ++i) {
+            if (i > 0)
+                fmt::print("\n");
+            print_text(identities[i]);
+        }
+    }
+    return exit;
+}
+
+} // namespace
+
+void add_identify_command(CLI::App& app, Context& context) {
+    auto options = std::make_shared<IdentifyOptions>();
+    auto* cmd = app.add_subcommand(
+        "identify", "Identify the card in each reader (My Number, Juki, JPKI phone, unknown) "
+                    "without VERIFY or reading personal data");
+    cmd->add_option("--reader", options->reader, "only this PC/SC reader (exact name)");
+    cmd->add_flag("--json", options->json, "JSON output");
+    cmd->add_option("--db", options->db,
+                    "results database whose salt makes the anonymous card id (default " +
+                        std::string(store::default_path) + ")");
+    cmd->callback([options, &context] { context.exit_code = run_identify(*options); });
+}
+
+} // namespace harness::cli
