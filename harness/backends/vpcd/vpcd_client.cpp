@@ -2,6 +2,7 @@
 
 #include "pure/error.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
@@ -189,11 +190,18 @@ Client::Wake Client::drain_wake_pipe() {
 }
 
 Client::Wake Client::sleep_interruptible(std::chrono::milliseconds duration) {
-    pollfd p{wake_read_, POLLIN, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(duration.count()));
-    if (r > 0)
-        return drain_wake_pipe();
-    return Wake::None;
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{wake_read_, POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+        if (r > 0)
+            return drain_wake_pipe();
+        if (r == 0 || errno != EINTR)
+            return Wake::None;
+        // EINTR: a signal handler may just have written to the pipe; poll again.
+    }
 }
 
 int Client::connect_once() {
