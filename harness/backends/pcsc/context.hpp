@@ -2,6 +2,7 @@
 // RAII PC/SC context (SCardEstablishContext / SCardReleaseContext) and reader queries.
 // Which pcscd it talks to is libpcsclite's business: it honours PCSCLITE_CSOCK_NAME by itself
 // (tests point it at a private pcscd); nothing here reads, sets or overrides that variable.
+#include "backends/pcsc/pcsc_error.hpp" // the errors every call here throws
 #include "model/pcsc_reader.hpp"
 #include "pure/bytes.hpp"
 
