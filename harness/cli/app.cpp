@@ -20,7 +20,8 @@ int run(int argc, char** argv) {
                "3 environment (no pcscd, no readers, no root).");
     Context context;
     for (Register add :
-         {&add_version_command, &add_atr_command, &add_describe_command, &add_identify_command})
+         {&add_version_command, &add_atr_command, &add_describe_command, &add_identify_command,
+          &add_readers_command})
         add(app, context);
     try {
         app.parse(argc, argv);
