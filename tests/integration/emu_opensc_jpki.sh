@@ -136,8 +136,11 @@ SCRIPT
 scriptor -r "Emu PCD 00 00" "$dir/juki.txt" >"$dir/juki.out" 2>&1 || { cat "$dir/juki.out"; fail "scriptor juki"; }
 grep -q "4A 50 4B 49 41 50 49 43 43 54 4F 4B 45 4E 20" "$dir/juki.out" ||
     { cat "$dir/juki.out"; fail "Juki token"; }
-# The last response: 128 signature bytes + 90 00.
-last=$(awk '/^< /{resp=$0; next} /^[0-9A-F][0-9A-F] /{resp=resp" "$0} END{print resp}' "$dir/juki.out")
-echo "$last" | grep -q "90 00" || { cat "$dir/juki.out"; fail "Juki signature status"; }
+# The signature response: 128 bytes + 90 00 (a 130-byte response, domain.md section 8).
+count=$(awk '/^> 80 2A/ { n = 0; on = 1; next }
+    on { sub(/^< /, ""); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9A-F][0-9A-F]$/) n++; if ($0 ~ /:/) on = 0 }
+    END { print n }' "$dir/juki.out")
+[ "$count" -eq 130 ] || { cat "$dir/juki.out"; fail "Juki signature response is $count bytes, not 130"; }
+grep -q "^90 00 : Normal processing" "$dir/juki.out" || { cat "$dir/juki.out"; fail "Juki signature status"; }
 stop_card
 echo "emulated My Number and Juki cards pass OpenSC JPKI and scriptor"
