@@ -55,7 +55,7 @@ Persona load_persona(const std::filesystem::path& file) {
 std::vector<std::string> canary_values(const Persona& persona) {
     std::vector<std::string> out;
     for (const auto& [field, value] : persona.fields)
-        if (value.size() >= 4 && field != "sex")
+        if (value.size() >= 8)
             out.push_back(value);
     return out;
 }

@@ -22,7 +22,8 @@ struct Persona {
 Persona load_persona(const std::filesystem::path& file);
 
 // Personal data values of a persona (name, address, birth date, My Number, PINs, ...): what a
-// privacy test greps every output for. Excludes values shorter than 4 characters.
+// privacy test greps every output for. Only values of 8 characters or more (a 4-digit PIN such as
+// 1234 or the sex code would match by chance).
 std::vector<std::string> canary_values(const Persona& persona);
 
 // My Number check digit (番号法施行令 §8): digits P1..P11 counted from the right, weights

@@ -159,3 +159,13 @@ BOOST_AUTO_TEST_CASE(profile_errors_point_at_the_cell) {
         BOOST_TEST(std::atoi(e.c_str() + at + std::string(file).size() + 3) > 1, e);
     }
 }
+
+BOOST_AUTO_TEST_CASE(canaries_are_long_enough_not_to_match_by_chance) {
+    const Persona persona = load_persona(default_profiles_dir() / "persona.csv");
+    const auto canaries = canary_values(persona);
+    for (const auto& value : canaries)
+        BOOST_TEST(value.size() >= 8u, value);
+    for (const char* field : {"name", "address", "my_number", "pin_sign", "pin_juki_sign"})
+        BOOST_TEST(std::count(canaries.begin(), canaries.end(), persona.get(field)) == 1, field);
+    BOOST_TEST(std::count(canaries.begin(), canaries.end(), "1234") == 0);
+}
