@@ -87,6 +87,12 @@ while read -r kind vid pid _; do
 done <"$work/expected"
 "$CARDHARNESS" describe --usb 054C:06C1 --json >"$work/describe_054C:06C1.json" ||
     echo "describe --usb 054C:06C1: exit $?" >>"$work/describe.err"
+# Absent device: environment (3); malformed VID:PID: usage (2).
+rc=0; "$CARDHARNESS" describe --usb FFFF:FFFF >/dev/null 2>"$work/absent.err" || rc=$?
+[ "$rc" = 3 ] || echo "describe --usb FFFF:FFFF: exit $rc, expected 3" >>"$work/describe.err"
+rc=0; "$CARDHARNESS" describe --usb 054C >/dev/null 2>"$work/bad.err" || rc=$?
+[ "$rc" = 2 ] || echo "describe --usb 054C: exit $rc, expected 2" >>"$work/describe.err"
+grep -q 'VID:PID' "$work/bad.err" || echo "describe --usb 054C: no clear message" >>"$work/describe.err"
 INSIDE
 umockdev-run "${args[@]}" -- bash "$work/inside.sh" "$work" ||
     fail "umockdev-run failed"
