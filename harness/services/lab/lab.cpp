@@ -90,8 +90,9 @@ std::vector<SlotStatus> Lab::status() const {
     for (const auto& s : slots_) {
         SlotStatus st;
         st.slot = s->config.slot;
-        st.pcsc_reader =
-            fmt::format("{} ({}) 00 00", s->reader.model().usb.product, s->config.slot);
+        // pcscd names reader.conf readers "<FRIENDLYNAME> <index %02X> 00", in file order
+        st.pcsc_reader = fmt::format("{} ({}) {:02X} 00", s->reader.model().usb.product,
+                                     s->config.slot, s->index);
         st.reader_model = s->reader.model().id;
         st.interface = s->reader.interface();
         st.card = s->reader.card() ? s->profile : std::nullopt;

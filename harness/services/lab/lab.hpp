@@ -52,7 +52,7 @@ using Logger = std::function<void(const std::string& line)>;
 
 struct SlotStatus {
     std::string slot;
-    std::string pcsc_reader; // FRIENDLYNAME + " 00 00", as pcscd names a reader.conf reader
+    std::string pcsc_reader; // "<FRIENDLYNAME> <slot index %02X> 00", as a private pcscd names it
     std::string reader_model;
     Interface interface = Interface::Contact;
     std::optional<std::string> card;

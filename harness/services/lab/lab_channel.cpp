@@ -8,17 +8,16 @@ namespace harness::lab {
 io::TransportError transport_error(ifd::Code code, const std::string& call,
                                    const std::string& note) {
     using io::TransportFailure;
-    const bool connect = call == "SCardConnect" || call == "SCardReconnect";
     TransportFailure failure = TransportFailure::Other;
     long raw = 0x80100001; // SCARD_F_INTERNAL_ERROR
     switch (code) {
     case ifd::Code::IccNotPresent:
         failure = TransportFailure::CardRemoved;
-        raw = connect ? 0x8010000C : 0x80100069; // SCARD_E_NO_SMARTCARD / SCARD_W_REMOVED_CARD
+        raw = 0x8010000C; // pcscd 1.9: SCARD_E_NO_SMARTCARD, at connect and mid-transmit
         break;
     case ifd::Code::ResponseTimeout:
         failure = TransportFailure::Timeout;
-        raw = 0x80100016; // pcscd: IFD_RESPONSE_TIMEOUT -> SCARD_E_NOT_TRANSACTED
+        raw = 0x80100016; // pcscd 1.9 maps IFD_RESPONSE_TIMEOUT to SCARD_E_NOT_TRANSACTED
         break;
     case ifd::Code::CommunicationError:
         failure = TransportFailure::Communication;

@@ -271,7 +271,7 @@ BOOST_AUTO_TEST_CASE(transport_errors_carry_pcsc_codes) {
     BOOST_TEST(transport_error(ifd::Code::CommunicationError, "SCardTransmit", "").raw_code() ==
                0x80100016L);
     BOOST_TEST(transport_error(ifd::Code::IccNotPresent, "SCardTransmit", "").raw_code() ==
-               0x80100069L);
+               0x8010000CL);
     BOOST_TEST(transport_error(ifd::Code::IccNotPresent, "SCardConnect", "").raw_code() ==
                0x8010000CL);
     BOOST_TEST(transport_error(ifd::Code::ErrorPtsFailure, "SCardConnect", "").raw_code() ==
