@@ -1,5 +1,7 @@
 #include "backends/pcsc/pcsc_channel.hpp"
 
+#include <fmt/core.h>
+
 namespace harness::pcsc {
 
 PcscChannel::PcscChannel(const Context& context, std::string reader, ShareMode mode,
@@ -9,7 +11,16 @@ PcscChannel::PcscChannel(const Context& context, std::string reader, ShareMode m
 }
 
 Bytes PcscChannel::transmit(ByteView command) {
-    return card_.transmit(command);
+    Bytes response = card_.transmit(command);
+    // pcsc-lite 1.9.9 + vpcd answer SCARD_S_SUCCESS with 0 bytes when the card vanishes mid-command
+    // (IFDHTransmitToICC failed): without SW1 SW2 there is no response APDU (ISO 7816-4 §5.1).
+    if (response.size() < 2)
+        throw io::TransportError(
+            io::TransportFailure::Communication, "SCardTransmit", 0,
+            fmt::format("SCardTransmit: the reader returned {} byte(s) and no status word (card "
+                        "removed or mute during the command?)",
+                        response.size()));
+    return response;
 }
 
 void PcscChannel::reset(io::ResetKind kind) {

@@ -1,7 +1,9 @@
 #pragma once
 // io::CardChannel over a real PC/SC card connection: transmits bytes exactly as given (no 61xx /
 // 6Cxx handling), resets through SCardReconnect (warm: SCARD_RESET_CARD, cold: SCARD_UNPOWER_CARD)
-// and reports the ATR and the negotiated protocol.
+// and reports the ATR and the negotiated protocol. A "successful" transmit that returns fewer than
+// two bytes (no SW1 SW2: the card vanished mid-command) is a TransportError (Communication) with
+// raw code 0; Card::transmit itself returns whatever came.
 #include "backends/pcsc/card.hpp"
 #include "backends/pcsc/context.hpp"
 #include "io/card_channel.hpp"
