@@ -248,7 +248,8 @@ void print_text(const atr::Atr& a, const std::vector<std::string>& names) {
     if (std::find(a.protocols.begin(), a.protocols.end(), 1) != a.protocols.end())
         fmt::print("+ T=1: IFSC {}, BWI {}, CWI {}, {}\n", a.ifsc, a.bwi, a.cwi,
                    a.crc ? "CRC" : "LRC");
-    fmt::print("+ Historical bytes: {}\n", hex::format(a.historical_bytes));
+    fmt::print("+ Historical bytes: {}\n",
+               a.historical_bytes.empty() ? "(none)" : hex::format(a.historical_bytes));
     const auto& h = a.historical;
     if (h.category)
         fmt::print("  Category indicator byte: {:02X} ({})\n", *h.category, h.format);
