@@ -10,5 +10,6 @@ void add_describe_command(CLI::App& app, Context& context);
 void add_identify_command(CLI::App& app, Context& context);
 void add_readers_command(CLI::App& app, Context& context);
 void add_lab_command(CLI::App& app, Context& context);
+void add_emulate_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

@@ -1,5 +1,6 @@
 #include "backends/vpcd/vpcd_client.hpp"
 
+#include "io/card_channel.hpp"
 #include "pure/error.hpp"
 
 #include <algorithm>
@@ -109,7 +110,15 @@ std::optional<io::CardResponse> answer(io::VirtualCard& card, const Message& mes
     }
     case MessageKind::Apdu: {
         ++stats.apdus;
-        io::CardResponse response = card.transmit(message.payload);
+        io::CardResponse response;
+        try {
+            response = card.transmit(message.payload);
+        } catch (const io::TransportError&) {
+            // The card cannot answer (e.g. not powered); vpcd has no way to carry an error and
+            // an empty answer hangs the slot, so it gets "no precise diagnosis" instead.
+            ++stats.card_errors;
+            response.apdu = {0x6F, 0x00};
+        }
         if (response.apdu.empty()) {
             ++stats.empty_card_answers;
             response.apdu = {0x6F, 0x00}; // ISO 7816-4 §5.1.3: no precise diagnosis
@@ -198,9 +207,11 @@ Client::Wake Client::sleep_interruptible(std::chrono::milliseconds duration) {
         const int r = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
         if (r > 0)
             return drain_wake_pipe();
-        if (r == 0 || errno != EINTR)
+        if (r == 0 && std::chrono::steady_clock::now() >= deadline)
             return Wake::None;
-        // EINTR: a signal handler may just have written to the pipe; poll again.
+        if (r < 0 && errno != EINTR)
+            return Wake::None;
+        // EINTR (a signal handler may just have written to the pipe) or an early wake: poll again.
     }
 }
 

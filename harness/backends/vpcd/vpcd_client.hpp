@@ -28,11 +28,13 @@ struct ServeStats {
     std::uint64_t apdus = 0;
     std::uint64_t controls = 0;
     std::uint64_t empty_card_answers = 0; // card answered nothing; replaced by 6F 00
+    std::uint64_t card_errors = 0;        // card threw io::TransportError; answered 6F 00 too
 };
 
 // The answer to one vpcd message (with the card's processing time), or nullopt when none is due
-// (power on/off, reset). Never empty: an empty card response becomes 6F 00 (counted in stats),
-// an empty ATR throws harness::Error.
+// (power on/off, reset). Never empty: an empty card response, or a card that throws
+// io::TransportError (not powered), becomes 6F 00 (counted in stats); an empty ATR throws
+// harness::Error.
 std::optional<io::CardResponse> answer(io::VirtualCard& card, const Message& message,
                                        ServeStats& stats);
 

@@ -1,5 +1,6 @@
 // The vpcd client against a real local TCP listener that plays vpcd's side of the wire.
 #include "backends/vpcd/vpcd_client.hpp"
+#include "io/card_channel.hpp"
 #include "pure/error.hpp"
 
 #include <arpa/inet.h>
@@ -33,6 +34,8 @@ public:
         Bytes c(command.begin(), command.end());
         if (c.size() >= 2 && c[1] == 0xEE)
             return {{}, {}}; // a broken card that answers nothing
+        if (c.size() >= 2 && c[1] == 0xDD)
+            throw io::TransportError(io::TransportFailure::Unresponsive, "transmit", 0, "off");
         if (c.size() >= 2 && c[1] == 0x2A)
             return {Bytes{0x90, 0x00}, 30ms}; // a slow card
         Bytes r(c.rbegin(), c.rend());
@@ -127,7 +130,10 @@ BOOST_AUTO_TEST_CASE(answers_controls_and_apdus_like_vicc) {
     BOOST_TEST(vpcd::answer(card, vpcd::classify(Bytes{0x00, 0xEE}), stats)->apdu ==
                (Bytes{0x6F, 0x00}));
     BOOST_TEST(stats.empty_card_answers == 1u);
-    BOOST_TEST(stats.apdus == 2u);
+    BOOST_TEST(vpcd::answer(card, vpcd::classify(Bytes{0x00, 0xDD}), stats)->apdu ==
+               (Bytes{0x6F, 0x00}));
+    BOOST_TEST(stats.card_errors == 1u);
+    BOOST_TEST(stats.apdus == 3u);
     card.atr_bytes.clear();
     BOOST_CHECK_THROW(vpcd::answer(card, vpcd::classify(Bytes{0x04}), stats), Error);
 }
