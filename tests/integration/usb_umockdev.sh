@@ -29,28 +29,8 @@ names=(ACS_ACR39U_ICC_Reader SONY_FeliCa_RC-S300_S SONY_FeliCa_RC-S300_P SONY_Fe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Expected values straight from the dump text: one line per device ("D vid pid bcd") and one per
-# interface block ("I vid:pid ifnum level maxmsg protocols slots").
-expect() {
-    awk '
-    function hexval(s,   i, c, v) { v = 0; s = toupper(s); sub(/^0X/, "", s)
-        for (i = 1; i <= length(s); i++) { c = index("0123456789ABCDEF", substr(s, i, 1)) - 1; v = v * 16 + c }
-        return v }
-    / idVendor:/ { vid = hexval($2) }
-    / idProduct:/ { pid = hexval($2) }
-    / bcdDevice:/ { split($2, b, "."); bcd = hexval(b[1]) * 256 + hexval(b[2]) }
-    / bInterfaceNumber:/ { ifnum = $2 }
-    /^  bMaxSlotIndex:/ { slots = hexval($2) + 1 }
-    /^  dwProtocols:/ { p = hexval($3); protocols = ""
-        if (p % 2 == 1) protocols = "0"
-        if (int(p / 2) % 2 == 1) protocols = protocols (protocols == "" ? "" : ",") "1" }
-    /^  dwFeatures:/ { f = int(hexval($2) / 65536) % 8
-        level = (f == 0 ? "character" : f == 1 ? "tpdu" : f == 2 ? "short_apdu" : f == 4 ? "extended_apdu" : "reserved") }
-    /^  dwMaxCCIDMessageLength:/ { maxmsg = $2
-        if (!(vid ":" pid in seen)) { seen[vid ":" pid] = 1; print "D", vid, pid, bcd }
-        print "I", vid ":" pid, ifnum, level, maxmsg, "[" protocols "]", slots }
-    ' "$1"
-}
+# Expected values from the dump text (one "D" line per device, one "I" line per interface).
+expect() { awk -f "$(dirname "$0")/lib/ccid_dump_expect.awk" "$1"; }
 
 args=()
 address=2
@@ -79,7 +59,7 @@ work=$1
 if "$CARDHARNESS" readers --help >/dev/null 2>&1; then
     "$CARDHARNESS" readers --json >"$work/readers.json" || echo "readers --json exit $?" >"$work/readers.err"
 fi
-while read -r kind vid pid _; do
+while read -r kind _ vid pid _; do
     [ "$kind" = D ] || continue
     id=$(printf '%04X:%04X' "$vid" "$pid")
     "$CARDHARNESS" describe --usb "$id" --json >"$work/describe_$id.json" ||
@@ -101,11 +81,11 @@ umockdev-run "${args[@]}" -- bash "$work/inside.sh" "$work" ||
 # Reported lines in the same shape as the expected ones.
 report() {
     jq -r '[.. | objects | select(has("vid") and has("interfaces"))] | unique_by([.vid, .pid])[] |
-        ("D \(.vid) \(.pid) \(.bcd_device)"),
+        ("D \(.vid):\(.pid) \(.vid) \(.pid) \(.bcd_device)"),
         (. as $d | .interfaces[] | select(.exchange_level != null) |
          "I \($d.vid):\($d.pid) \(.number) \(.exchange_level) \(.max_message_length) \(.protocols | map(tostring) | join(",") | "[" + . + "]") \(.slots)")'
 }
-cat "$work"/describe_*.json | jq -s '.' | report | grep -v "^D $((0x054C)) $((0x06C1)) " | sort >"$work/reported_describe"
+cat "$work"/describe_*.json | jq -s '.' | report | grep -v "^D $((0x054C)):$((0x06C1)) " | sort >"$work/reported_describe"
 sort "$work/expected" >"$work/expected.sorted"
 if ! diff -u "$work/expected.sorted" "$work/reported_describe"; then
     fail "describe --usb disagrees with the dumps (expected on the left)"
@@ -139,7 +119,7 @@ rcs380=$(jq -r '.. | objects | select(has("code")) | select(.code == "non_ccid_r
 echo "RC-S380/S reported as a non-CCID reader with the catalogue note"
 
 if [ -f "$work/readers.json" ]; then
-    report <"$work/readers.json" | grep -v "^D $((0x054C)) $((0x06C1)) " | sort >"$work/reported_readers"
+    report <"$work/readers.json" | grep -v "^D $((0x054C)):$((0x06C1)) " | sort >"$work/reported_readers"
     diff -u "$work/expected.sorted" "$work/reported_readers" ||
         fail "readers --json disagrees with the dumps (expected on the left)"
     jq -e '[.. | objects | select(has("vid") and has("serial")) | select(.vid == 1356 and .pid == 3528)][0] |
