@@ -10,6 +10,10 @@
 #   ... clients (pcsc_scan, opensc-tool, cardharness) now reach it through PCSCLITE_CSOCK_NAME ...
 #   stop_private_pcscd                            # also done by the exit trap
 #
+# The library owns the EXIT trap: do not set your own; register background processes with
+# `cleanup_pid PID` (killed before pcscd) and folders with make_test_dir. Exit 77 = skipped.
+# CARDHARNESS_KEEP_TEST_DIRS=1 keeps the folders (pcscd.log, card logs) for debugging.
+#
 # How the isolation works (domain.md §11): pcscd 1.9.9 always serves /run/pcscd/pcscd.comm and
 # ignores PCSCLITE_CSOCK_NAME, so it runs inside `unshare -m` with a private folder bind-mounted
 # over /run/pcscd; clients (libpcsclite) honour PCSCLITE_CSOCK_NAME=<folder>/pcscd.comm by
