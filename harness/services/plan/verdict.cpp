@@ -1,0 +1,538 @@
+#include "services/plan/verdict.hpp"
+
+#include "pure/apdu.hpp"
+#include "pure/atr.hpp"
+#include "pure/bytes.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <fmt/format.h>
+
+namespace harness::plan {
+namespace {
+
+using model::Compatibility;
+using model::StepResult;
+using model::StepVerdict;
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool has(const std::vector<std::string>& list, std::string_view value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+const model::Exchange* last_exchange(const StepResult& step) {
+    return step.exchanges.empty() ? nullptr : &step.exchanges.back();
+}
+
+// The exchange that failed: the last one without a status word, else the last one.
+const model::Exchange* failing_exchange(const StepResult& step) {
+    for (auto it = step.exchanges.rbegin(); it != step.exchanges.rend(); ++it)
+        if (!it->sw)
+            return &*it;
+    return last_exchange(step);
+}
+
+std::optional<apdu::Command> parse_command(const std::string& command_hex) {
+    const auto bytes = hex::parse(command_hex);
+    if (!bytes || bytes->size() < 4)
+        return std::nullopt;
+    return apdu::parse(*bytes).command;
+}
+
+// Length of a recorded response: hex bytes, or the len= of a redaction marker.
+std::optional<std::size_t> response_length(const std::string& response) {
+    if (const auto at = response.find("len="); at != std::string::npos) {
+        std::size_t n = 0;
+        bool any = false;
+        for (std::size_t i = at + 4;
+             i < response.size() && std::isdigit(static_cast<unsigned char>(response[i])); ++i) {
+            n = n * 10 + static_cast<std::size_t>(response[i] - '0');
+            any = true;
+        }
+        if (any)
+            return n;
+    }
+    if (const auto bytes = hex::parse(response))
+        return bytes->size();
+    return std::nullopt;
+}
+
+// What a command is, for a diagnosis: "signature", "READ BINARY", … (never its data).
+std::pair<std::string, std::string> command_kind(const StepResult& step,
+                                                 const std::optional<apdu::Command>& command) {
+    if (step.action == "sign" || (command && command->ins == 0x2A))
+        return {"signature", "署名"};
+    if (command && command->ins == 0xB0)
+        return {"READ BINARY", "READ BINARY"};
+    if (command && command->ins == 0xA4)
+        return {"SELECT", "SELECT"};
+    if (command && command->ins == 0x20)
+        return {"VERIFY", "VERIFY"};
+    return {fmt::format("\"{}\"", step.title_en), fmt::format("「{}」", step.title_ja)};
+}
+
+bool is_extended_exchange(const std::optional<apdu::Command>& command) {
+    return command && apdu::is_extended(command->apdu_case());
+}
+
+std::string ms_text(std::int64_t us) {
+    const std::int64_t ms = (us + 5000) / 10000 * 10; // to 10 ms: timer jitter is not evidence
+    return fmt::format("{}", ms);
+}
+
+// ---- The rules: each looks at one failed step and the reader, and may name a cause. ---------
+
+struct StepContext {
+    const Outcome& outcome;
+    const StepResult& step;
+    const model::Exchange* exchange;
+    std::optional<apdu::Command> command;
+    std::optional<io::TransportFailure> failure;
+    bool optional_step;
+};
+
+std::optional<Cause> rule_timeout(const StepContext& c) {
+    if (c.failure != io::TransportFailure::Timeout)
+        return std::nullopt;
+    const std::int64_t us =
+        c.exchange && c.exchange->duration_us > 0 ? c.exchange->duration_us : c.step.duration_us;
+    const auto [kind, kind_ja] = command_kind(c.step, c.command);
+    const std::string what = kind == "signature" ? "signing" : kind;
+    const std::string what_ja = kind == "signature" ? "署名" : kind_ja;
+    return Cause{"timeout_no_wtx", Compatibility::Incompatible,
+                 fmt::format("{} timed out after {} ms: the reader does not do waiting-time "
+                             "extension",
+                             what, ms_text(us)),
+                 fmt::format("{}が{} msでタイムアウト: リーダーが待ち時間延長 (WTX) "
+                             "に対応していない",
+                             what_ja, ms_text(us))};
+}
+
+bool is_link_failure(const std::optional<io::TransportFailure>& failure) {
+    return failure == io::TransportFailure::Communication ||
+           failure == io::TransportFailure::InsufficientBuffer ||
+           failure == io::TransportFailure::Other;
+}
+
+std::optional<Cause> rule_message_too_long(const StepContext& c) {
+    if (!is_link_failure(c.failure) || !c.command)
+        return std::nullopt;
+    const auto block = max_block(c.outcome.reader);
+    if (!block)
+        return std::nullopt;
+    const auto level = exchange_level(c.outcome.reader);
+    if (level == ccid::ExchangeLevel::Tpdu || level == ccid::ExchangeLevel::ExtendedApdu)
+        return std::nullopt; // the driver or the reader splits long messages
+    const std::size_t command_size = apdu::encode(*c.command).size();
+    const std::size_t response_size = c.command->le ? *c.command->le + 2 : 2;
+    const bool response_over = response_size > *block;
+    const bool command_over = command_size > *block;
+    if (!response_over && !command_over)
+        return std::nullopt;
+    const auto [kind, kind_ja] = command_kind(c.step, c.command);
+    const std::size_t size = response_over ? response_size : command_size;
+    const std::string limit = c.outcome.reader.descriptor
+                                  ? fmt::format("a {}-byte message limit",
+                                                c.outcome.reader.descriptor->max_message_length)
+                                  : fmt::format("at most {} bytes per message", *block);
+    const std::string limit_ja = c.outcome.reader.descriptor
+                                     ? fmt::format("最大メッセージ長 {} バイト",
+                                                   c.outcome.reader.descriptor->max_message_length)
+                                     : fmt::format("1メッセージ最大 {} バイト", *block);
+    const std::string level_en = level ? "is " + level_text(*level) + " level with" : "has";
+    const std::string level_ja = level ? level_text_ja(*level) + "、" : "";
+    return Cause{"message_too_long", Compatibility::Incompatible,
+                 fmt::format("{}-byte {} {} failed; the reader {} {}", size, kind,
+                             response_over ? "response" : "command", level_en, limit),
+                 fmt::format("{}バイトの{}{}が失敗: リーダーは{}{}", size, kind_ja,
+                             response_over ? "応答" : "コマンド", level_ja, limit_ja)};
+}
+
+std::optional<Cause> rule_le_zero(const StepContext& c) {
+    if (!is_link_failure(c.failure) || !c.command || is_extended_exchange(c.command))
+        return std::nullopt;
+    if (c.command->le != std::size_t{256})
+        return std::nullopt;
+    const auto block = max_block(c.outcome.reader);
+    if (block && *block < 258)
+        return std::nullopt;
+    const auto [kind, kind_ja] = command_kind(c.step, c.command);
+    const std::string fits =
+        c.outcome.reader.descriptor
+            ? fmt::format(" although 258 bytes fit the reader's {}-byte messages",
+                          c.outcome.reader.descriptor->max_message_length)
+            : "";
+    const std::string fits_ja = c.outcome.reader.descriptor
+                                    ? fmt::format("（258バイトは{}バイトのメッセージに収まる）",
+                                                  c.outcome.reader.descriptor->max_message_length)
+                                    : "";
+    return Cause{"le_zero_rejected", Compatibility::Incompatible,
+                 fmt::format("{} with a short Le of 00 (256 bytes) failed{}: the reader "
+                             "mishandles Le=00",
+                             kind, fits),
+                 fmt::format("Le=00（256バイト）の{}が失敗{}: リーダーがLe=00を正しく扱えない",
+                             kind_ja, fits_ja)};
+}
+
+std::optional<Cause> rule_chaining(const StepContext& c) {
+    if (!is_extended_exchange(c.command))
+        return std::nullopt;
+    const auto level = exchange_level(c.outcome.reader);
+    if (level && level != ccid::ExchangeLevel::ExtendedApdu)
+        return std::nullopt;
+    if (c.failure && !is_link_failure(c.failure))
+        return std::nullopt;
+    const auto [kind, kind_ja] = command_kind(c.step, c.command);
+    std::size_t size = 0;
+    if (c.exchange)
+        size = response_length(c.exchange->response).value_or(0);
+    const std::string size_en = size > 0 ? fmt::format(" ({}-byte response)", size) : "";
+    const std::string size_ja = size > 0 ? fmt::format("（応答{}バイト）", size) : "";
+    const std::string how = c.failure ? "failed in transport" : "came back wrong";
+    const std::string how_ja = c.failure ? "が通信エラー" : "の内容が不正";
+    const std::string limit =
+        c.outcome.reader.descriptor
+            ? fmt::format(" ({}-byte messages)", c.outcome.reader.descriptor->max_message_length)
+            : "";
+    return Cause{"extended_chaining_faulty",
+                 c.optional_step ? Compatibility::Partial : Compatibility::Incompatible,
+                 fmt::format("extended-length {}{} {}: the reader's CCID chaining of long "
+                             "messages is faulty{}; short APDUs are unaffected",
+                             kind, size_en, how, limit),
+                 fmt::format("拡張長の{}{}{}: リーダーのCCIDチェイニング（長いメッセージの分割）"
+                             "に不具合{}。ショートAPDUは影響なし",
+                             kind_ja, size_ja, how_ja, limit)};
+}
+
+std::optional<Cause> rule_removed(const StepContext& c) {
+    if (c.failure != io::TransportFailure::CardRemoved &&
+        c.failure != io::TransportFailure::CardReset)
+        return std::nullopt;
+    if (c.outcome.card_back)
+        return Cause{"card_lost", Compatibility::Incompatible,
+                     fmt::format("the card dropped out during \"{}\" and came back: the reader "
+                                 "lost contact with the card mid-session",
+                                 c.step.title_en),
+                     fmt::format("「{}」の途中でカードが一時的に失われた（再検出あり）: "
+                                 "リーダーの接触が不安定",
+                                 c.step.title_ja)};
+    return Cause{
+        "card_removed", Compatibility::Untested,
+        fmt::format("the card was removed during \"{}\": the session is incomplete",
+                    c.step.title_en),
+        fmt::format("「{}」の途中でカードが抜かれた: セッションは未完了", c.step.title_ja)};
+}
+
+std::optional<Cause> rule_lost(const StepContext& c) {
+    if (c.failure == io::TransportFailure::ReaderGone)
+        return Cause{"reader_lost", Compatibility::Untested,
+                     fmt::format("the reader went away during \"{}\"", c.step.title_en),
+                     fmt::format("「{}」の途中でリーダーが失われた", c.step.title_ja)};
+    if (c.failure == io::TransportFailure::ServiceGone)
+        return Cause{"pcscd_lost", Compatibility::Untested,
+                     fmt::format("pcscd stopped during \"{}\"", c.step.title_en),
+                     fmt::format("「{}」の途中でpcscdが停止した", c.step.title_ja)};
+    return std::nullopt;
+}
+
+std::optional<Cause> rule_generic(const StepContext& c) {
+    const std::string reason = c.step.reason_en.empty() ? "failed" : c.step.reason_en;
+    const std::string reason_ja = c.step.reason_ja.empty() ? "失敗" : c.step.reason_ja;
+    return Cause{c.failure ? "transport_failure" : "step_failed",
+                 c.optional_step ? Compatibility::Partial : Compatibility::Incompatible,
+                 fmt::format("\"{}\" failed: {}", c.step.title_en, reason),
+                 fmt::format("「{}」が失敗: {}", c.step.title_ja, reason_ja)};
+}
+
+using Rule = std::optional<Cause> (*)(const StepContext&);
+constexpr std::array<Rule, 7> step_rules{&rule_removed,          &rule_lost,     &rule_timeout,
+                                         &rule_message_too_long, &rule_chaining, &rule_le_zero,
+                                         &rule_generic};
+
+// ---- Rules on the reader × card before any step ran. -------------------------------------
+
+std::optional<Cause> rule_not_seen(const Outcome& o) {
+    if (o.card_seen)
+        return std::nullopt;
+    const auto& ifs = o.reader.interfaces;
+    if (!o.presented_interface.empty() && !ifs.empty() && !has(ifs, o.presented_interface)) {
+        std::string en, ja;
+        if (o.presented_interface == "type_b" && ifs == std::vector<std::string>{"type_a"}) {
+            en = "a Type A-only reader sees no Type B card";
+            ja = "Type A専用リーダーはType Bカードを検出できない";
+        } else if (o.presented_interface != "contact" &&
+                   ifs == std::vector<std::string>{"contact"}) {
+            en = "a contact-only reader sees no contactless card";
+            ja = "接触専用リーダーは非接触カードを検出できない";
+        } else {
+            en = fmt::format("the card is presented on {}, which the reader lacks (it has {})",
+                             o.presented_interface, fmt::join(ifs, "+"));
+            ja = fmt::format(
+                "カードは{}で提示されたが、リーダーにはそのインターフェースがない（{}のみ）",
+                o.presented_interface, fmt::join(ifs, "+"));
+        }
+        return Cause{"interface_not_supported", Compatibility::Incompatible, en, ja};
+    }
+    return Cause{"no_card", Compatibility::Untested, "no card seen in the reader",
+                 "リーダーにカードが検出されない"};
+}
+
+std::optional<Cause> rule_connect(const Outcome& o) {
+    if (!o.connect_failure)
+        return std::nullopt;
+    const atr::Atr decoded = o.card.atr.empty() ? atr::Atr{} : atr::decode(o.card.atr);
+    const bool needs_pps = decoded.ta1_present && (decoded.fi_index != 1 || decoded.di_index != 1);
+    const bool reader_pps =
+        o.reader.descriptor && o.reader.descriptor->has_feature(ccid::feature::auto_pps);
+    const bool reader_no_pps =
+        o.reader.descriptor && !reader_pps &&
+        o.reader.descriptor->max_data_rate_bps <= o.reader.descriptor->data_rate_bps;
+    if (needs_pps && (o.connect_failure == io::TransportFailure::ProtocolMismatch ||
+                      o.connect_failure == io::TransportFailure::Unresponsive || reader_no_pps)) {
+        const std::uint8_t ta1 = decoded.raw.size() > 2 ? decoded.raw[2] : 0;
+        const std::string evidence =
+            reader_no_pps ? fmt::format(" (no automatic PPS, dwMaxDataRate {} bps = the default "
+                                        "rate)",
+                                        o.reader.descriptor->max_data_rate_bps)
+                          : "";
+        return Cause{"pps_unsupported", Compatibility::Incompatible,
+                     fmt::format("the card's TA1={:02X} needs PPS the reader does not do{}: "
+                                 "connecting failed ({})",
+                                 ta1, evidence, o.connect_error),
+                     fmt::format("カードのTA1={:02X}にはPPSが必要だが、リーダーがPPSを行わない: "
+                                 "接続失敗（{}）",
+                                 ta1, o.connect_error)};
+    }
+    return Cause{"connect_failed", Compatibility::Incompatible,
+                 fmt::format("connecting to the card failed: {}", o.connect_error),
+                 fmt::format("カードに接続できない: {}", o.connect_error)};
+}
+
+int rank(Compatibility c) {
+    switch (c) {
+    case Compatibility::Incompatible:
+        return 3;
+    case Compatibility::Partial:
+        return 2;
+    case Compatibility::Untested:
+        return 1;
+    case Compatibility::Compatible:
+        return 0;
+    }
+    return 0;
+}
+
+void add_unique(std::vector<Cause>& causes, Cause cause) {
+    for (const auto& c : causes)
+        if (c.code == cause.code && c.en == cause.en)
+            return;
+    causes.push_back(std::move(cause));
+}
+
+void finish(Judgement& j) {
+    std::stable_sort(j.causes.begin(), j.causes.end(), [](const Cause& a, const Cause& b) {
+        return rank(a.effect) > rank(b.effect);
+    });
+    std::vector<std::string> en, ja;
+    for (const auto& c : j.causes) {
+        en.push_back(c.en);
+        ja.push_back(c.ja);
+    }
+    j.diagnosis_en = fmt::format("{}", fmt::join(en, "; "));
+    j.diagnosis_ja = fmt::format("{}", fmt::join(ja, "。"));
+}
+
+} // namespace
+
+std::string level_text(ccid::ExchangeLevel level) {
+    switch (level) {
+    case ccid::ExchangeLevel::Character:
+        return "character";
+    case ccid::ExchangeLevel::Tpdu:
+        return "TPDU";
+    case ccid::ExchangeLevel::ShortApdu:
+        return "short-APDU";
+    case ccid::ExchangeLevel::ExtendedApdu:
+        return "extended-APDU";
+    case ccid::ExchangeLevel::Reserved:
+        return "reserved";
+    }
+    return "unknown";
+}
+
+std::string level_text_ja(ccid::ExchangeLevel level) {
+    switch (level) {
+    case ccid::ExchangeLevel::Character:
+        return "キャラクタレベル";
+    case ccid::ExchangeLevel::Tpdu:
+        return "TPDUレベル";
+    case ccid::ExchangeLevel::ShortApdu:
+        return "ショートAPDUレベル";
+    case ccid::ExchangeLevel::ExtendedApdu:
+        return "拡張APDUレベル";
+    case ccid::ExchangeLevel::Reserved:
+        return "予約値";
+    }
+    return "不明";
+}
+
+std::optional<io::TransportFailure> transport_failure_of(const StepResult& step) {
+    std::string text;
+    for (const auto& e : step.exchanges)
+        if (!e.sw)
+            text += lower(e.note) + " ";
+    text += lower(step.reason_en);
+    constexpr std::array failures{
+        io::TransportFailure::CardRemoved,       io::TransportFailure::CardReset,
+        io::TransportFailure::ReaderGone,        io::TransportFailure::ServiceGone,
+        io::TransportFailure::Timeout,           io::TransportFailure::Communication,
+        io::TransportFailure::ProtocolMismatch,  io::TransportFailure::Unresponsive,
+        io::TransportFailure::InsufficientBuffer};
+    for (auto f : failures)
+        if (text.find(io::to_string(f)) != std::string::npos)
+            return f;
+    // pcsc-lite names and plain words, for results recorded without the failure key.
+    const std::array<std::pair<const char*, io::TransportFailure>, 8> words{{
+        {"scard_w_removed_card", io::TransportFailure::CardRemoved},
+        {"card removed", io::TransportFailure::CardRemoved},
+        {"card was removed", io::TransportFailure::CardRemoved},
+        {"scard_e_timeout", io::TransportFailure::Timeout},
+        {"timed out", io::TransportFailure::Timeout},
+        {"scard_e_no_service", io::TransportFailure::ServiceGone},
+        {"scard_e_reader_unavailable", io::TransportFailure::ReaderGone},
+        {"scard_e_comm_data_lost", io::TransportFailure::Communication},
+    }};
+    for (const auto& [word, f] : words)
+        if (text.find(word) != std::string::npos)
+            return f;
+    if (text.find("transport") != std::string::npos &&
+        std::any_of(step.exchanges.begin(), step.exchanges.end(),
+                    [](const model::Exchange& e) { return !e.sw; }))
+        return io::TransportFailure::Other;
+    return std::nullopt;
+}
+
+std::optional<std::size_t> expected_response_size(const std::string& command_hex) {
+    const auto command = parse_command(command_hex);
+    if (!command || !command->le)
+        return std::nullopt;
+    return *command->le + 2;
+}
+
+Judgement judge(const Outcome& o) {
+    Judgement j;
+    if (auto cause = rule_not_seen(o)) {
+        j.verdict = cause->effect;
+        j.causes.push_back(std::move(*cause));
+        finish(j);
+        return j;
+    }
+    if (auto cause = rule_connect(o)) {
+        j.verdict = cause->effect;
+        j.causes.push_back(std::move(*cause));
+        finish(j);
+        return j;
+    }
+    if (!o.session) {
+        j.verdict = Compatibility::Untested;
+        j.causes.push_back(Cause{"not_run", Compatibility::Untested, "no suite ran",
+                                 "スイートが実行されなかった"});
+        finish(j);
+        return j;
+    }
+
+    std::size_t passed = 0, skipped = 0, failed = 0;
+    std::vector<std::string> skipped_pins;
+    for (const auto& suite : o.session->suites) {
+        for (const auto& step : suite.steps) {
+            switch (step.verdict) {
+            case StepVerdict::Pass:
+                ++passed;
+                continue;
+            case StepVerdict::Skip: {
+                ++skipped;
+                const std::string reason = lower(step.reason_en);
+                if (const auto at = reason.find("pin:"); at != std::string::npos) {
+                    std::size_t end = at + 4;
+                    while (end < reason.size() &&
+                           std::isalpha(static_cast<unsigned char>(reason[end])))
+                        ++end;
+                    const std::string pin = reason.substr(at, end - at);
+                    if (!has(skipped_pins, pin))
+                        skipped_pins.push_back(pin);
+                }
+                continue;
+            }
+            case StepVerdict::Fail:
+            case StepVerdict::Error:
+            case StepVerdict::Aborted:
+                break;
+            }
+            ++failed;
+            const model::Exchange* exchange = failing_exchange(step);
+            StepContext c{o,
+                          step,
+                          exchange,
+                          exchange ? parse_command(exchange->command) : std::nullopt,
+                          transport_failure_of(step),
+                          has(o.optional_steps, step.step_id)};
+            // An aborted step that met no failure of its own follows an earlier one: no cause.
+            if (step.verdict == StepVerdict::Aborted && !c.failure)
+                continue;
+            for (Rule rule : step_rules)
+                if (auto cause = rule(c)) {
+                    add_unique(j.causes, std::move(*cause));
+                    break;
+                }
+        }
+    }
+    if (o.session->status == model::RunStatus::Incomplete && j.causes.empty())
+        j.causes.push_back(Cause{"session_incomplete", Compatibility::Untested,
+                                 fmt::format("the session is incomplete: {}", o.session->cause),
+                                 fmt::format("セッションは未完了: {}", o.session->cause)});
+
+    if (j.causes.empty()) {
+        if (passed == 0) {
+            j.verdict = Compatibility::Untested;
+            j.causes.push_back(Cause{"nothing_passed", Compatibility::Untested,
+                                     "no step ran to a result", "結果の出たステップがない"});
+        } else {
+            j.verdict = Compatibility::Compatible;
+            std::string en = fmt::format("all {} steps that ran passed", passed);
+            std::string ja = fmt::format("実行した{}ステップすべて合格", passed);
+            if (skipped > 0) {
+                en += fmt::format(" ({} skipped", skipped);
+                ja += fmt::format("（{}ステップはスキップ", skipped);
+                if (!skipped_pins.empty()) {
+                    en += fmt::format("; not tested without a supplied PIN: {}",
+                                      fmt::join(skipped_pins, ", "));
+                    ja += fmt::format("。PIN未指定のため未試験: {}", fmt::join(skipped_pins, ", "));
+                }
+                en += ")";
+                ja += "）";
+            }
+            j.causes.push_back(Cause{"all_passed", Compatibility::Compatible, en, ja});
+        }
+        finish(j);
+        return j;
+    }
+    Compatibility worst = Compatibility::Compatible;
+    for (const auto& c : j.causes)
+        if (rank(c.effect) > rank(worst))
+            worst = c.effect;
+    // Only optional capabilities failed while the card's own functions passed: partial.
+    j.verdict = worst;
+    if (worst == Compatibility::Untested && passed > 0 && failed > 0)
+        j.verdict = Compatibility::Untested;
+    finish(j);
+    return j;
+}
+
+} // namespace harness::plan

@@ -1,0 +1,61 @@
+#pragma once
+// The verdict for one (reader, card type, interface): compatible / partial / incompatible /
+// untested, with a diagnosis in English and Japanese that ties what failed to what is known of the
+// reader (CCID descriptor: exchange level, message size, automatic PPS) and of the card (ATR TA1,
+// response sizes). Each rule is a small pure function over the recorded results; see verdict.cpp.
+#include "io/card_channel.hpp"
+#include "model/run.hpp"
+#include "services/plan/plan.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::plan {
+
+// Everything that happened to one reader × card, as the CLI observed it.
+struct Outcome {
+    ReaderFacts reader;
+    CardFacts card;
+    // A card is known to be in the reader (a lab slot holds one) but pcscd reports it empty.
+    bool card_seen = true;
+    std::string presented_interface; // lab: contact / type_a / type_b; empty when unknown
+    // SCardConnect failed: the failure kind and pcsc-lite's text.
+    std::optional<io::TransportFailure> connect_failure;
+    std::string connect_error;
+    const model::Session* session = nullptr; // results; null when nothing ran
+    bool card_back = false; // after a removal abort the card was present again (it bounced)
+    // Steps that test an optional capability (their `requires` names extended_apdu, …): a failure
+    // there makes the verdict partial, not incompatible.
+    std::vector<std::string> optional_steps;
+};
+
+// One reason behind a verdict.
+struct Cause {
+    std::string code; // stable key, e.g. "message_too_long", "timeout_no_wtx"
+    model::Compatibility effect = model::Compatibility::Incompatible;
+    std::string en;
+    std::string ja;
+};
+
+struct Judgement {
+    model::Compatibility verdict = model::Compatibility::Untested;
+    std::string diagnosis_en;
+    std::string diagnosis_ja;
+    std::vector<Cause> causes; // most telling first
+};
+
+Judgement judge(const Outcome& outcome);
+
+// The transport failure a failed step met (from its exchanges' notes and its reason), if any.
+std::optional<io::TransportFailure> transport_failure_of(const model::StepResult& step);
+
+// Bytes of a response the command asked for (Ne + SW1 SW2) when the command parses; nullopt for
+// redacted or malformed commands and commands without Le.
+std::optional<std::size_t> expected_response_size(const std::string& command_hex);
+
+// "short-APDU", "extended-APDU", "TPDU", "character"; Japanese forms in the _ja variant.
+std::string level_text(ccid::ExchangeLevel level);
+std::string level_text_ja(ccid::ExchangeLevel level);
+
+} // namespace harness::plan

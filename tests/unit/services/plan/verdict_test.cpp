@@ -1,0 +1,245 @@
+#include "pure/bytes.hpp"
+#include "services/plan/verdict.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+using namespace harness;
+using model::Compatibility;
+using model::StepVerdict;
+
+namespace {
+
+const Bytes mynumber_atr =
+    hex::parse("3B DA 13 FF 81 31 FB 46 80 12 39 2F 31 C1 73 C6 01 C0 3B").value();
+const Bytes juki_atr = hex::parse("3B E0 00 FF 81 31 FE 45 14").value();
+const std::string sign_command =
+    "80 2A 00 80 33 30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20 "
+    "00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F 10 11 12 13 14 15 16 17 18 19 1A 1B 1C 1D "
+    "1E 1F 00";
+
+plan::ReaderFacts reader(ccid::ExchangeLevel level, std::uint32_t max_message, bool auto_pps,
+                         std::vector<std::string> interfaces = {"contact"}) {
+    plan::ReaderFacts r;
+    r.name = "Lab Reader (r01) 00 00";
+    ccid::Descriptor d;
+    const std::uint32_t bits = level == ccid::ExchangeLevel::Tpdu        ? 0x00010000U
+                               : level == ccid::ExchangeLevel::ShortApdu ? 0x00020000U
+                                                                         : 0x00040000U;
+    d.features = (d.features & ~0x000700C0U) | bits | (auto_pps ? 0x80U : 0U);
+    d.max_message_length = max_message;
+    if (!auto_pps)
+        d.max_data_rate_bps = d.data_rate_bps;
+    r.descriptor = d;
+    r.interfaces = std::move(interfaces);
+    return r;
+}
+
+model::StepResult step(const std::string& id, const std::string& action, StepVerdict verdict,
+                       std::vector<model::Exchange> exchanges = {}, std::string reason = {}) {
+    model::StepResult s;
+    s.step_id = id;
+    s.group = "g";
+    s.title_en = "title of " + id;
+    s.title_ja = id + "の題";
+    s.action = action;
+    s.verdict = verdict;
+    s.reason_en = reason;
+    s.reason_ja = reason;
+    s.exchanges = std::move(exchanges);
+    return s;
+}
+
+model::Exchange ok(const std::string& command, const std::string& response = "90 00") {
+    return model::Exchange{command, response, std::uint16_t{0x9000}, 1000, ""};
+}
+
+model::Exchange broken(const std::string& command, const std::string& note,
+                       std::int64_t us = 2000) {
+    return model::Exchange{command, "", std::nullopt, us, note};
+}
+
+model::Session session(std::vector<model::StepResult> steps,
+                       model::RunStatus status = model::RunStatus::Complete) {
+    model::Session s;
+    s.suites.push_back(model::SuiteResult{{"jpki-mynumber", "hash"}, std::move(steps)});
+    s.status = status;
+    return s;
+}
+
+plan::Outcome outcome(plan::ReaderFacts r, const Bytes& atr, const model::Session* s) {
+    plan::Outcome o;
+    o.reader = std::move(r);
+    o.card.card_type = "mynumber";
+    o.card.interface = "contact";
+    o.card.atr = atr;
+    o.session = s;
+    return o;
+}
+
+bool has_cause(const plan::Judgement& j, const std::string& code) {
+    for (const auto& c : j.causes)
+        if (c.code == code)
+            return true;
+    return false;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(all_passed_is_compatible) {
+    const auto s = session({step("a", "select_aid", StepVerdict::Pass, {ok("00 A4 04 0C 01 01")}),
+                            step("b", "sign", StepVerdict::Skip, {}, "requires pin:auth")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Compatible));
+    BOOST_TEST(j.diagnosis_en == "all 1 steps that ran passed (1 skipped; not tested without a "
+                                 "supplied PIN: pin:auth)");
+    BOOST_TEST(!j.diagnosis_ja.empty());
+}
+
+BOOST_AUTO_TEST_CASE(short_apdu_reader_fails_the_258_byte_signature) {
+    const auto s =
+        session({step("read", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 04")}),
+                 step("sign", "sign", StepVerdict::Fail,
+                      {ok("00 A4 02 0C 02 00 17"),
+                       broken(sign_command,
+                              "transport error: communication_error (SCARD_E_COMM_DATA_LOST)")},
+                      "transport error")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::ShortApdu, 261, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(j.diagnosis_en == "258-byte signature response failed; the reader is short-APDU "
+                                 "level with a 261-byte message limit");
+    BOOST_TEST(j.diagnosis_ja.find("258バイト") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(signing_timeout_names_waiting_time_extension) {
+    const auto s = session({step("sign", "sign", StepVerdict::Fail,
+                                 {broken(sign_command, "transport error: timeout", 1003456)},
+                                 "transport error: timeout")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(j.diagnosis_en ==
+               "signing timed out after 1000 ms: the reader does not do waiting-time extension");
+}
+
+BOOST_AUTO_TEST_CASE(pps_failure_at_connect) {
+    auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, nullptr);
+    o.connect_failure = io::TransportFailure::ProtocolMismatch;
+    o.connect_error = "SCardConnect: SCARD_E_PROTO_MISMATCH";
+    const auto j = plan::judge(o);
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(j.diagnosis_en.find("the card's TA1=13 needs PPS the reader does not do") == 0U);
+    // A card without TA1 that fails to connect is not blamed on PPS.
+    o.card.atr = juki_atr;
+    BOOST_TEST(has_cause(plan::judge(o), "connect_failed"));
+}
+
+BOOST_AUTO_TEST_CASE(card_not_seen_on_a_missing_interface) {
+    struct Row {
+        std::vector<std::string> interfaces;
+        std::string presented;
+        Compatibility verdict;
+        std::string diagnosis;
+    };
+    const std::vector<Row> rows{
+        {{"type_a"},
+         "type_b",
+         Compatibility::Incompatible,
+         "a Type A-only reader sees no Type B card"},
+        {{"contact"},
+         "type_b",
+         Compatibility::Incompatible,
+         "a contact-only reader sees no contactless card"},
+        {{}, "type_b", Compatibility::Untested, "no card seen in the reader"},
+        {{"contact", "type_b"}, "type_b", Compatibility::Untested, "no card seen in the reader"},
+    };
+    for (const auto& row : rows) {
+        auto o = outcome(reader(ccid::ExchangeLevel::ExtendedApdu, 271, true, row.interfaces),
+                         mynumber_atr, nullptr);
+        o.card_seen = false;
+        o.presented_interface = row.presented;
+        const auto j = plan::judge(o);
+        BOOST_TEST((j.verdict == row.verdict));
+        BOOST_TEST(j.diagnosis_en == row.diagnosis);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(extended_read_corrupted_by_chaining_is_partial) {
+    const auto s = session(
+        {step("short", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 00")}),
+         step("ext", "read_ef", StepVerdict::Fail,
+              {ok("00 B0 00 00 00 00 00", "<redacted len=1300 sha256=ab>")}, "data mismatch")});
+    auto o = outcome(reader(ccid::ExchangeLevel::ExtendedApdu, 271, true), mynumber_atr, &s);
+    o.optional_steps = {"ext"};
+    const auto j = plan::judge(o);
+    BOOST_TEST((j.verdict == Compatibility::Partial));
+    BOOST_TEST(has_cause(j, "extended_chaining_faulty"));
+    BOOST_TEST(j.diagnosis_en.find("1300-byte response") != std::string::npos);
+    // The same failure on a core step is incompatible.
+    o.optional_steps.clear();
+    BOOST_TEST((plan::judge(o).verdict == Compatibility::Incompatible));
+}
+
+BOOST_AUTO_TEST_CASE(le_zero_rejected_although_it_fits) {
+    const auto s = session({step("read", "read_ef", StepVerdict::Fail,
+                                 {broken("00 B0 00 04 00", "transport error: communication_error")},
+                                 "transport error")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::ShortApdu, 271, false), juki_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(has_cause(j, "le_zero_rejected"));
+    BOOST_TEST(j.diagnosis_en.find("READ BINARY with a short Le of 00 (256 bytes) failed although "
+                                   "258 bytes fit the reader's 271-byte messages") == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(removal_bounce_and_lost_reader) {
+    const auto s =
+        session({step("a", "select_aid", StepVerdict::Pass, {ok("00 A4 04 0C 01 01")}),
+                 step("b", "read_ef", StepVerdict::Aborted,
+                      {broken("00 B0 00 00 00", "transport error: card_removed")}, "card removed"),
+                 step("c", "read_ef", StepVerdict::Aborted, {}, "session aborted")},
+                model::RunStatus::Incomplete);
+    auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s);
+    auto j = plan::judge(o);
+    BOOST_TEST((j.verdict == Compatibility::Untested));
+    BOOST_TEST(has_cause(j, "card_removed"));
+    BOOST_TEST(j.causes.size() == 1U); // the aborted follower adds nothing
+    o.card_back = true;
+    j = plan::judge(o);
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(has_cause(j, "card_lost"));
+}
+
+BOOST_AUTO_TEST_CASE(other_failures_name_the_step) {
+    const auto s = session({step("a", "pin_tries", StepVerdict::Fail, {ok("00 20 00 80", "90 00")},
+                                 "expected SW 63Cx, got 9000")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(j.diagnosis_en == "\"title of a\" failed: expected SW 63Cx, got 9000");
+}
+
+BOOST_AUTO_TEST_CASE(nothing_ran_is_untested) {
+    const auto s = session({step("a", "sign", StepVerdict::Skip, {}, "requires pin:auth")});
+    BOOST_TEST(plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s))
+                   .verdict == Compatibility::Untested);
+    BOOST_TEST(
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, nullptr))
+            .verdict == Compatibility::Untested);
+}
+
+BOOST_AUTO_TEST_CASE(helpers) {
+    BOOST_TEST(plan::expected_response_size(sign_command).value() == 258U);
+    BOOST_TEST(plan::expected_response_size("00 B0 00 00 80").value() == 130U);
+    BOOST_TEST(!plan::expected_response_size("00 A4 02 0C 02 00 17"));
+    BOOST_TEST(!plan::expected_response_size("<redacted len=9 sha256=00>"));
+    model::StepResult s;
+    s.exchanges.push_back(broken("00", "SCARD_E_TIMEOUT"));
+    BOOST_TEST((plan::transport_failure_of(s) == io::TransportFailure::Timeout));
+    s.exchanges.back().note = "transport error: reader_gone";
+    BOOST_TEST((plan::transport_failure_of(s) == io::TransportFailure::ReaderGone));
+    BOOST_TEST(plan::level_text(ccid::ExchangeLevel::ShortApdu) == "short-APDU");
+}
