@@ -113,8 +113,8 @@ public:
 
 private:
     Bytes send(ByteView command, std::string note);
-    void refuse(ByteView command, std::optional<PinName> pin, std::optional<int> tries,
-                std::string reason_en, std::string reason_ja);
+    [[noreturn]] void refuse(ByteView command, std::optional<PinName> pin, std::optional<int> tries,
+                             std::string reason_en, std::string reason_ja);
     Bytes guarded(ByteView command);
 
     io::CardChannel& inner_;

@@ -8,6 +8,7 @@
 #include "model/run.hpp"
 #include "model/suite.hpp"
 #include "services/suite/actions.hpp"
+#include "services/suite/loader.hpp"
 #include "services/suite/pin_guard.hpp"
 #include "services/suite/pin_source.hpp"
 #include "services/suite/redactor.hpp"
@@ -75,6 +76,8 @@ struct RunContext {
 // Runs one suite. Never throws for card behaviour or transport failures (they are results);
 // throws ConfigError when a step's args do not parse (the loader should have caught it).
 model::SuiteResult run_suite(const model::Suite& suite, io::CardChannel& channel, RunContext& ctx);
+// Runs a suite the loader already planned (parsed args, patterns, requirements).
+model::SuiteResult run_suite(const LoadedSuite& suite, io::CardChannel& channel, RunContext& ctx);
 
 // Latency statistics (µs) as measurements_json: {"n":…,"min_us":…,"median_us":…,"p95_us":…,
 // "max_us":…,"mean_us":…}. Median and p95 by nearest rank.

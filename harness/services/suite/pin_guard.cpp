@@ -1,0 +1,293 @@
+#include "services/suite/pin_guard.hpp"
+
+#include "pure/apdu.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fmt/core.h>
+
+namespace harness::suite {
+
+namespace {
+
+constexpr std::uint8_t ins_verify = 0x20;
+constexpr std::uint8_t ins_change_reference_data = 0x24;
+
+std::string pin_title_ja(PinName pin) {
+    switch (pin) {
+    case PinName::Auth:
+        return "利用者証明用暗証番号";
+    case PinName::Sign:
+        return "署名用暗証番号";
+    case PinName::Text:
+        return "券面事項入力補助用暗証番号";
+    case PinName::Juki:
+        return "住基暗証番号";
+    }
+    return "暗証番号";
+}
+
+std::string tries_en(std::optional<int> tries) {
+    return tries ? fmt::format("{} tries left", *tries) : std::string("tries left unknown");
+}
+
+std::string tries_ja(std::optional<int> tries) {
+    return tries ? fmt::format("残り試行回数 {} 回", *tries) : std::string("残り試行回数は不明");
+}
+
+std::uint16_t sw_of(ByteView response) {
+    if (response.size() < 2)
+        return 0;
+    return static_cast<std::uint16_t>((response[response.size() - 2] << 8) | response.back());
+}
+
+} // namespace
+
+const char* to_string(CardTrust trust) {
+    switch (trust) {
+    case CardTrust::EmulatedTest:
+        return "emulated_test";
+    case CardTrust::DeclaredTest:
+        return "declared_test";
+    case CardTrust::Physical:
+        return "physical";
+    }
+    return "physical";
+}
+
+PinRefused::PinRefused(std::optional<PinName> pin, std::optional<int> tries_left,
+                       std::string reason_en, std::string reason_ja)
+    : Error(reason_en), pin_(pin), tries_left_(tries_left), reason_en_(std::move(reason_en)),
+      reason_ja_(std::move(reason_ja)) {}
+
+std::optional<PinName> pin_of(const std::string& app, std::uint16_t ef) {
+    if (app == "jpki" && ef == 0x0018)
+        return PinName::Auth;
+    if (app == "jpki" && ef == 0x001B)
+        return PinName::Sign;
+    if (app == "text" && ef == 0x0011)
+        return PinName::Text;
+    if (app == "juki_ap" && ef == 0x001C)
+        return PinName::Juki;
+    return std::nullopt;
+}
+
+std::pair<std::string, std::uint16_t> pin_location(PinName pin) {
+    switch (pin) {
+    case PinName::Auth:
+        return {"jpki", 0x0018};
+    case PinName::Sign:
+        return {"jpki", 0x001B};
+    case PinName::Text:
+        return {"text", 0x0011};
+    case PinName::Juki:
+        return {"juki_ap", 0x001C};
+    }
+    return {"jpki", 0x0018};
+}
+
+std::optional<std::string> pin_format_error(PinName pin, const std::string& card_type,
+                                            ByteView value) {
+    const auto all = [&](auto predicate) {
+        return std::all_of(value.begin(), value.end(), [&](std::uint8_t b) {
+            return predicate(static_cast<unsigned char>(b));
+        });
+    };
+    const auto digit = [](unsigned char c) { return c >= '0' && c <= '9'; };
+    const auto upper_alnum = [](unsigned char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+    };
+    const auto alnum = [](unsigned char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    };
+    const std::size_t n = value.size();
+    switch (pin) {
+    case PinName::Auth:
+    case PinName::Text:
+    case PinName::Juki:
+        if (n != 4 || !all(digit))
+            return fmt::format("the {} PIN must be 4 digits (got {} characters)", to_string(pin),
+                               n);
+        return std::nullopt;
+    case PinName::Sign:
+        if (card_type == "juki") {
+            if (n < 4 || n > 16 || !all(alnum))
+                return fmt::format(
+                    "the Juki signing password must be 4-16 letters or digits (got {} characters)",
+                    n);
+            return std::nullopt;
+        }
+        if (n < 6 || n > 16 || !all(upper_alnum))
+            return fmt::format(
+                "the signing password must be 6-16 characters A-Z 0-9 (got {} characters)", n);
+        return std::nullopt;
+    }
+    return std::string("unknown PIN");
+}
+
+PinGuard::PinGuard(io::CardChannel& inner, const PinSource& pins, GuardPolicy policy,
+                   PinGuardState& state, SteadyClock clock)
+    : inner_(inner), pins_(pins), policy_(std::move(policy)), state_(state),
+      clock_(std::move(clock)) {
+    policy_.min_tries_left = std::max(policy_.min_tries_left, 2);
+    if (!clock_)
+        clock_ = [] { return std::chrono::steady_clock::now(); };
+}
+
+void PinGuard::reset(io::ResetKind kind) {
+    selection_ = {};
+    inner_.reset(kind);
+}
+
+std::optional<PinFailure> PinGuard::take_failure() {
+    auto out = std::move(failure_);
+    failure_.reset();
+    return out;
+}
+
+Bytes PinGuard::send(ByteView command, std::string note) {
+    if (!next_note_.empty()) {
+        note = note.empty() ? next_note_ : next_note_ + "; " + note;
+        next_note_.clear();
+    }
+    WireExchange exchange;
+    exchange.command.assign(command.begin(), command.end());
+    exchange.selection = selection_;
+    const auto start = clock_();
+    try {
+        exchange.response = inner_.transmit(command);
+    } catch (const io::TransportError& error) {
+        exchange.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - start);
+        exchange.note = note.empty() ? fmt::format("transport error: {}", error.what())
+                                     : fmt::format("{}; transport error: {}", note, error.what());
+        if (observer_)
+            observer_(exchange);
+        throw;
+    }
+    exchange.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - start);
+    exchange.note = std::move(note);
+    track_selection(selection_, command, exchange.response);
+    if (observer_)
+        observer_(exchange);
+    return exchange.response;
+}
+
+[[noreturn]] void PinGuard::refuse(ByteView command, std::optional<PinName> pin,
+                                   std::optional<int> tries, std::string reason_en,
+                                   std::string reason_ja) {
+    reason_en = fmt::format("refused by the PIN guard: {}; {}; {}", reason_en, tries_en(tries),
+                            no_further_attempts_en);
+    reason_ja = fmt::format("PINガードが送信を拒否しました: {}。{}。{}。", reason_ja,
+                            tries_ja(tries), no_further_attempts_ja);
+    next_note_.clear();
+    if (observer_) {
+        WireExchange exchange;
+        exchange.command.assign(command.begin(), command.end());
+        exchange.selection = selection_;
+        exchange.sent = false;
+        exchange.note = "not sent: " + reason_en;
+        observer_(exchange);
+    }
+    throw PinRefused(pin, tries, std::move(reason_en), std::move(reason_ja));
+}
+
+Bytes PinGuard::transmit(ByteView command) {
+    const bool pin_bearing = command.size() > 5 && (command[0] & 0x80) == 0 &&
+                             (command[1] == ins_verify || command[1] == ins_change_reference_data);
+    if (!pin_bearing)
+        return send(command, {});
+    if (policy_.trust != CardTrust::Physical)
+        return send(command, {}); // test cards: wrong-PIN and blocking tests may run
+    return guarded(command);
+}
+
+Bytes PinGuard::guarded(ByteView command) {
+    if (command[1] == ins_change_reference_data)
+        refuse(command, std::nullopt, std::nullopt,
+               "CHANGE REFERENCE DATA is never sent to a card that is not a test card",
+               "テストカードではないカードに CHANGE REFERENCE DATA は送信しません");
+    // VERIFY P2 (ISO 7816-4 §11.5.6): b8 = specific reference; low 5 bits = short EF id, or the
+    // current EF when 0 (JPKI: 00 20 00 80 after selecting the PIN EF, or 00 20 00 9x).
+    const std::uint8_t p2 = command[3];
+    std::optional<std::uint16_t> ef;
+    if ((p2 & 0x80) != 0)
+        ef = (p2 & 0x1F) != 0 ? std::optional<std::uint16_t>(p2 & 0x1F) : selection_.ef;
+    const auto pin = ef ? pin_of(selection_.app, *ef) : std::nullopt;
+    if (!pin)
+        refuse(command, std::nullopt, std::nullopt,
+               "the PIN EF this VERIFY addresses is not a known PIN (select auth 0018, sign "
+               "001B, text 0011 or juki 001C in its application first)",
+               "この VERIFY の対象が既知の暗証番号 EF ではありません");
+    const auto known_tries = [&]() -> std::optional<int> {
+        const auto it = state_.tries_left.find(*pin);
+        return it == state_.tries_left.end() ? std::nullopt : std::optional<int>(it->second);
+    };
+    if (state_.failed.count(*pin) != 0)
+        refuse(command, pin, known_tries(),
+               fmt::format("an earlier attempt on the {} PIN failed in this run", to_string(*pin)),
+               fmt::format("この実行で{}の試行が既に失敗しています", pin_title_ja(*pin)));
+    const auto supplied = pins_.get(*pin);
+    if (!supplied)
+        refuse(command, pin, known_tries(),
+               fmt::format("the {} PIN was not supplied (--pins FILE, {} or the prompt)",
+                           to_string(*pin), pin_environment_variable(*pin)),
+               fmt::format("{}が指定されていません", pin_title_ja(*pin)));
+    const apdu::ParseResult parsed = apdu::parse(command);
+    const Bytes supplied_bytes = bytes_of(*supplied);
+    if (!parsed.command || parsed.command->data != supplied_bytes || parsed.command->le)
+        refuse(command, pin, known_tries(),
+               fmt::format("the bytes do not equal the supplied {} PIN", to_string(*pin)),
+               fmt::format("送信内容が指定された{}と一致しません", pin_title_ja(*pin)));
+    if (const auto why = pin_format_error(*pin, policy_.card_type, supplied_bytes))
+        refuse(command, pin, known_tries(), *why,
+               fmt::format("{}の形式が正しくありません", pin_title_ja(*pin)));
+
+    // The retry counter, read just before, without spending a try (domain.md §4).
+    const Bytes query{command[0], ins_verify, command[2], command[3]};
+    const Bytes answer =
+        send(query, "PIN guard: retry counter query (case-1 VERIFY, no try spent)");
+    const auto response = apdu::parse_response(answer).response;
+    std::optional<int> tries;
+    if (response && response->sw1 == 0x63 && (response->sw2 & 0xF0) == 0xC0)
+        tries = response->sw2 & 0x0F;
+    else if (response && response->sw() == 0x6984)
+        tries = 0;
+    if (!tries)
+        refuse(command, pin, std::nullopt,
+               fmt::format("the retry counter of the {} PIN could not be read (SW {:04X})",
+                           to_string(*pin), response ? response->sw() : 0),
+               fmt::format("{}の残り試行回数を読み取れませんでした", pin_title_ja(*pin)));
+    state_.tries_left[*pin] = *tries;
+    if (*tries < policy_.min_tries_left)
+        refuse(command, pin, tries,
+               fmt::format("the {} PIN has {} tries left and the guard needs at least {}",
+                           to_string(*pin), *tries, policy_.min_tries_left),
+               fmt::format("{}の残り試行回数が {} 回で、必要な {} 回に足りません",
+                           pin_title_ja(*pin), *tries, policy_.min_tries_left));
+
+    const Bytes result = send(
+        command, fmt::format("PIN guard: {} PIN sent with {} tries left", to_string(*pin), *tries));
+    const std::uint16_t sw = sw_of(result);
+    if (sw == 0x9000)
+        return result;
+    std::optional<int> left;
+    if ((sw & 0xFFF0) == 0x63C0)
+        left = sw & 0x0F;
+    else if (sw == 0x6984)
+        left = 0;
+    state_.failed.insert(*pin);
+    if (left)
+        state_.tries_left[*pin] = *left;
+    PinFailure failure;
+    failure.pin = *pin;
+    failure.tries_left = left;
+    failure.sw = sw;
+    failure.reason_en = fmt::format("the card did not accept the {} PIN (SW {:04X}); {}; {}",
+                                    to_string(*pin), sw, tries_en(left), no_further_attempts_en);
+    failure.reason_ja = fmt::format("カードが{}を受け付けませんでした (SW {:04X})。{}。{}。",
+                                    pin_title_ja(*pin), sw, tries_ja(left), no_further_attempts_ja);
+    failure_ = std::move(failure);
+    return result;
+}
+
+} // namespace harness::suite
