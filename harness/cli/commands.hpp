@@ -11,5 +11,8 @@ void add_identify_command(CLI::App& app, Context& context);
 void add_readers_command(CLI::App& app, Context& context);
 void add_lab_command(CLI::App& app, Context& context);
 void add_emulate_command(CLI::App& app, Context& context);
+void add_suite_command(CLI::App& app, Context& context);
+void add_import_scriptor_command(CLI::App& app, Context& context);
+void add_run_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

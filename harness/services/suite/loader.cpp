@@ -1,0 +1,583 @@
+#include "services/suite/loader.hpp"
+
+#include "pure/error.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <libfccp/csv.h>
+#include <map>
+#include <openssl/evp.h>
+#include <set>
+#include <sstream>
+
+namespace harness::suite {
+namespace {
+
+constexpr std::size_t column_count = std::size(suite_columns);
+
+// One cell of a physical line: where its raw bytes lie and how content bytes map back to them.
+struct RawCell {
+    std::size_t begin = 0, end = 0; // raw bytes [begin, end) of the line, untrimmed
+    std::size_t content_begin = 0;  // byte of the first content character (after trim and quote)
+    std::vector<std::size_t> map;   // content byte i -> line byte; map.back() = end of content
+    std::string content;            // trimmed, unquoted (as fast-cpp-csv-parser yields it)
+};
+
+struct RawLine {
+    std::vector<RawCell> cells;
+    std::optional<std::size_t> unclosed_quote; // byte of the quote that is never closed
+};
+
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+
+// Mirrors fast-cpp-csv-parser's chop_next_column + trim_chars<' ','\t'> + double_quote_escape.
+RawLine split_line(const std::string& line) {
+    RawLine out;
+    std::size_t i = 0;
+    while (true) {
+        RawCell cell;
+        cell.begin = i;
+        while (i < line.size() && line[i] != ',') {
+            if (line[i] != '"') {
+                ++i;
+                continue;
+            }
+            const std::size_t quote_at = i;
+            do {
+                ++i;
+                while (i < line.size() && line[i] != '"')
+                    ++i;
+                if (i >= line.size()) {
+                    out.unclosed_quote = quote_at;
+                    return out;
+                }
+                ++i;
+            } while (i < line.size() && line[i] == '"');
+        }
+        cell.end = i;
+        std::size_t b = cell.begin, e = cell.end;
+        while (b < e && is_blank(line[b]))
+            ++b;
+        while (e > b && is_blank(line[e - 1]))
+            --e;
+        if (e - b >= 2 && line[b] == '"' && line[e - 1] == '"') {
+            for (std::size_t k = b + 1; k < e - 1; ++k) {
+                cell.map.push_back(k);
+                cell.content.push_back(line[k]);
+                if (line[k] == '"' && k + 1 < e - 1 && line[k + 1] == '"')
+                    ++k;
+            }
+            cell.map.push_back(e - 1);
+        } else {
+            for (std::size_t k = b; k < e; ++k) {
+                cell.map.push_back(k);
+                cell.content.push_back(line[k]);
+            }
+            cell.map.push_back(e);
+        }
+        cell.content_begin = cell.map.front();
+        out.cells.push_back(std::move(cell));
+        if (i >= line.size())
+            break;
+        ++i; // the comma
+    }
+    return out;
+}
+
+// 1-based character (UTF-8 code point) column of a byte offset in the line.
+std::size_t char_column(const std::string& line, std::size_t byte) {
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < byte && i < line.size(); ++i)
+        if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80)
+            ++column;
+    return column;
+}
+
+bool is_comment_or_empty(const std::string& line) {
+    if (!line.empty() && line[0] == '#')
+        return true;
+    return std::all_of(line.begin(), line.end(), is_blank);
+}
+
+bool valid_id(std::string_view id) {
+    if (id.empty() || id.front() == '.' || id.back() == '.' ||
+        id.find("..") != std::string_view::npos)
+        return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    });
+}
+
+bool has_non_ascii(std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+class Checker {
+public:
+    Checker(std::string_view text, std::string file, std::string id)
+        : text_(text), file_(std::move(file)) {
+        result_suite_.suite.id = std::move(id);
+        result_suite_.suite.path = file_;
+        result_suite_.suite.content_hash = sha256_hex(text);
+        std::string line;
+        std::istringstream in{std::string(text)};
+        while (std::getline(in, line)) {
+            if (!line.empty() && line.back() == '\r')
+                line.pop_back();
+            lines_.push_back(line);
+        }
+    }
+
+    CheckResult run() {
+        CheckResult result;
+        if (header()) {
+            rows();
+        }
+        std::stable_sort(errors_.begin(), errors_.end(),
+                         [](const LoadError& a, const LoadError& b) {
+                             return std::tie(a.location.line, a.location.column) <
+                                    std::tie(b.location.line, b.location.column);
+                         });
+        result.errors = std::move(errors_);
+        if (result.errors.empty())
+            result.suite = std::move(result_suite_);
+        return result;
+    }
+
+private:
+    void error(std::size_t line, std::size_t column, std::string message) {
+        errors_.push_back({{file_, line, column}, std::move(message)});
+    }
+
+    // Column of content byte `offset` (0-based) of a cell on a line (1-based line number).
+    std::size_t column_of(std::size_t line, const RawCell& cell, std::size_t offset) const {
+        const std::size_t byte = cell.map.at(std::min(offset, cell.map.size() - 1));
+        return char_column(lines_.at(line - 1), byte);
+    }
+
+    bool header() {
+        for (std::size_t n = 0; n < lines_.size(); ++n) {
+            if (is_comment_or_empty(lines_[n]))
+                continue;
+            header_line_ = n + 1;
+            const RawLine raw = split_line(lines_[n]);
+            if (raw.unclosed_quote) {
+                error(header_line_, char_column(lines_[n], *raw.unclosed_quote),
+                      "expected a closing '\"' in the header");
+                return false;
+            }
+            std::set<std::string> seen;
+            for (const auto& cell : raw.cells) {
+                if (!seen.insert(cell.content).second)
+                    error(header_line_, column_of(header_line_, cell, 0),
+                          "expected each column name once, found \"" + cell.content + "\" again");
+                header_.push_back(cell.content);
+            }
+            for (const auto name : suite_columns)
+                if (!seen.count(std::string(name)))
+                    error(header_line_, char_column(lines_[n], lines_[n].size()),
+                          "expected a column \"" + std::string(name) +
+                              "\" in the header (columns: id,group,title_en,title_ja,action,"
+                              "args,expect_sw,expect_data,requires,on_fail,timeout_ms)");
+            return errors_.empty();
+        }
+        error(1, 1,
+              "expected a header line id,group,title_en,title_ja,action,args,expect_sw,"
+              "expect_data,requires,on_fail,timeout_ms");
+        return false;
+    }
+
+    void rows() {
+        // Lines that do not split into the header's cells are reported here and blanked (kept as
+        // comments, so line numbers stay) before fast-cpp-csv-parser reads the file.
+        std::string filtered;
+        std::map<std::size_t, RawLine> raw_rows;
+        for (std::size_t n = 0; n < lines_.size(); ++n) {
+            const std::size_t line_no = n + 1;
+            std::string line = lines_[n];
+            if (line_no > header_line_ && !is_comment_or_empty(line)) {
+                RawLine raw = split_line(line);
+                if (raw.unclosed_quote) {
+                    error(line_no, char_column(line, *raw.unclosed_quote),
+                          "expected a closing '\"' for the quoted cell");
+                    line = "#";
+                } else if (raw.cells.size() != header_.size()) {
+                    const std::size_t column =
+                        raw.cells.size() > header_.size()
+                            ? char_column(line, raw.cells[header_.size()].begin)
+                            : char_column(line, line.size());
+                    error(line_no, column,
+                          "expected " + std::to_string(header_.size()) +
+                              " cells as in the header, found " + std::to_string(raw.cells.size()) +
+                              " (quote cells that contain commas: \"a,b\")");
+                    line = "#";
+                } else {
+                    raw_rows.emplace(line_no, std::move(raw));
+                }
+            }
+            filtered += line;
+            filtered += '\n';
+        }
+        try {
+            ::io::CSVReader<column_count, ::io::trim_chars<' ', '\t'>,
+                            ::io::double_quote_escape<',', '"'>, ::io::throw_on_overflow,
+                            ::io::single_and_empty_line_comment<'#'>>
+                in(file_, filtered.data(), filtered.data() + filtered.size());
+            std::apply(
+                [&](auto... names) {
+                    in.read_header(::io::ignore_extra_column, std::string(names)...);
+                },
+                std::to_array(suite_columns));
+            std::array<std::string, column_count> cells;
+            while (std::apply([&](auto&... c) { return in.read_row(c...); }, cells)) {
+                const std::size_t line_no = in.get_file_line();
+                const auto it = raw_rows.find(line_no);
+                if (it == raw_rows.end()) {
+                    error(line_no, 1, "expected a suite row");
+                    continue;
+                }
+                row(line_no, cells, it->second);
+            }
+        } catch (const ::io::error::base& e) {
+            std::size_t line = 1;
+            if (const auto* with_line = dynamic_cast<const ::io::error::with_file_line*>(&e))
+                line =
+                    with_line->file_line > 0 ? static_cast<std::size_t>(with_line->file_line) : 1;
+            error(line, 1, std::string("expected a well-formed CSV row (") + e.what() + ")");
+        }
+    }
+
+    const RawCell& raw_cell(const RawLine& raw, std::string_view column) const {
+        for (std::size_t i = 0; i < header_.size(); ++i)
+            if (header_[i] == column)
+                return raw.cells.at(i);
+        throw Error("internal: no column " + std::string(column));
+    }
+
+    void row(std::size_t line_no, const std::array<std::string, column_count>& cells,
+             const RawLine& raw) {
+        model::SuiteStep step;
+        const auto cell = [&](std::string_view name) -> const std::string& {
+            for (std::size_t i = 0; i < column_count; ++i)
+                if (suite_columns[i] == name)
+                    return cells[i];
+            throw Error("internal: no column " + std::string(name));
+        };
+        const auto col = [&](std::string_view name, std::size_t offset = 0) {
+            return column_of(line_no, raw_cell(raw, name), offset);
+        };
+        const std::size_t errors_before = errors_.size();
+        for (const auto name : suite_columns)
+            step.cell_columns.emplace_back(std::string(name), col(name));
+        step.location = {file_, line_no, char_column(lines_[line_no - 1], raw.cells.front().begin)};
+
+        step.id = cell("id");
+        step.group = cell("group");
+        step.title_en = cell("title_en");
+        step.title_ja = cell("title_ja");
+        step.action = cell("action");
+        step.args = cell("args");
+        step.expect_sw = cell("expect_sw");
+        step.expect_data = cell("expect_data");
+
+        for (const auto name : {"id", "group", "title_en", "title_ja", "action"})
+            if (cell(name).empty())
+                error(line_no, col(name), std::string("expected a value in column ") + name);
+        if (!step.id.empty()) {
+            if (!valid_id(step.id))
+                error(line_no, col("id"),
+                      "expected a step id of a-z 0-9 _ - separated by dots (e.g. "
+                      "jpki.cert.auth.read), found \"" +
+                          step.id + "\"");
+            else if (const auto [it, fresh] = ids_.emplace(step.id, line_no); !fresh)
+                error(line_no, col("id"),
+                      "expected a unique step id, found \"" + step.id + "\" again (first on line " +
+                          std::to_string(it->second) + ")");
+        }
+        if (!step.group.empty() && !valid_id(step.group))
+            error(line_no, col("group"),
+                  "expected a group name of a-z 0-9 _ - and dots, found \"" + step.group + "\"");
+        if (!step.title_ja.empty() && !has_non_ascii(step.title_ja))
+            error(line_no, col("title_ja"),
+                  "expected a Japanese title in title_ja, found \"" + step.title_ja + "\"");
+
+        const ActionSpec* spec = nullptr;
+        if (!step.action.empty()) {
+            spec = find_action(step.action);
+            if (!spec) {
+                std::string names;
+                for (const auto& a : actions())
+                    names += (names.empty() ? "" : ", ") + std::string(a.name);
+                error(line_no, col("action"),
+                      "expected an action (" + names + "), found \"" + step.action + "\"");
+            }
+        }
+
+        StepPlan plan;
+        std::optional<Args> args;
+        if (spec) {
+            std::vector<ArgError> arg_errors;
+            args = parse_args(step.action, step.args, &stored_, arg_errors);
+            for (const auto& e : arg_errors)
+                error(line_no, col("args", e.column - 1), e.message);
+        }
+
+        // expect_sw: ISO 7816-4 §5.1.3 patterns (sw::Pattern), column inside the cell added.
+        if (spec) {
+            if (step.expect_sw.empty()) {
+                plan.expect_sw = spec->default_expect_sw.empty()
+                                     ? sw::Pattern::any()
+                                     : sw::Pattern::parse_or_throw(spec->default_expect_sw);
+            } else {
+                sw::PatternError pattern_error;
+                const auto pattern = sw::Pattern::parse(step.expect_sw, &pattern_error);
+                if (!pattern)
+                    error(line_no, col("expect_sw", pattern_error.column - 1),
+                          pattern_error.message.rfind("expected", 0) == 0
+                              ? pattern_error.message
+                              : "expected a status-word pattern (9000, 63Cx, 6A82|6A86, any): " +
+                                    pattern_error.message);
+                else if (!spec->sends_apdu && !pattern->is_any())
+                    error(line_no, col("expect_sw"),
+                          "expected an empty expect_sw (" + step.action +
+                              " sends no APDU to judge), found \"" + step.expect_sw + "\"");
+                else
+                    plan.expect_sw = *pattern;
+            }
+        }
+
+        ArgError data_error;
+        if (auto data = parse_expect_data(step.expect_data, &data_error))
+            plan.expect_data = std::move(*data);
+        else
+            error(line_no, col("expect_data", data_error.column - 1), data_error.message);
+
+        // requires: tokens separated by spaces or ';'
+        const std::string& requires_text = cell("requires");
+        for (std::size_t i = 0; i < requires_text.size();) {
+            if (requires_text[i] == ' ' || requires_text[i] == ';' || requires_text[i] == '\t') {
+                ++i;
+                continue;
+            }
+            std::size_t end = i;
+            while (end < requires_text.size() && requires_text[end] != ' ' &&
+                   requires_text[end] != ';' && requires_text[end] != '\t')
+                ++end;
+            const std::string token = requires_text.substr(i, end - i);
+            if (!is_known_requirement(token)) {
+                std::string tokens;
+                for (const auto& r : requirements())
+                    tokens += (tokens.empty() ? "" : ", ") + std::string(r.token);
+                error(line_no, col("requires", i),
+                      "expected a requires token (" + tokens + "), found \"" + token + "\"");
+            } else {
+                step.requirements.push_back(token);
+            }
+            i = end;
+        }
+
+        const std::string& on_fail = cell("on_fail");
+        if (on_fail.empty() || on_fail == "continue")
+            step.on_fail = model::OnFail::Continue;
+        else if (on_fail == "stop")
+            step.on_fail = model::OnFail::Stop;
+        else if (on_fail == "skip_group")
+            step.on_fail = model::OnFail::SkipGroup;
+        else
+            error(line_no, col("on_fail"),
+                  "expected on_fail stop, continue or skip_group, found \"" + on_fail + "\"");
+
+        const std::string& timeout = cell("timeout_ms");
+        if (!timeout.empty()) {
+            const bool digits =
+                timeout.size() <= 7 && std::all_of(timeout.begin(), timeout.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
+            const long value = digits ? std::strtol(timeout.c_str(), nullptr, 10) : 0;
+            if (!digits || value < 1 || value > 3600000)
+                error(line_no, col("timeout_ms"),
+                      "expected timeout_ms as a positive integer of milliseconds (1..3600000), "
+                      "found \"" +
+                          timeout + "\"");
+            else
+                step.timeout_ms = static_cast<int>(value);
+        }
+
+        if (args) {
+            if (const auto name = stored_variable(*args))
+                if (std::find(stored_.begin(), stored_.end(), *name) == stored_.end())
+                    stored_.push_back(*name);
+            plan.requirements = step.requirements;
+            for (auto& token : implied_requirements(*args))
+                plan.requirements.push_back(std::move(token));
+            std::sort(plan.requirements.begin(), plan.requirements.end());
+            plan.requirements.erase(std::unique(plan.requirements.begin(), plan.requirements.end()),
+                                    plan.requirements.end());
+            plan.args = std::move(*args);
+        }
+        if (errors_.size() == errors_before) {
+            result_suite_.suite.steps.push_back(std::move(step));
+            result_suite_.plan.push_back(std::move(plan));
+        }
+    }
+
+    std::string_view text_;
+    std::string file_;
+    std::vector<std::string> lines_;
+    std::size_t header_line_ = 0;
+    std::vector<std::string> header_;
+    std::vector<LoadError> errors_;
+    std::map<std::string, std::size_t> ids_;
+    std::vector<std::string> stored_;
+    LoadedSuite result_suite_;
+};
+
+std::string read_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw ConfigError(file.string() + ":1:1: expected a readable suite file (cannot open it)");
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+[[noreturn]] void throw_errors(const std::vector<LoadError>& errors) {
+    std::string message;
+    for (const auto& e : errors) {
+        if (!message.empty())
+            message += '\n';
+        message += e.to_string();
+    }
+    throw ConfigError(message);
+}
+
+} // namespace
+
+std::string LoadError::to_string() const {
+    return location.file + ":" + std::to_string(location.line) + ":" +
+           std::to_string(location.column) + ": " + message;
+}
+
+CheckResult check_suite_text(std::string_view text, const std::string& file_name,
+                             const std::string& id) {
+    return Checker(text, file_name, id).run();
+}
+
+CheckResult check_suite_file(const std::filesystem::path& file) {
+    if (!std::filesystem::is_regular_file(file)) {
+        CheckResult result;
+        result.errors.push_back(
+            {{file.string(), 1, 1}, "expected a readable suite file (not found)"});
+        return result;
+    }
+    return check_suite_text(read_file(file), file.string(), file.stem().string());
+}
+
+LoadedSuite load_suite_file(const std::filesystem::path& file) {
+    auto result = check_suite_file(file);
+    if (!result.errors.empty())
+        throw_errors(result.errors);
+    return std::move(*result.suite);
+}
+
+LoadedSuite load_suite_text(std::string_view text, const std::string& file_name,
+                            const std::string& id) {
+    auto result = check_suite_text(text, file_name, id);
+    if (!result.errors.empty())
+        throw_errors(result.errors);
+    return std::move(*result.suite);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
+        throw Error("SHA-256 failed");
+    static constexpr char hex_digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        out.push_back(hex_digits[digest[i] >> 4]);
+        out.push_back(hex_digits[digest[i] & 0x0F]);
+    }
+    return out;
+}
+
+std::filesystem::path suites_dir() {
+    if (const char* dir = std::getenv("CARDHARNESS_PROFILES_DIR"); dir && *dir)
+        return std::filesystem::path(dir) / "suites";
+    return std::filesystem::path(CARDHARNESS_SOURCE_DIR) / "profiles" / "suites";
+}
+
+std::vector<std::filesystem::path> shipped_suite_files() {
+    std::vector<std::filesystem::path> out;
+    const auto dir = suites_dir();
+    if (!std::filesystem::is_directory(dir))
+        return out;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.is_regular_file() && entry.path().extension() == ".csv")
+            out.push_back(entry.path());
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.stem().string() < b.stem().string(); });
+    return out;
+}
+
+LoadedSuite load_shipped_suite(std::string_view id) {
+    std::string known;
+    for (const auto& file : shipped_suite_files()) {
+        if (file.stem() == id)
+            return load_suite_file(file);
+        known += (known.empty() ? "" : ", ") + file.stem().string();
+    }
+    throw UsageError("no shipped suite \"" + std::string(id) + "\" in " + suites_dir().string() +
+                     " (known: " + known + ")");
+}
+
+std::string csv_cell(std::string_view text) {
+    const bool quote =
+        text.find_first_of(",\"") != std::string_view::npos ||
+        (!text.empty() && (is_blank(text.front()) || is_blank(text.back()) || text.front() == '#'));
+    if (!quote)
+        return std::string(text);
+    std::string out = "\"";
+    for (char c : text) {
+        out.push_back(c);
+        if (c == '"')
+            out.push_back('"');
+    }
+    out.push_back('"');
+    return out;
+}
+
+std::string to_csv(const model::Suite& suite) {
+    std::string out;
+    for (std::size_t i = 0; i < column_count; ++i)
+        out += (i ? "," : "") + std::string(suite_columns[i]);
+    out += '\n';
+    for (const auto& step : suite.steps) {
+        std::string requires_text;
+        for (const auto& token : step.requirements)
+            requires_text += (requires_text.empty() ? "" : " ") + token;
+        const std::array<std::string, column_count> cells = {
+            step.id,
+            step.group,
+            step.title_en,
+            step.title_ja,
+            step.action,
+            step.args,
+            step.expect_sw,
+            step.expect_data,
+            requires_text,
+            model::to_string(step.on_fail),
+            step.timeout_ms ? std::to_string(*step.timeout_ms) : std::string()};
+        for (std::size_t i = 0; i < column_count; ++i)
+            out += (i ? "," : "") + csv_cell(cells[i]);
+        out += '\n';
+    }
+    return out;
+}
+
+} // namespace harness::suite
