@@ -30,6 +30,7 @@ nlohmann::json interface_json(const model::UsbInterface& interface) {
         {"interface_subclass", interface.interface_subclass},
         {"interface_protocol", interface.interface_protocol},
         {"endpoints", interface.endpoint_count},
+        {"name", optional_string(interface.name)},
         {"descriptor_placement",
          interface.placement ? nlohmann::json(ccid::to_string(*interface.placement)) : nullptr},
     };

@@ -49,6 +49,7 @@ struct UsbInterface {
     std::uint8_t interface_subclass = 0;
     std::uint8_t interface_protocol = 0;
     std::uint8_t endpoint_count = 0;
+    std::optional<std::string> name;          // iInterface string (e.g. "... PICC"), when readable
     std::optional<ccid::Placement> placement; // where the CCID descriptor was; unset: none
     Bytes ccid_descriptor; // the raw class descriptor (normally 54 bytes); empty when none
 };

@@ -128,7 +128,12 @@ if [ -f "$work/readers.json" ]; then
     jq -e '[.. | objects | select(has("vid") and has("catalogue")) | select(.vid == 1356 and .pid == 1729)][0] |
         .catalogue.note_en | contains("vendor-class")' "$work/readers.json" >/dev/null ||
         fail "readers --json: RC-S380/S without its catalogue note"
-    echo "readers --json: $devices devices match their dumps; RC-S380/S carries its catalogue note"
+    names=$(jq -r '[.. | objects | select(has("vid") and has("interfaces")) | select(.vid == 1839 and .pid == 8961)][0] |
+        .interfaces | map(.name) | join("|")' "$work/readers.json")
+    [ "$names" = "ACR1581 1S Dual Reader PICC|ACR1581 1S Dual Reader ICC|ACR1581 1S Dual Reader SAM" ] ||
+        fail "readers --json: ACR1581 interface names (iInterface) wrong: $names"
+    echo "readers --json: $devices devices match their dumps; RC-S380/S carries its catalogue note;" \
+        "interface names read"
 elif [ -f "$work/readers.err" ]; then
     fail "$(cat "$work/readers.err")"
 else

@@ -67,7 +67,11 @@ std::optional<std::string> descriptor_string(libusb_device_handle* handle, std::
 }
 
 void read_strings(libusb_device* device, const libusb_device_descriptor& dd,
-                  model::UsbDevice& out) {
+                  std::uint8_t configuration, model::UsbDevice& out) {
+    // iInterface strings: sysfs <port>:<configuration>.<interface>/interface.
+    for (auto& interface : out.interfaces)
+        interface.name = sysfs_string(
+            fmt::format("{}:{}.{}", out.port_path, configuration, interface.number), "interface");
     out.manufacturer = sysfs_string(out.port_path, "manufacturer");
     out.product = sysfs_string(out.port_path, "product");
     out.serial = sysfs_string(out.port_path, "serial");
@@ -190,12 +194,14 @@ std::vector<model::UsbDevice> enumerate(const Options& options) {
             continue;
         const model::CatalogueEntry* entry = options.catalogue.find(dd.idVendor, dd.idProduct);
         std::vector<model::UsbInterface> interfaces;
+        std::uint8_t configuration = 1;
         for (std::uint8_t c = 0; c < dd.bNumConfigurations; ++c) {
             libusb_config_descriptor* raw_config = nullptr;
             if (libusb_get_config_descriptor(device, c, &raw_config) != LIBUSB_SUCCESS)
                 continue;
             std::unique_ptr<libusb_config_descriptor, ConfigDeleter> config(raw_config);
             interfaces = smart_card_interfaces(*config, entry);
+            configuration = config->bConfigurationValue;
             if (!interfaces.empty())
                 break;
         }
@@ -232,7 +238,7 @@ std::vector<model::UsbDevice> enumerate(const Options& options) {
                 out.ccid_driver_name = listed->name;
         }
         if (options.read_strings)
-            read_strings(device, dd, out);
+            read_strings(device, dd, configuration, out);
         devices.push_back(std::move(out));
     }
     std::sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) {
