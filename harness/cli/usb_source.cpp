@@ -3,6 +3,8 @@
 #include "backends/usb/usb.hpp"
 #include "pure/error.hpp"
 
+#include <cstdlib>
+#include <filesystem>
 #include <fmt/core.h>
 #include <optional>
 
@@ -45,7 +47,12 @@ std::pair<std::uint16_t, std::uint16_t> parse_vid_pid(std::string_view text) {
 
 std::vector<model::UsbDevice> discover_usb_readers() {
     usb::Options options;
-    options.catalogue = usb::load_catalogue(usb::default_catalogue_path());
+    // The shipped catalogue lives in the source tree; an installed binary without it still
+    // lists CCID readers. A catalogue named by $CARDHARNESS_CATALOGUE must exist.
+    const auto catalogue = usb::default_catalogue_path();
+    std::error_code ec;
+    if (std::getenv("CARDHARNESS_CATALOGUE") || std::filesystem::exists(catalogue, ec))
+        options.catalogue = usb::load_catalogue(catalogue);
     options.ccid_driver = usb::load_installed_ccid_driver_list();
     return usb::enumerate(options);
 }
