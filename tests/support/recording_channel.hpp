@@ -19,9 +19,12 @@ public:
 
     Bytes transmit(ByteView command) override {
         sent_.emplace_back(command.begin(), command.end());
-        if (remove_after_ && sent_.size() > *remove_after_)
+        if (remove_after_ && sent_.size() > *remove_after_) {
+            if (plain_error_)
+                throw Error("SCardTransmit: sharing violation (simulated)");
             throw io::TransportError(io::TransportFailure::CardRemoved, "SCardTransmit",
                                      0x80100069L, "card removed (simulated)");
+        }
         return card_.transmit(command).apdu;
     }
     Bytes atr() const override { return atr_; }
@@ -32,6 +35,11 @@ public:
     const std::vector<Bytes>& sent() const { return sent_; }
     // Commands after the first n fail as if the card was pulled out.
     void remove_card_after(std::size_t n) { remove_after_ = n; }
+    // Commands after the first n fail with a plain harness::Error (not a transport failure).
+    void fail_after(std::size_t n) {
+        remove_after_ = n;
+        plain_error_ = true;
+    }
 
 private:
     io::VirtualCard& card_;
@@ -39,6 +47,7 @@ private:
     Bytes atr_;
     std::vector<Bytes> sent_;
     std::optional<std::size_t> remove_after_;
+    bool plain_error_ = false;
 };
 
 } // namespace harness::test

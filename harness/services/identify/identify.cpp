@@ -113,18 +113,23 @@ public:
             id_.evidence.push_back(std::move(evidence));
             return parsed.response;
         } catch (const io::TransportError& e) {
-            aborted_ = true;
-            evidence.told =
-                fmt::format("transport failure ({}): {}", io::to_string(e.failure()), e.what());
-            evidence.told_ja =
-                fmt::format("通信失敗（{}）: {}", io::to_string(e.failure()), e.what());
-            id_.evidence.push_back(std::move(evidence));
-            id_.findings.push_back(
-                finding(Severity::Error, "transport_failure",
-                        fmt::format("identification stopped: {}", io::to_string(e.failure())),
-                        fmt::format("識別を中断: {}", io::to_string(e.failure()))));
-            return std::nullopt;
+            return failed(std::move(evidence), io::to_string(e.failure()), e.what());
+        } catch (const Error& e) {
+            // Not a transport failure (e.g. a PC/SC sharing violation): still a result, not a
+            // throw.
+            return failed(std::move(evidence), "error", e.what());
         }
+    }
+
+    std::nullopt_t failed(Evidence evidence, const std::string& kind, const std::string& what) {
+        aborted_ = true;
+        evidence.told = fmt::format("transport failure ({}): {}", kind, what);
+        evidence.told_ja = fmt::format("通信失敗（{}）: {}", kind, what);
+        id_.evidence.push_back(std::move(evidence));
+        id_.findings.push_back(finding(Severity::Error, "transport_failure",
+                                       fmt::format("identification stopped: {}", kind),
+                                       fmt::format("識別を中断: {}", kind)));
+        return std::nullopt;
     }
 
     // Replaces what the last evidence told (keeps the SW).

@@ -40,11 +40,11 @@ struct Run {
 };
 
 Run run(IdCardSpec spec, const io::Salt& salt = salt_a,
-        std::optional<std::size_t> remove_after = std::nullopt) {
+        std::optional<std::size_t> remove_after = std::nullopt, bool plain_error = false) {
     IdCard card(std::move(spec));
     RecordingChannel channel(card);
     if (remove_after)
-        channel.remove_card_after(*remove_after);
+        plain_error ? channel.fail_after(*remove_after) : channel.remove_card_after(*remove_after);
     Run r{identify::identify(channel, salt), channel.sent()};
     return r;
 }
@@ -323,6 +323,11 @@ BOOST_AUTO_TEST_CASE(a_card_pulled_out_mid_identification_is_recorded_not_thrown
         if (after < 3)
             BOOST_TEST(r.id.type == CardType::Iso7816Unknown, after);
     }
+    // A non-transport error (a PC/SC sharing violation, say) is recorded the same way.
+    const Run e = run(make_spec(IdCardKind::Juki), salt_a, 2, true);
+    BOOST_TEST(has_code(e.id.findings, "transport_failure"));
+    BOOST_TEST(e.id.evidence.back().told.find("sharing violation") != std::string::npos);
+    BOOST_TEST(e.sent.size() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_reader_is_no_card) {
