@@ -121,6 +121,7 @@ struct IdCardSpec {
     Bytes auth_certificate;     // EF 000A; empty: absent (6A 82)
     std::size_t max_read = 256; // a READ BINARY returns at most this many bytes (short reads)
     std::uint16_t past_end_sw = 0x6B00;
+    bool exact_le = false; // answer 6C xx unless Le is exactly what is left (ISO 7816-4 §5.1.3)
     std::uint16_t select_jpki_sw = 0x9000; // answer to SELECT JPKI AP when it is present
 };
 
@@ -271,6 +272,9 @@ private:
             return sw(0x6700);
         if (offset >= ef_->size())
             return sw(spec_.past_end_sw);
+        const std::size_t left = std::min(spec_.max_read, ef_->size() - offset);
+        if (spec_.exact_le && le != left)
+            return sw(static_cast<std::uint16_t>(0x6C00 | (left & 0xFF)));
         le = std::min({le, spec_.max_read, ef_->size() - offset});
         Bytes out(ef_->begin() + static_cast<std::ptrdiff_t>(offset),
                   ef_->begin() + static_cast<std::ptrdiff_t>(offset + le));

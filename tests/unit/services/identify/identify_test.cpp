@@ -339,3 +339,15 @@ BOOST_AUTO_TEST_CASE(an_empty_reader_is_no_card) {
     BOOST_TEST(model::card_type_from_string("no_card") == CardType::NoCard);
     BOOST_TEST(!model::card_type_from_string("bogus").has_value());
 }
+
+BOOST_AUTO_TEST_CASE(wrong_le_6cxx_is_followed_by_the_exact_le) {
+    IdCardSpec spec = make_spec(IdCardKind::MyNumber);
+    spec.exact_le = true;
+    spec.token_ef = bytes_of("JPKIAPICCTOKEN2"); // a 15-byte token EF: Le 32 gets 6C 0F
+    const Run r = run(spec);
+    BOOST_TEST(r.id.type == CardType::MyNumber);
+    BOOST_TEST(std::ranges::any_of(
+        r.sent, [](const Bytes& c) { return hex::format(c) == "00 B0 00 00 0F"; }));
+    BOOST_TEST(r.id.card_id_strength == CardIdStrength::Strong);
+    check_non_destructive(r.sent);
+}
