@@ -171,4 +171,16 @@ set -e
 [ "$status" -eq 3 ] || fail "no pcscd: exit $status, expected 3 ($(cat "$dir/nopcscd.err"))"
 [ -s "$dir/nopcscd.err" ] || fail "no pcscd: no message"
 echo "ok: no pcscd -> exit 3: $(head -n 1 "$dir/nopcscd.err")"
+
+# A pcscd without readers: exit 3 with a clear message.
+stop_private_pcscd
+: >"$dir/empty.conf"
+start_private_pcscd "$dir/empty.conf" "$dir/pcscd-empty"
+set +e
+identify --db "$dir/one.db" >"$dir/noreaders.out" 2>"$dir/noreaders.err"
+status=$?
+set -e
+[ "$status" -eq 3 ] || fail "no readers: exit $status, expected 3 ($(cat "$dir/noreaders.err"))"
+grep -q "no PC/SC readers" "$dir/noreaders.err" || fail "no readers: message: $(cat "$dir/noreaders.err")"
+echo "ok: no readers -> exit 3: $(head -n 1 "$dir/noreaders.err")"
 echo "PASS"
