@@ -83,7 +83,9 @@ bool is_extended_exchange(const std::optional<apdu::Command>& command) {
 }
 
 std::string ms_text(std::int64_t us) {
-    const std::int64_t ms = (us + 5000) / 10000 * 10; // to 10 ms: timer jitter is not evidence
+    // Whole 100 ms from a second on (a lower bound: latency adds to the reader's timeout), else
+    // 10 ms: timer jitter is not evidence.
+    const std::int64_t ms = us >= 1000000 ? us / 100000 * 100 : us / 10000 * 10;
     return fmt::format("{}", ms);
 }
 
@@ -98,11 +100,22 @@ struct StepContext {
     bool optional_step;
 };
 
+bool is_link_failure(const std::optional<io::TransportFailure>& failure) {
+    return failure == io::TransportFailure::Communication ||
+           failure == io::TransportFailure::InsufficientBuffer ||
+           failure == io::TransportFailure::Other;
+}
+
+// pcscd reports a driver's IFD_RESPONSE_TIMEOUT as SCARD_E_NOT_TRANSACTED: a link failure after a
+// long wait is a timeout too.
+constexpr std::int64_t long_wait_us = 500000;
+
 std::optional<Cause> rule_timeout(const StepContext& c) {
-    if (c.failure != io::TransportFailure::Timeout)
-        return std::nullopt;
     const std::int64_t us =
         c.exchange && c.exchange->duration_us > 0 ? c.exchange->duration_us : c.step.duration_us;
+    if (c.failure != io::TransportFailure::Timeout &&
+        !(is_link_failure(c.failure) && us >= long_wait_us))
+        return std::nullopt;
     const auto [kind, kind_ja] = command_kind(c.step, c.command);
     const std::string what = kind == "signature" ? "signing" : kind;
     const std::string what_ja = kind == "signature" ? "署名" : kind_ja;
@@ -113,12 +126,6 @@ std::optional<Cause> rule_timeout(const StepContext& c) {
                  fmt::format("{}が{} msでタイムアウト: リーダーが待ち時間延長 (WTX) "
                              "に対応していない",
                              what_ja, ms_text(us))};
-}
-
-bool is_link_failure(const std::optional<io::TransportFailure>& failure) {
-    return failure == io::TransportFailure::Communication ||
-           failure == io::TransportFailure::InsufficientBuffer ||
-           failure == io::TransportFailure::Other;
 }
 
 std::optional<Cause> rule_message_too_long(const StepContext& c) {
@@ -182,9 +189,14 @@ std::optional<Cause> rule_le_zero(const StepContext& c) {
 }
 
 std::optional<Cause> rule_chaining(const StepContext& c) {
-    if (!is_extended_exchange(c.command))
-        return std::nullopt;
     const auto level = exchange_level(c.outcome.reader);
+    // An extended exchange that failed, or a capability step (requires extended_apdu) whose data
+    // check failed on an extended-level reader (e.g. a certificate read in one extended READ
+    // BINARY that does not chain to its CA).
+    const bool data_check =
+        c.optional_step && !c.failure && level == ccid::ExchangeLevel::ExtendedApdu;
+    if (!is_extended_exchange(c.command) && !data_check)
+        return std::nullopt;
     if (level && level != ccid::ExchangeLevel::ExtendedApdu)
         return std::nullopt;
     if (c.failure && !is_link_failure(c.failure))
@@ -252,8 +264,8 @@ std::optional<Cause> rule_generic(const StepContext& c) {
 }
 
 using Rule = std::optional<Cause> (*)(const StepContext&);
-constexpr std::array<Rule, 7> step_rules{&rule_removed,          &rule_lost,     &rule_timeout,
-                                         &rule_message_too_long, &rule_chaining, &rule_le_zero,
+constexpr std::array<Rule, 7> step_rules{&rule_removed, &rule_lost,     &rule_message_too_long,
+                                         &rule_timeout, &rule_chaining, &rule_le_zero,
                                          &rule_generic};
 
 // ---- Rules on the reader × card before any step ran. -------------------------------------
@@ -330,8 +342,11 @@ int rank(Compatibility c) {
 }
 
 void add_unique(std::vector<Cause>& causes, Cause cause) {
+    // Losing the card or the reader is told once: the steps after it fail the same way.
+    const bool once = cause.code == "card_lost" || cause.code == "card_removed" ||
+                      cause.code == "reader_lost" || cause.code == "pcscd_lost";
     for (const auto& c : causes)
-        if (c.code == cause.code && c.en == cause.en)
+        if (c.code == cause.code && (once || c.en == cause.en))
             return;
     causes.push_back(std::move(cause));
 }
@@ -485,6 +500,10 @@ Judgement judge(const Outcome& o) {
                           has(o.optional_steps, step.step_id)};
             // An aborted step that met no failure of its own follows an earlier one: no cause.
             if (step.verdict == StepVerdict::Aborted && !c.failure)
+                continue;
+            // A step that lacks a value an earlier failed step should have stored adds nothing.
+            if (!c.failure &&
+                lower(step.reason_en).find("no earlier step stored it") != std::string::npos)
                 continue;
             for (Rule rule : step_rules)
                 if (auto cause = rule(c)) {

@@ -243,3 +243,48 @@ BOOST_AUTO_TEST_CASE(helpers) {
     BOOST_TEST((plan::transport_failure_of(s) == io::TransportFailure::ReaderGone));
     BOOST_TEST(plan::level_text(ccid::ExchangeLevel::ShortApdu) == "short-APDU");
 }
+
+BOOST_AUTO_TEST_CASE(a_link_failure_after_a_long_wait_is_a_timeout) {
+    // pcscd turns the driver's IFD_RESPONSE_TIMEOUT into SCARD_E_NOT_TRANSACTED.
+    const auto s = session(
+        {step("sign", "sign", StepVerdict::Fail,
+              {ok("00 A4 02 0C 02 00 17"),
+               broken(sign_command, "transport error: communication_error (SCARD_E_NOT_TRANSACTED)",
+                      1063000)},
+              "transport error: communication_error")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST(j.diagnosis_en ==
+               "signing timed out after 1000 ms: the reader does not do waiting-time extension");
+    BOOST_TEST(j.causes.size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(followers_and_repeated_losses_add_nothing) {
+    const auto s =
+        session({step("read", "read_ef", StepVerdict::Fail,
+                      {broken("00 B0 00 04 00", "transport error: card_removed")}, "card removed"),
+                 step("read2", "read_ef", StepVerdict::Fail,
+                      {broken("00 B0 00 00 04", "transport error: card_removed")}, "card removed"),
+                 step("chain", "check_cert", StepVerdict::Error, {},
+                      "error: variable auth_cert has no value (no earlier step stored it)")});
+    auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s);
+    o.card_back = true;
+    const auto j = plan::judge(o);
+    BOOST_TEST(j.causes.size() == 1U);
+    BOOST_TEST(j.causes.front().code == "card_lost");
+}
+
+BOOST_AUTO_TEST_CASE(a_capability_check_failing_on_an_extended_reader_blames_chaining) {
+    const auto s = session({step("read", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 00")}),
+                            step("ext.check", "check_cert", StepVerdict::Fail, {},
+                                 "the certificate does not chain to the CA")});
+    auto o = outcome(reader(ccid::ExchangeLevel::ExtendedApdu, 271, true), mynumber_atr, &s);
+    o.optional_steps = {"ext.check"};
+    const auto j = plan::judge(o);
+    BOOST_TEST((j.verdict == Compatibility::Partial));
+    BOOST_TEST(has_cause(j, "extended_chaining_faulty"));
+    // On a TPDU reader the same failure is not blamed on chaining.
+    auto t = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, true), mynumber_atr, &s);
+    t.optional_steps = {"ext.check"};
+    BOOST_TEST(!has_cause(plan::judge(t), "extended_chaining_faulty"));
+}

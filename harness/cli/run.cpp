@@ -1,0 +1,1124 @@
+// cardharness run: plan, run the conformance suites on every chosen reader × card (readers in
+// parallel, one PC/SC context per reader thread, one database writer thread), judge each
+// (reader, card type, interface) and print a summary or the run as JSON.
+#include "model/run.hpp"
+
+#include "backends/pcsc/context.hpp"
+#include "backends/pcsc/pcsc_channel.hpp"
+#include "backends/pcsc/reader_info.hpp"
+#include "cli/commands.hpp"
+#include "model/card_identity.hpp"
+#include "pure/ccid.hpp"
+#include "pure/error.hpp"
+#include "services/emu/persona.hpp"
+#include "services/identify/identify.hpp"
+#include "services/lab/reader_model.hpp"
+#include "services/plan/plan.hpp"
+#include "services/plan/verdict.hpp"
+#include "services/store/store.hpp"
+#include "services/suite/loader.hpp"
+#include "services/suite/runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <optional>
+#include <poll.h>
+#include <sstream>
+#include <string>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace harness::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+using model::Compatibility;
+
+struct RunOptions {
+    bool lab = false;
+    std::string lab_dir;
+    std::string reader;
+    bool all = false;
+    std::vector<std::string> suites;
+    std::string pins_file;
+    std::vector<std::string> test_cards;
+    std::string db = store::default_path;
+    int jobs = 0;
+    bool json = false;
+    std::string cards;
+    int card_timeout_s = 120;
+    int min_tries_left = 2;
+};
+
+std::atomic<bool> cancel_requested{false};
+extern "C" void on_cancel_signal(int) {
+    cancel_requested = true;
+}
+
+fs::path profiles_dir() {
+    const char* env = std::getenv("CARDHARNESS_PROFILES_DIR");
+    return env && *env ? fs::path(env) : fs::path(CARDHARNESS_SOURCE_DIR) / "profiles";
+}
+
+std::string now_iso() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+std::string new_uuid() {
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        throw EnvironmentError("no randomness for the run UUID (OpenSSL RAND_bytes failed)");
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40); // RFC 4122 §4.4 version 4
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+    std::string hex = hex::format(ByteView(b, sizeof b), hex::Style::Packed);
+    for (char& c : hex)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+           hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+// ---- Child processes: this binary's own `lab` commands, and version probes. ----------------
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// Runs a command; returns its exit code and stdout (stderr passes through unless silenced).
+std::pair<int, std::string> capture(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe)
+        return {-1, out};
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+        out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string self_exe() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string("cardharness") : exe.string();
+}
+
+std::string lab_command(const std::string& dir, const std::string& args) {
+    std::string cmd = shell_quote(self_exe()) + " lab " + args;
+    if (!dir.empty())
+        cmd += " --dir " + shell_quote(dir);
+    return cmd;
+}
+
+std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
+
+model::Environment gather_environment() {
+    model::Environment env;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0)
+        env.host = host;
+    utsname u{};
+    if (::uname(&u) == 0)
+        env.os = fmt::format("{} {} {}", u.sysname, u.release, u.machine);
+    if (std::ifstream os_release("/etc/os-release"); os_release) {
+        std::string line;
+        while (std::getline(os_release, line))
+            if (line.rfind("PRETTY_NAME=", 0) == 0) {
+                std::string name = line.substr(12);
+                name.erase(std::remove(name.begin(), name.end(), '"'), name.end());
+                env.os = name + " (" + env.os + ")";
+            }
+    }
+    for (const char* pcscd : {"/usr/sbin/pcscd", "/usr/local/sbin/pcscd"})
+        if (fs::exists(pcscd)) {
+            const auto [rc, out] = capture(shell_quote(pcscd) + " --version 2>&1");
+            const std::string line = first_line(out);
+            const auto at = line.find("version ");
+            env.pcsclite_version =
+                at == std::string::npos
+                    ? line
+                    : line.substr(at + 8, line.find_last_not_of(". ") - at - 8 + 1);
+            break;
+        }
+    for (const char* plist : {"/usr/lib/pcsc/drivers/ifd-ccid.bundle/Contents/Info.plist",
+                              "/usr/local/lib/pcsc/drivers/ifd-ccid.bundle/Contents/Info.plist"}) {
+        std::ifstream in(plist);
+        std::string line;
+        bool next = false;
+        while (std::getline(in, line)) {
+            if (next) {
+                const auto a = line.find("<string>"), b = line.find("</string>");
+                if (a != std::string::npos && b != std::string::npos)
+                    env.libccid_version = line.substr(a + 8, b - a - 8);
+                break;
+            }
+            next = line.find("CFBundleShortVersionString") != std::string::npos;
+        }
+        if (!env.libccid_version.empty())
+            break;
+    }
+    env.harness_version = CARDHARNESS_VERSION;
+    return env;
+}
+
+// ---- The lab: started for the run (--lab), or already running (its status names the slots). --
+
+struct LabSlot {
+    std::string slot;
+    std::string pcsc_reader;
+    std::string reader_model;
+    std::string interface; // contact / type_a / type_b
+    std::optional<std::string> card;
+    bool citizen = false;
+};
+
+struct LabView {
+    std::string dir;
+    std::string socket;
+    std::vector<LabSlot> slots;
+    std::vector<lab::ReaderModel> models;
+    const LabSlot* slot_of(const std::string& pcsc_reader) const {
+        for (const auto& s : slots)
+            if (s.pcsc_reader == pcsc_reader)
+                return &s;
+        return nullptr;
+    }
+};
+
+std::optional<LabView> read_lab(const std::string& dir) {
+    const auto [rc, out] = capture(lab_command(dir, "status --json") + " 2>/dev/null");
+    if (rc != 0)
+        return std::nullopt;
+    try {
+        const Json j = Json::parse(out);
+        LabView view;
+        view.dir = j.value("dir", dir);
+        view.socket = j.value("socket", "");
+        for (const auto& s : j.at("slots")) {
+            LabSlot slot;
+            slot.slot = s.value("slot", "");
+            slot.pcsc_reader = s.value("pcsc_reader", "");
+            slot.reader_model = s.value("reader_model", "");
+            slot.interface = s.value("interface", "contact");
+            if (s.contains("card") && s["card"].is_string())
+                slot.card = s["card"].get<std::string>();
+            slot.citizen = s.value("citizen", false);
+            view.slots.push_back(std::move(slot));
+        }
+        view.models = lab::load_reader_model_dir(profiles_dir() / "readers");
+        return view;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Starts the default lab (as `lab start` does) and stops it when the run ends.
+class LabForRun {
+public:
+    explicit LabForRun(std::string dir) : dir_(std::move(dir)) {
+        const auto [rc, out] = capture(lab_command(dir_, "start"));
+        const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
+        const auto at = out.find(prefix);
+        if (rc != 0 || at == std::string::npos) {
+            if (rc == exit_code::usage)
+                throw UsageError("the lab could not start (see the message above)");
+            throw EnvironmentError("the lab could not start (see the message above; `lab start` "
+                                   "needs root)");
+        }
+        socket_ = first_line(out.substr(at + prefix.size()));
+        ::setenv("PCSCLITE_CSOCK_NAME", socket_.c_str(), 1);
+        started_ = true;
+    }
+    ~LabForRun() {
+        if (started_)
+            capture(lab_command(dir_, "stop") + " 2>/dev/null");
+    }
+    LabForRun(const LabForRun&) = delete;
+    LabForRun& operator=(const LabForRun&) = delete;
+
+private:
+    std::string dir_;
+    std::string socket_;
+    bool started_ = false;
+};
+
+// ---- Progress: a live line per reader on a terminal, plain lines otherwise. -----------------
+
+class ProgressBoard {
+public:
+    explicit ProgressBoard(bool quiet) : tty_(::isatty(STDERR_FILENO) == 1), quiet_(quiet) {}
+
+    void add(const std::string& reader) {
+        std::lock_guard lock(mutex_);
+        lines_.emplace_back(reader, "waiting");
+        if (tty_ && !quiet_)
+            fmt::print(stderr, "\n");
+        redraw();
+    }
+    void update(const std::string& reader, const std::string& text, bool plain_too = true) {
+        std::lock_guard lock(mutex_);
+        for (auto& [name, line] : lines_)
+            if (name == reader)
+                line = text;
+        if (quiet_)
+            return;
+        if (tty_)
+            redraw();
+        else if (plain_too)
+            fmt::print(stderr, "{}: {}\n", reader, text);
+        std::fflush(stderr);
+    }
+    // A message for the tester that stays on screen (prompts).
+    void say(const std::string& text) {
+        std::lock_guard lock(mutex_);
+        if (tty_)
+            fmt::print(stderr, "\r\x1b[K{}\n", text);
+        else
+            fmt::print(stderr, "{}\n", text);
+        if (tty_)
+            for (std::size_t i = 0; i < lines_.size(); ++i)
+                fmt::print(stderr, "\n");
+        redraw();
+        std::fflush(stderr);
+    }
+
+private:
+    void redraw() {
+        if (!tty_ || quiet_ || lines_.empty())
+            return;
+        fmt::print(stderr, "\x1b[{}A", lines_.size());
+        for (const auto& [name, line] : lines_) {
+            std::string text = fmt::format("{}: {}", name, line);
+            if (text.size() > 150)
+                text = text.substr(0, 147) + "...";
+            fmt::print(stderr, "\r\x1b[K{}\n", text);
+        }
+        std::fflush(stderr);
+    }
+
+    std::mutex mutex_;
+    bool tty_;
+    bool quiet_;
+    std::vector<std::pair<std::string, std::string>> lines_;
+};
+
+// ---- The single database writer: sessions queue up, one thread writes them. -------------------
+
+class Writer {
+public:
+    Writer(store::Store& db, std::string run_uuid)
+        : db_(db), uuid_(std::move(run_uuid)), thread_([this] { loop(); }) {}
+    ~Writer() { close(); }
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+    void push(model::Session session) {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(std::move(session));
+        }
+        cv_.notify_one();
+    }
+    void close() {
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_)
+                return;
+            closed_ = true;
+        }
+        cv_.notify_one();
+        if (thread_.joinable())
+            thread_.join();
+    }
+    std::vector<std::string> errors() {
+        std::lock_guard lock(mutex_);
+        return errors_;
+    }
+
+private:
+    void loop() {
+        for (;;) {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [this] { return closed_ || !queue_.empty(); });
+            if (queue_.empty() && closed_)
+                return;
+            model::Session session = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            try {
+                db_.add_session(uuid_, session);
+            } catch (const std::exception& e) {
+                std::lock_guard again(mutex_);
+                errors_.push_back(fmt::format("storing the session of {}: {}",
+                                              session.reader.pcsc_name, e.what()));
+            }
+        }
+    }
+
+    store::Store& db_;
+    std::string uuid_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<model::Session> queue_;
+    bool closed_ = false;
+    std::vector<std::string> errors_;
+    std::thread thread_;
+};
+
+// ---- Suites. ---------------------------------------------------------------------------------
+
+struct SuiteSet {
+    std::map<std::string, suite::LoadedSuite> loaded;
+    std::vector<std::string> available;
+    std::vector<std::string> requested;
+
+    const suite::LoadedSuite* get(const std::string& id) const {
+        const auto it = loaded.find(id);
+        return it == loaded.end() ? nullptr : &it->second;
+    }
+};
+
+SuiteSet load_suites(const std::vector<std::string>& requested) {
+    SuiteSet set;
+    set.requested = requested;
+    for (const auto& file : suite::shipped_suite_files())
+        set.available.push_back(file.stem().string());
+    const std::vector<std::string> defaults{"identify", "jpki-mynumber", "juki", "transport",
+                                            "pin-behaviour"};
+    for (const auto& id : requested.empty() ? defaults : requested) {
+        if (requested.empty() &&
+            std::find(set.available.begin(), set.available.end(), id) == set.available.end())
+            continue;
+        set.loaded.emplace(id, suite::load_shipped_suite(id)); // UsageError for unknown ids
+    }
+    return set;
+}
+
+std::vector<std::string> optional_steps(const suite::LoadedSuite& s) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < s.suite.steps.size() && i < s.plan.size(); ++i) {
+        const auto& req = s.plan[i].requirements;
+        if (std::find(req.begin(), req.end(), "extended_apdu") != req.end())
+            out.push_back(s.suite.steps[i].id);
+    }
+    return out;
+}
+
+// ---- One reader × card session. --------------------------------------------------------------
+
+struct Shared {
+    const RunOptions& options;
+    const SuiteSet& suites;
+    const std::optional<LabView>& lab;
+    const suite::PinSource& user_pins;
+    std::optional<emu::Persona> persona; // the lab's PINs for its emulated test cards
+    io::Salt salt;
+    ProgressBoard& board;
+    Writer& writer;
+    std::mutex results_mutex;
+    std::vector<model::Session> sessions;
+    std::vector<model::Verdict> verdicts;
+    std::vector<std::vector<std::string>> cause_codes; // parallel to verdicts
+};
+
+plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
+                               const std::optional<LabView>& lab) {
+    plan::ReaderFacts r;
+    r.name = info.name;
+    r.max_input = info.max_input;
+    if (info.tlv_properties)
+        r.max_apdu_data_size = info.tlv_properties->max_apdu_data_size;
+    if (slot && lab)
+        if (const auto* m = lab::find_model(lab->models, slot->reader_model)) {
+            r.model = m->id;
+            r.descriptor = m->ccid_descriptor();
+            if (m->contact)
+                r.interfaces.emplace_back("contact");
+            if (m->type_a)
+                r.interfaces.emplace_back("type_a");
+            if (m->type_b)
+                r.interfaces.emplace_back("type_b");
+        }
+    return r;
+}
+
+model::ReaderIdentity reader_identity(const model::PcscReader& info, const plan::ReaderFacts& facts,
+                                      const std::optional<LabView>& lab) {
+    model::ReaderIdentity id;
+    id.pcsc_name = info.name;
+    id.manufacturer = info.vendor_name.value_or("");
+    id.product = info.vendor_ifd_type.value_or("");
+    id.serial = info.vendor_ifd_serial.value_or("");
+    if (info.tlv_properties) {
+        id.vid = info.tlv_properties->id_vendor;
+        id.pid = info.tlv_properties->id_product;
+    }
+    if (info.vendor_ifd_version)
+        id.bcd_device = static_cast<std::uint16_t>(*info.vendor_ifd_version >> 16);
+    id.reader_model = facts.model;
+    if (lab && !facts.model.empty()) {
+        if (const auto* m = lab::find_model(lab->models, facts.model)) {
+            id.vid = m->usb.vendor_id;
+            id.pid = m->usb.product_id;
+            id.bcd_device = m->usb.bcd_device;
+            if (id.manufacturer.empty())
+                id.manufacturer = m->usb.manufacturer;
+            if (id.product.empty())
+                id.product = m->usb.product;
+            if (id.serial.empty())
+                id.serial = m->usb.serial;
+        }
+        id.driver = "cardharness lab driver";
+    }
+    if (facts.descriptor) {
+        id.ccid_descriptor = ccid::encode(*facts.descriptor);
+        Json findings = Json::array();
+        for (const auto& f : ccid::check(*facts.descriptor))
+            findings.push_back(Json{
+                {"severity", to_string(f.severity)}, {"code", f.code}, {"message", f.message}});
+        const auto prediction = ccid::predict(*facts.descriptor);
+        Json reasons = Json::array();
+        for (const auto& r : prediction.reasons)
+            reasons.push_back(Json{
+                {"code", r.code}, {"effect", ccid::to_string(r.effect)}, {"message", r.message}});
+        id.descriptor_findings_json = Json{
+            {"exchange_level", ccid::to_string(facts.descriptor->exchange_level())},
+            {"max_message_length", facts.descriptor->max_message_length},
+            {"findings", findings},
+            {"prediction",
+             Json{{"likelihood", ccid::to_string(prediction.likelihood)},
+                  {"reasons", reasons}}}}.dump();
+    }
+    return id;
+}
+
+suite::PinSource lab_pins(const emu::Persona& persona, const std::string& card_type) {
+    suite::PinSource pins;
+    const auto put = [&](suite::PinName name, const char* field) {
+        if (persona.has(field))
+            pins.set(name, persona.get(field));
+    };
+    put(suite::PinName::Auth, "pin_auth");
+    put(suite::PinName::Sign, card_type == "juki" ? "pin_juki_sign" : "pin_sign");
+    put(suite::PinName::Text, "pin_text");
+    put(suite::PinName::Juki, "pin_juki_ap");
+    return pins;
+}
+
+std::vector<std::string> pin_names(const suite::PinSource& pins) {
+    std::vector<std::string> out;
+    for (auto p :
+         {suite::PinName::Auth, suite::PinName::Sign, suite::PinName::Text, suite::PinName::Juki})
+        if (pins.has(p))
+            out.emplace_back(suite::to_string(p));
+    return out;
+}
+
+void record(Shared& shared, model::Session session, const plan::Outcome& outcome_in,
+            const std::string& title) {
+    plan::Outcome outcome = outcome_in;
+    outcome.session = &session;
+    const auto judged = plan::judge(outcome);
+    model::Verdict verdict;
+    verdict.reader = session.reader.pcsc_name;
+    verdict.reader_model = session.reader.reader_model;
+    verdict.card_type = outcome.card.card_type;
+    verdict.interface = outcome.card.interface;
+    verdict.verdict = judged.verdict;
+    verdict.diagnosis_en = judged.diagnosis_en;
+    verdict.diagnosis_ja = judged.diagnosis_ja;
+    shared.board.update(
+        title, fmt::format("{} — {}", model::to_string(judged.verdict), judged.diagnosis_en));
+    shared.writer.push(session);
+    std::lock_guard lock(shared.results_mutex);
+    shared.sessions.push_back(std::move(session));
+    shared.verdicts.push_back(std::move(verdict));
+    std::vector<std::string> codes;
+    for (const auto& c : judged.causes)
+        codes.push_back(c.code);
+    shared.cause_codes.push_back(std::move(codes));
+}
+
+// Runs everything on the card now in `reader`. `expected_card` is set in the lab when the slot
+// holds a card (so a card the reader does not see is a finding, not an empty reader).
+void run_session(Shared& shared, pcsc::Context& context, const std::string& reader) {
+    const LabSlot* slot = shared.lab ? shared.lab->slot_of(reader) : nullptr;
+    const std::string title = reader;
+    const model::PcscReader info = pcsc::read_reader_info(context, reader);
+    const plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
+
+    model::Session session;
+    session.reader = reader_identity(info, facts, shared.lab);
+    plan::Outcome outcome;
+    outcome.reader = facts;
+    if (slot) {
+        outcome.presented_interface = slot->interface;
+        if (slot->card) {
+            outcome.card.card_type = plan::card_type_of_profile(*slot->card);
+            outcome.card.interface = plan::card_interface_of(slot->interface);
+            outcome.card.emulated = true;
+            outcome.card.test_card = !slot->citizen;
+        }
+    }
+
+    const pcsc::ReaderStatus status = context.status_of(reader);
+    if (!status.state.present) {
+        outcome.card_seen = false;
+        session.status = model::RunStatus::Incomplete;
+        session.cause = "no card seen in the reader";
+        if (!slot || !slot->card)
+            outcome.card.card_type = "no_card";
+        session.card.card_type = outcome.card.card_type;
+        session.card.interface = outcome.card.interface;
+        record(shared, std::move(session), outcome, title);
+        return;
+    }
+    outcome.card.atr = status.atr;
+    session.card.atr = status.atr;
+
+    std::unique_ptr<pcsc::PcscChannel> channel;
+    try {
+        channel = std::make_unique<pcsc::PcscChannel>(context, reader, pcsc::ShareMode::Shared);
+    } catch (const io::TransportError& e) {
+        outcome.connect_failure = e.failure();
+        outcome.connect_error = e.what();
+    } catch (const pcsc::PcscError& e) {
+        outcome.connect_failure = io::TransportFailure::Other;
+        outcome.connect_error = e.what();
+    }
+    if (!channel) {
+        session.status = model::RunStatus::Incomplete;
+        session.cause = "connect failed: " + outcome.connect_error;
+        session.card.card_type =
+            outcome.card.card_type.empty() ? "iso7816_unknown" : outcome.card.card_type;
+        session.card.interface = outcome.card.interface;
+        session.card.emulated = outcome.card.emulated;
+        session.card.test_card = outcome.card.test_card;
+        record(shared, std::move(session), outcome, title);
+        return;
+    }
+
+    shared.board.update(title, "identifying the card");
+    const model::CardIdentity identity = identify::identify(*channel, shared.salt);
+    std::string card_type = model::to_string(identity.type);
+    if (slot && slot->card && plan::card_type_of_profile(*slot->card) == "transport")
+        card_type = "transport";
+    else if (identity.type == model::CardType::Iso7816Unknown) {
+        // A transport test card answers SELECT of its application (profiles/cards).
+        const auto& vars = suite::profile_variables();
+        if (const auto it = vars.find("aid.transport"); it != vars.end()) {
+            try {
+                Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(it->second.size())};
+                select.insert(select.end(), it->second.begin(), it->second.end());
+                const Bytes answer = channel->transmit(select);
+                if (answer.size() >= 2 && answer[answer.size() - 2] == 0x90 && answer.back() == 0)
+                    card_type = "transport";
+            } catch (const Error&) {
+            }
+        }
+    }
+    outcome.card.card_type = card_type;
+    if (!slot)
+        outcome.card.interface = model::to_string(identity.interface_kind);
+    else
+        outcome.card.interface = plan::card_interface_of(slot->interface);
+    const bool declared_test =
+        !identity.card_id.empty() &&
+        std::find(shared.options.test_cards.begin(), shared.options.test_cards.end(),
+                  identity.card_id) != shared.options.test_cards.end();
+    suite::CardTrust trust = suite::CardTrust::Physical;
+    if (slot && slot->card && !slot->citizen)
+        trust = suite::CardTrust::EmulatedTest;
+    else if (declared_test)
+        trust = suite::CardTrust::DeclaredTest;
+    outcome.card.emulated = slot && slot->card;
+    outcome.card.test_card = trust != suite::CardTrust::Physical;
+
+    session.card.card_id = identity.card_id;
+    session.card.card_type = card_type;
+    session.card.interface = outcome.card.interface;
+    session.card.emulated = outcome.card.emulated;
+    session.card.test_card = outcome.card.test_card;
+
+    suite::RunContext ctx;
+    ctx.pins = shared.user_pins;
+    if (trust == suite::CardTrust::EmulatedTest && shared.persona)
+        ctx.pins.merge(lab_pins(*shared.persona, card_type));
+    ctx.trust = trust;
+    ctx.card_type = card_type;
+    ctx.interface = outcome.card.interface;
+    ctx.min_tries_left = shared.options.min_tries_left;
+    ctx.salt = shared.salt;
+    ctx.cancel = &cancel_requested;
+    ctx.variables["run.reader"] = bytes_of(reader);
+    ctx.variables["run.atr"] = channel->atr();
+    ctx.variables["run.card_type"] = bytes_of(card_type);
+    ctx.variables["run.interface"] = bytes_of(outcome.card.interface);
+    for (const auto& cap : plan::capabilities(facts, outcome.card, pin_names(ctx.pins)))
+        ctx.capabilities.insert(cap);
+    if (channel->protocol() == io::Protocol::T0)
+        ctx.capabilities.insert("t0");
+    if (channel->protocol() == io::Protocol::T1)
+        ctx.capabilities.insert("t1");
+    pcsc::PcscChannel* raw_channel = channel.get();
+    ctx.reconnect = [raw_channel](io::CardChannel&, bool) {
+        raw_channel->card().reconnect(pcsc::Disposition::Leave);
+    };
+
+    const auto chosen = plan::choose_suites(outcome.card, shared.suites.requested, [&] {
+        std::vector<std::string> ids;
+        for (const auto& [id, s] : shared.suites.loaded)
+            ids.push_back(id);
+        return ids;
+    }());
+    std::size_t total = 0;
+    for (const auto& id : chosen)
+        if (const auto* s = shared.suites.get(id))
+            total += s->suite.steps.size();
+    std::size_t done = 0;
+    ctx.progress = [&](const suite::Progress& p) {
+        shared.board.update(title,
+                            fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
+                                        p.suite_id, p.title_en),
+                            true);
+    };
+    for (const auto& id : chosen) {
+        const auto* s = shared.suites.get(id);
+        if (!s)
+            continue;
+        const auto more = optional_steps(*s);
+        outcome.optional_steps.insert(outcome.optional_steps.end(), more.begin(), more.end());
+        session.suites.push_back(suite::run_suite(*s, *channel, ctx));
+        done += s->suite.steps.size();
+        if (ctx.status != model::RunStatus::Complete)
+            break;
+    }
+    session.status = ctx.status;
+    session.cause = ctx.cause;
+    if (session.status == model::RunStatus::Incomplete &&
+        session.cause.find("cancel") == std::string::npos) {
+        // A card that is back a moment later bounced (contacts), rather than being taken out.
+        if (context.wait_for_card(reader, std::chrono::milliseconds(1500))) {
+            const auto again = context.status_of(reader);
+            outcome.card_back = again.state.present;
+        }
+    }
+    record(shared, std::move(session), outcome, title);
+}
+
+void run_reader(Shared& shared, const std::string& reader) {
+    try {
+        pcsc::Context context; // one PC/SC context per reader thread
+        run_session(shared, context, reader);
+    } catch (const EnvironmentError& e) {
+        model::Session session;
+        session.reader.pcsc_name = reader;
+        session.status = model::RunStatus::Incomplete;
+        session.cause = fmt::format("PC/SC unavailable: {}", e.what());
+        plan::Outcome outcome;
+        outcome.reader.name = reader;
+        outcome.card.card_type = "no_card";
+        record(shared, std::move(session), outcome, reader);
+    } catch (const std::exception& e) {
+        model::Session session;
+        session.reader.pcsc_name = reader;
+        session.status = model::RunStatus::Incomplete;
+        session.cause = fmt::format("error: {}", e.what());
+        plan::Outcome outcome;
+        outcome.reader.name = reader;
+        outcome.card.card_type = "no_card";
+        outcome.connect_failure = io::TransportFailure::Other;
+        outcome.connect_error = e.what();
+        record(shared, std::move(session), outcome, reader);
+    }
+}
+
+// --cards: one reader, the tester inserts each card in turn.
+bool skip_pressed(bool& stdin_open) {
+    if (!stdin_open)
+        return false;
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+        return false;
+    char buffer[256];
+    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n <= 0) {
+        stdin_open = false;
+        return false;
+    }
+    return std::find(buffer, buffer + n, '\n') != buffer + n;
+}
+
+void run_cards(Shared& shared, const std::string& reader, const std::vector<std::string>& types) {
+    pcsc::Context context;
+    bool stdin_open = true;
+    for (std::size_t i = 0; i < types.size(); ++i) {
+        const std::string& type = types[i];
+        if (cancel_requested)
+            break;
+        shared.board.say(fmt::format("Insert the {} card into \"{}\" (press Enter to skip it; "
+                                     "waiting up to {} s)",
+                                     type, reader, shared.options.card_timeout_s));
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(shared.options.card_timeout_s);
+        bool present = false, skipped = false;
+        while (!cancel_requested && std::chrono::steady_clock::now() < deadline) {
+            if (context.wait_for_card(reader, std::chrono::milliseconds(300))) {
+                present = true;
+                break;
+            }
+            if (skip_pressed(stdin_open)) {
+                skipped = true;
+                break;
+            }
+        }
+        if (!present) {
+            const std::string why = skipped ? "skipped by the tester"
+                                            : fmt::format("no card inserted within {} s",
+                                                          shared.options.card_timeout_s);
+            shared.board.say(fmt::format("{} card: {}", type, why));
+            model::Session session;
+            session.reader.pcsc_name = reader;
+            session.status = model::RunStatus::Incomplete;
+            session.cause = fmt::format("{} card {}", type, why);
+            session.card.card_type = type;
+            plan::Outcome outcome;
+            outcome.reader.name = reader;
+            outcome.card.card_type = type;
+            record(shared, std::move(session), outcome, reader);
+            continue;
+        }
+        // Give the reader a moment to settle the ATR after insertion.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        shared.board.say(
+            fmt::format("card inserted into \"{}\": running the {} card's suites", reader, type));
+        run_session(shared, context, reader);
+        if (i + 1 < types.size()) {
+            shared.board.say(fmt::format("Remove the card from \"{}\" (waiting up to {} s)", reader,
+                                         shared.options.card_timeout_s));
+            context.wait_for_removal(reader, std::chrono::seconds(shared.options.card_timeout_s));
+        }
+    }
+}
+
+// ---- Output. ---------------------------------------------------------------------------------
+
+Json run_json(const model::Run& run, const std::vector<std::vector<std::string>>& codes) {
+    Json suites = Json::array();
+    for (const auto& s : run.suites)
+        suites.push_back(Json{{"id", s.id}, {"content_hash", s.content_hash}});
+    Json sessions = Json::array();
+    for (const auto& s : run.sessions) {
+        Json results = Json::array();
+        for (const auto& r : s.suites) {
+            Json steps = Json::array();
+            for (const auto& st : r.steps)
+                steps.push_back(Json{{"id", st.step_id},
+                                     {"group", st.group},
+                                     {"title", st.title_en},
+                                     {"action", st.action},
+                                     {"verdict", model::to_string(st.verdict)},
+                                     {"reason", st.reason_en},
+                                     {"reason_ja", st.reason_ja},
+                                     {"sw", st.sw ? Json(fmt::format("{:04X}", *st.sw)) : Json()},
+                                     {"duration_us", st.duration_us},
+                                     {"exchanges", st.exchanges.size()}});
+            results.push_back(Json{{"suite", r.suite.id}, {"steps", steps}});
+        }
+        sessions.push_back(
+            Json{{"reader", s.reader.pcsc_name},
+                 {"reader_model", s.reader.reader_model},
+                 {"vid", s.reader.vid ? Json(fmt::format("{:04X}", *s.reader.vid)) : Json()},
+                 {"pid", s.reader.pid ? Json(fmt::format("{:04X}", *s.reader.pid)) : Json()},
+                 {"bcd_device",
+                  s.reader.bcd_device ? Json(fmt::format("{:04X}", *s.reader.bcd_device)) : Json()},
+                 {"card_id", s.card.card_id.empty() ? Json() : Json(s.card.card_id)},
+                 {"card_type", s.card.card_type},
+                 {"interface", s.card.interface},
+                 {"emulated", s.card.emulated},
+                 {"test_card", s.card.test_card},
+                 {"status", model::to_string(s.status)},
+                 {"cause", s.cause},
+                 {"suites", results}});
+    }
+    Json verdicts = Json::array();
+    for (std::size_t i = 0; i < run.verdicts.size(); ++i) {
+        const auto& v = run.verdicts[i];
+        verdicts.push_back(Json{{"reader", v.reader},
+                                {"reader_model", v.reader_model},
+                                {"card_type", v.card_type},
+                                {"interface", v.interface},
+                                {"verdict", model::to_string(v.verdict)},
+                                {"diagnosis", v.diagnosis_en},
+                                {"diagnosis_ja", v.diagnosis_ja},
+                                {"causes", i < codes.size() ? Json(codes[i]) : Json::array()}});
+    }
+    return Json{{"uuid", run.uuid},
+                {"started_at", run.started_at},
+                {"ended_at", run.ended_at},
+                {"status", model::to_string(run.status)},
+                {"cause", run.cause},
+                {"lab", run.lab},
+                {"environment", Json{{"host", run.environment.host},
+                                     {"os", run.environment.os},
+                                     {"pcsclite_version", run.environment.pcsclite_version},
+                                     {"libccid_version", run.environment.libccid_version},
+                                     {"harness_version", run.environment.harness_version}}},
+                {"suites", suites},
+                {"sessions", sessions},
+                {"verdicts", verdicts}};
+}
+
+void print_summary(const model::Run& run, const std::string& db) {
+    std::size_t width = 6;
+    for (const auto& v : run.verdicts)
+        width = std::max(width, v.reader.size());
+    fmt::print("\n{:<{}}  {:<9} {:<12} {:<12} {}\n", "reader", width, "card", "interface",
+               "verdict", "diagnosis");
+    for (const auto& v : run.verdicts)
+        fmt::print("{:<{}}  {:<9} {:<12} {:<12} {}\n", v.reader, width, v.card_type, v.interface,
+                   model::to_string(v.verdict), v.diagnosis_en);
+    fmt::print("\nrun {} ({}) stored in {}\n", run.uuid, model::to_string(run.status), db);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+int run_command(const RunOptions& options) {
+    if (!options.reader.empty() && options.all)
+        throw UsageError("--reader and --all exclude each other");
+    if (options.jobs < 0 || options.jobs > 64)
+        throw UsageError("--jobs must be between 1 and 64");
+    const auto card_types = split_list(options.cards);
+    for (const auto& t : card_types)
+        if (t != "mynumber" && t != "juki" && t != "transport")
+            throw UsageError(
+                fmt::format("--cards: unknown card type \"{}\" (mynumber, juki, transport)", t));
+    if (!card_types.empty() && options.all)
+        throw UsageError("--cards runs one reader: use --reader NAME, not --all");
+
+    // PINs: file, then environment (never a command-line argument).
+    suite::PinSource pins;
+    if (!options.pins_file.empty())
+        pins = suite::load_pin_file(options.pins_file);
+    pins.merge(suite::pins_from_environment());
+
+    const SuiteSet suites = load_suites(options.suites);
+
+    std::string lab_dir = options.lab_dir;
+    if (lab_dir.empty())
+        if (const char* env = std::getenv("CARDHARNESS_LAB_DIR"); env && *env)
+            lab_dir = env;
+    std::unique_ptr<LabForRun> lab_run;
+    if (options.lab)
+        lab_run = std::make_unique<LabForRun>(lab_dir);
+    std::optional<LabView> lab = read_lab(lab_dir);
+    if (lab && !options.lab) {
+        // A running lab describes these readers only when we talk to its pcscd.
+        const char* sock = std::getenv("PCSCLITE_CSOCK_NAME");
+        if (!sock || lab->socket != sock)
+            lab.reset();
+    }
+
+    pcsc::Context context; // exit 3 when pcscd cannot be reached
+    std::vector<std::string> readers = context.list_readers();
+    if (readers.empty())
+        throw EnvironmentError("no PC/SC readers found: plug a reader in (pcscd lists none)");
+    if (!options.reader.empty()) {
+        if (std::find(readers.begin(), readers.end(), options.reader) == readers.end()) {
+            std::string available;
+            for (const auto& r : readers)
+                available += fmt::format("\n  {}", r);
+            throw UsageError(fmt::format("unknown reader \"{}\"; available readers:{}",
+                                         options.reader, available));
+        }
+        readers = {options.reader};
+    } else if (!options.all && readers.size() > 1) {
+        std::string available;
+        for (const auto& r : readers)
+            available += fmt::format("\n  {}", r);
+        throw UsageError(fmt::format("{} readers: choose one with --reader NAME, or --all:{}",
+                                     readers.size(), available));
+    }
+
+    // Prompt (no echo, terminal only) for PINs the physical cards' suites would need.
+    if (::isatty(STDIN_FILENO) == 1 && !lab) {
+        for (auto p : {suite::PinName::Auth, suite::PinName::Sign}) {
+            if (pins.has(p))
+                continue;
+            if (auto value = suite::prompt_pin(p))
+                pins.set(p, std::move(*value));
+        }
+    }
+
+    store::Store db(options.db);
+    model::Run run;
+    run.uuid = new_uuid();
+    run.started_at = now_iso();
+    run.environment = gather_environment();
+    run.lab = lab.has_value();
+    for (const auto& [id, s] : suites.loaded)
+        run.suites.push_back(model::SuiteRef{id, s.suite.content_hash});
+    db.begin_run(run); // visible as "running" from now on: an interrupted run stays visible
+
+    std::signal(SIGINT, on_cancel_signal);
+    std::signal(SIGTERM, on_cancel_signal);
+
+    ProgressBoard board(false);
+    Writer writer(db, run.uuid);
+    Shared shared{options, suites, lab, pins, std::nullopt, db.salt(),
+                  board,   writer, {},  {},   {},           {}};
+    if (lab) {
+        try {
+            shared.persona = emu::load_persona(profiles_dir() / "cards" / "persona.csv");
+        } catch (const Error&) {
+        }
+    }
+
+    if (!card_types.empty()) {
+        board.add(readers.front());
+        run_cards(shared, readers.front(), card_types);
+    } else {
+        for (const auto& r : readers)
+            board.add(r);
+        const std::size_t jobs = std::min<std::size_t>(
+            readers.size(),
+            options.jobs > 0 ? static_cast<std::size_t>(options.jobs) : std::size_t{4});
+        std::atomic<std::size_t> next{0};
+        std::vector<std::thread> workers;
+        for (std::size_t i = 0; i < std::max<std::size_t>(jobs, 1); ++i)
+            workers.emplace_back([&] {
+                for (std::size_t k = next++; k < readers.size(); k = next++) {
+                    if (cancel_requested)
+                        break;
+                    run_reader(shared, readers[k]);
+                }
+            });
+        for (auto& w : workers)
+            w.join();
+    }
+    writer.close();
+    OPENSSL_cleanse(shared.salt.bytes.data(), shared.salt.bytes.size());
+
+    // Verdicts in reader order (threads finish in any order).
+    auto order = [&](const std::string& reader) {
+        return std::find(readers.begin(), readers.end(), reader) - readers.begin();
+    };
+    std::vector<std::size_t> index(shared.verdicts.size());
+    for (std::size_t i = 0; i < index.size(); ++i)
+        index[i] = i;
+    std::stable_sort(index.begin(), index.end(), [&](std::size_t a, std::size_t b) {
+        return order(shared.verdicts[a].reader) < order(shared.verdicts[b].reader);
+    });
+    std::vector<std::vector<std::string>> codes;
+    for (const std::size_t i : index) {
+        run.verdicts.push_back(shared.verdicts[i]);
+        codes.push_back(shared.cause_codes[i]);
+    }
+    std::stable_sort(shared.sessions.begin(), shared.sessions.end(),
+                     [&](const auto& a, const auto& b) {
+                         return order(a.reader.pcsc_name) < order(b.reader.pcsc_name);
+                     });
+    run.sessions = std::move(shared.sessions);
+    run.ended_at = now_iso();
+    run.status = model::RunStatus::Complete;
+    std::vector<std::string> causes;
+    if (cancel_requested)
+        causes.emplace_back("interrupted (signal)");
+    for (const auto& s : run.sessions)
+        if (s.status != model::RunStatus::Complete)
+            causes.push_back(fmt::format("{}: {}", s.reader.pcsc_name, s.cause));
+    for (const auto& e : writer.errors())
+        causes.push_back(e);
+    if (!causes.empty()) {
+        run.status = model::RunStatus::Incomplete;
+        run.cause = fmt::format("{}", fmt::join(causes, "; "));
+    }
+    db.finish_run(run.uuid, run.status, run.cause, run.ended_at, run.verdicts);
+
+    if (options.json)
+        fmt::print("{}\n", run_json(run, codes).dump(2));
+    else
+        print_summary(run, options.db);
+
+    bool all_compatible = !run.verdicts.empty();
+    for (const auto& v : run.verdicts)
+        all_compatible = all_compatible && v.verdict == Compatibility::Compatible;
+    return all_compatible ? exit_code::ok : exit_code::failure;
+}
+
+} // namespace
+
+void add_run_command(CLI::App& app, Context& context) {
+    auto options = std::make_shared<RunOptions>();
+    auto* cmd = app.add_subcommand(
+        "run", "Run the conformance suites on readers and cards, store the results and judge "
+               "each reader × card type × interface (compatible / partial / incompatible / "
+               "untested, with a diagnosis)");
+    cmd->add_flag("--lab", options->lab,
+                  "Start the default virtual lab for the run and stop it after (needs root)");
+    cmd->add_option("--lab-dir", options->lab_dir,
+                    "Lab state folder (default $CARDHARNESS_LAB_DIR or results/lab)");
+    cmd->add_option("--reader", options->reader, "Only this PC/SC reader (exact name)");
+    cmd->add_flag("--all", options->all, "Every reader pcscd lists, in parallel");
+    cmd->add_option("--suite", options->suites,
+                    "Run this suite (repeatable; default: chosen by the identified card)");
+    cmd->add_option("--pins", options->pins_file,
+                    "PIN file: CSV with a `pin,value` header, names auth, sign, text, juki "
+                    "(also $CARDHARNESS_PIN_AUTH …; PINs are never command-line arguments)");
+    cmd->add_option("--test-card", options->test_cards,
+                    "Declare a physical card a test card by its anonymous id (from identify)");
+    cmd->add_option("--db", options->db,
+                    "Results database (default " + std::string(store::default_path) + ")");
+    cmd->add_option("--jobs", options->jobs, "Readers run at once with --all (default 4)");
+    cmd->add_flag("--json", options->json, "Print the run as JSON");
+    cmd->add_option("--cards", options->cards,
+                    "With one reader: ask for each card in turn, e.g. mynumber,juki");
+    cmd->add_option("--card-timeout", options->card_timeout_s,
+                    "Seconds to wait for each card with --cards (default 120)")
+        ->check(CLI::Range(1, 3600));
+    cmd->add_option("--min-tries-left", options->min_tries_left,
+                    "PIN guard: tries that must remain before a VERIFY (at least 2)")
+        ->check(CLI::Range(2, 16));
+    cmd->callback([options, &context] { context.exit_code = run_command(*options); });
+}
+
+} // namespace harness::cli

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `cardharness run --lab --all` on the default lab through a real pcscd: every reader model gets
+# the verdict, cause and diagnosis its quirk was built for (profiles/readers/expected_verdicts.csv),
+# the run is stored complete with one session per slot, and the exit code says "not all
+# compatible" (1).
+set -euo pipefail
+source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
+lab_require_or_skip
+
+LAB_DIR=$(mktemp -d /tmp/chrun.XXXXXX)
+trap lab_cleanup EXIT
+work=$LAB_DIR/work
+mkdir -p "$work"
+expected=$CARDHARNESS_SOURCE_DIR/profiles/readers/expected_verdicts.csv
+lab_file=$CARDHARNESS_SOURCE_DIR/profiles/labs/default.csv
+
+set +e
+timeout 500 "$CARDHARNESS" run --lab --lab-dir "$LAB_DIR/lab" --all --jobs 4 --json \
+    --db "$work/h.db" >"$work/run.json" 2>"$work/run.err"
+rc=$?
+set -e
+# The lab started for the run is stopped after it.
+[ ! -e "$LAB_DIR/lab/state.json" ] || lab_fail "run --lab left the lab running"
+if [ "$rc" -ne 1 ]; then
+    tail -n 30 "$work/run.err" >&2
+    lab_fail "run should exit 1 (some readers are incompatible), got $rc"
+fi
+jq -e . "$work/run.json" >/dev/null || lab_fail "run --json printed no JSON"
+jq -e '.lab == true and .status == "complete" and (.environment.harness_version | length > 0)
+       and (.environment.pcsclite_version | length > 0) and (.suites | length > 0)
+       and (.suites | all(.content_hash | length == 64))' "$work/run.json" >/dev/null ||
+    lab_fail "run header (lab, status, environment, suites) wrong: $(jq -c '{lab,status,cause,environment,suites}' "$work/run.json")"
+jq -e '.verdicts | all(has("reader") and has("reader_model") and has("card_type") and
+       has("interface") and has("verdict") and has("diagnosis") and has("diagnosis_ja"))' \
+    "$work/run.json" >/dev/null || lab_fail "verdict objects lack keys"
+
+slots=$(grep -v '^#' "$lab_file" | tail -n +2 | grep -c .)
+got=$(jq '.verdicts | length' "$work/run.json")
+[ "$got" -eq "$slots" ] || lab_fail "expected $slots verdicts (one per slot), got $got"
+
+failures=0
+while IFS=, read -r model card iface verdict cause phrase; do
+    v=$(jq -c --arg m "$model" --arg c "$card" --arg i "$iface" \
+        '[.verdicts[] | select(.reader_model == $m and .card_type == $c and .interface == $i)]' \
+        "$work/run.json")
+    if [ "$(jq length <<<"$v")" -eq 0 ]; then
+        echo "FAIL $model $card/$iface: no verdict" >&2
+        failures=$((failures + 1))
+        continue
+    fi
+    got_verdict=$(jq -r '.[0].verdict' <<<"$v")
+    got_diag=$(jq -r '.[0].diagnosis' <<<"$v")
+    got_causes=$(jq -r '.[0].causes | join(",")' <<<"$v")
+    if [ "$got_verdict" != "$verdict" ] || ! grep -qF -- "$phrase" <<<"$got_diag" ||
+        ! grep -qw -- "$cause" <<<"$got_causes"; then
+        echo "FAIL $model $card/$iface: expected $verdict ($cause: $phrase)" >&2
+        echo "      got $got_verdict ($got_causes: $got_diag)" >&2
+        failures=$((failures + 1))
+    else
+        echo "ok $model $card/$iface: $got_verdict — $got_diag"
+    fi
+    [ -n "$(jq -r '.[0].diagnosis_ja' <<<"$v")" ] || {
+        echo "FAIL $model: empty Japanese diagnosis" >&2
+        failures=$((failures + 1))
+    }
+done < <(grep -v '^#' "$expected" | tail -n +2)
+[ "$failures" -eq 0 ] || lab_fail "$failures reader models did not get their expected verdict"
+
+# The database holds the run, complete, with one session per slot and its verdicts.
+command -v sqlite3 >/dev/null || lab_skip "sqlite3 not found (verdicts checked, database not)"
+uuid=$(jq -r .uuid "$work/run.json")
+[ "$(sqlite3 "$work/h.db" "SELECT status FROM runs WHERE uuid='$uuid'")" = complete ] ||
+    lab_fail "stored run is not complete"
+n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM sessions s JOIN runs r ON r.id = s.run_id WHERE r.uuid='$uuid'")
+[ "$n" -eq "$slots" ] || lab_fail "expected $slots stored sessions, got $n"
+n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM verdicts v JOIN runs r ON r.id = v.run_id WHERE r.uuid='$uuid'")
+[ "$n" -eq "$slots" ] || lab_fail "expected $slots stored verdicts, got $n"
+echo "all $slots reader models got their expected verdicts"
