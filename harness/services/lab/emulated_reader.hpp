@@ -57,6 +57,8 @@ public:
     bool card_visible() const;
     // IFDHICCPresence: IccPresent or IccNotPresent (a flaky bounce shows as one absence).
     ifd::Code presence();
+    // The next presence query answers absent once (a card swapped faster than pcscd polls).
+    void report_absence_once() { bounced_ = true; }
 
     Outcome power(PowerAction action);
     // protocol: 0 = T=0, 1 = T=1 (ISO 7816-3 §9 PPS as the model allows).

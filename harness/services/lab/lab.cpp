@@ -139,42 +139,70 @@ bool Lab::all_slots_opened() const {
     return true;
 }
 
+void Lab::await_pcscd(std::unique_lock<std::mutex>& lock, Slot& slot, std::uint64_t polls_before) {
+    if (!real_time_ || !slot.opened)
+        return;
+    // pcscd polls presence every 400 ms and powers a newly inserted card: a command returns once
+    // pcscd has seen the absence and, with a visible card, powered the new one.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    changed_.wait_until(lock, deadline, [&] {
+        return slot.polls > polls_before && (!slot.reader.card_visible() || slot.reader.powered());
+    });
+}
+
 void Lab::insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     Slot& s = find(slot);
     const auto chosen = profile ? profile : s.config.card;
     if (!chosen)
         throw UsageError("lab: slot \"" + slot + "\" has no default card; name one with --card");
     auto card = factory_(*chosen, citizen); // throws UsageError for an unknown profile
-    s.reader.remove();
+    const bool swapped = s.reader.remove() != nullptr;
     s.reader.insert(std::move(card));
+    if (swapped)
+        s.reader.report_absence_once();
     s.profile = chosen;
     s.citizen = citizen;
     ++s.generation;
     changed_.notify_all();
     log(fmt::format("slot {}: card {} inserted{}", slot, *chosen, citizen ? " (citizen)" : ""));
+    await_pcscd(lock, s, s.polls);
 }
 
 void Lab::remove(const std::string& slot) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     Slot& s = find(slot);
     s.reader.remove();
     ++s.generation;
     changed_.notify_all();
     log(fmt::format("slot {}: card removed", slot));
+    await_pcscd(lock, s, s.polls);
 }
 
 void Lab::reset() {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    std::vector<std::pair<Slot*, std::uint64_t>> changed;
     for (auto& s : slots_) {
         if (!s->reader.card() || !s->profile)
             continue;
         s->reader.remove();
         s->reader.insert(factory_(*s->profile, s->citizen));
+        s->reader.report_absence_once();
         ++s->generation;
+        changed.emplace_back(s.get(), s->polls);
     }
     changed_.notify_all();
     log("lab reset: every card restored from its profile");
+    if (!real_time_)
+        return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    changed_.wait_until(lock, deadline, [&] {
+        for (auto [s, polls] : changed)
+            if (s->opened &&
+                !(s->polls > polls && (!s->reader.card_visible() || s->reader.powered())))
+                return false;
+        return true;
+    });
 }
 
 std::optional<Bytes> Lab::capability(const std::string& slot, std::uint32_t tag) const {
@@ -294,9 +322,13 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
         case Op::Close:
             slot.opened = false;
             return reply(ifd::Code::Success);
-        case Op::Presence:
+        case Op::Presence: {
             slot.opened = true;
-            return reply(slot.reader.presence());
+            ++slot.polls;
+            const ifd::Code code = slot.reader.presence();
+            changed_.notify_all();
+            return reply(code);
+        }
         case Op::Capability: {
             auto value = capability(slot.config.slot, request.arg);
             return value ? reply(ifd::Code::Success, std::move(*value))
@@ -312,6 +344,7 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
                                        : request.arg == 502 ? PowerAction::Reset
                                                             : PowerAction::Up;
             Outcome out = slot.reader.power(action);
+            changed_.notify_all();
             if (!out.ok())
                 log(fmt::format("slot {}: power {}: {}", slot.config.slot, ifd::to_string(out.code),
                                 out.note));

@@ -96,8 +96,11 @@ private:
         bool citizen = false;
         std::uint64_t generation = 0;
         bool opened = false;
+        std::uint64_t polls = 0; // presence queries by pcscd
     };
     Slot& find(const std::string& slot);
+    // In real time with pcscd polling: wait until pcscd has seen the change (bounded).
+    void await_pcscd(std::unique_lock<std::mutex>& lock, Slot& slot, std::uint64_t polls_before);
     const Slot& find(const std::string& slot) const;
     labwire::Reply transmit(Slot& slot, std::unique_lock<std::mutex>& lock, ByteView command);
     void log(const std::string& line) const;
