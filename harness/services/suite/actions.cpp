@@ -364,6 +364,8 @@ const std::vector<NamedCheckSpec>& named_check_table() {
         {"transport_pattern", false, "byte i is i mod 251 (the transport card's pattern)"},
         {"token", true, "token:<TEXT>: ASCII TEXT padded with spaces or NULs (EF 0006)"},
         {"ascii", false, "printable ASCII only"},
+        {"jpki_token", false,
+         "one of the JPKI tokens JPKIAPICCTOKEN2, JPKIAPICCTOKEN, JPKIAPGPSETOKEN, padded"},
     };
     return table;
 }
@@ -606,9 +608,7 @@ std::optional<Args> build(const ActionSpec& spec, ArgReader& r) {
         if (!command)
             return std::nullopt;
         // A suite names PINs and never holds them: VERIFY-like commands with data are refused.
-        const auto& first = command->segments.front();
-        if (first.variable.empty() && first.literal.size() >= 2 && is_pin_ins(first.literal[1]) &&
-            (command->has_variables() || first.literal.size() > 5)) {
+        if (carries_pin_data(*command)) {
             r.fail("cmd", "expected no PIN data in a raw VERIFY / CHANGE REFERENCE DATA / RESET "
                           "RETRY COUNTER (a suite names PINs, never holds them: use verify_pin)");
             return std::nullopt;
@@ -820,6 +820,27 @@ Bytes HexTemplate::substitute(const Variables& values) const {
         out.insert(out.end(), it->second.begin(), it->second.end());
     }
     return out;
+}
+
+bool carries_pin_data(ByteView command) {
+    // ISO 7816-4 §5.4.1: interindustry class only (CLA b8 = 0); the transport card's 80 20 is not
+    if (command.size() < 2 || (command[0] & 0x80) != 0 || !is_pin_ins(command[1]))
+        return false;
+    const auto parsed = apdu::parse(command);
+    if (parsed.command)
+        return !parsed.command->data.empty();
+    return command.size() > 5; // malformed: anything beyond a case-2 header may be a PIN
+}
+
+bool carries_pin_data(const HexTemplate& command) {
+    if (const auto bytes = command.literal())
+        return carries_pin_data(*bytes);
+    const auto& first = command.segments.front();
+    if (!first.variable.empty())
+        return true; // cannot tell: "${x} …" might be a VERIFY
+    if ((first.literal[0] & 0x80) != 0)
+        return false;
+    return first.literal.size() < 2 || is_pin_ins(first.literal[1]);
 }
 
 std::optional<Bytes> HexTemplate::literal() const {
@@ -1197,6 +1218,14 @@ std::optional<DataCondition> parse_condition(std::string_view text, std::size_t 
     return c;
 }
 
+// EF 0006 contents without the space or NUL padding (domain.md §3).
+std::string unpadded(ByteView data) {
+    std::size_t end = data.size();
+    while (end > 0 && (data[end - 1] == 0x20 || data[end - 1] == 0x00))
+        --end;
+    return std::string(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
 bool is_der_certificate(ByteView data) {
     if (data.size() < 2 || data[0] != 0x30)
         return false;
@@ -1271,14 +1300,13 @@ std::optional<std::string> ExpectData::check(ByteView data) const {
                     return b >= 0x20 && b < 0x7F;
                 }))
                 return "ascii: non-printable bytes" + got;
-            if (c.name == "token") {
-                std::size_t end = data.size();
-                while (end > 0 && (data[end - 1] == 0x20 || data[end - 1] == 0x00))
-                    --end;
-                const std::string found(data.begin(),
-                                        data.begin() + static_cast<std::ptrdiff_t>(end));
-                if (found != c.parameter)
-                    return "token:" + c.parameter + " (token differs)";
+            if (c.name == "token" && unpadded(data) != c.parameter)
+                return "token:" + c.parameter + " (token differs)";
+            if (c.name == "jpki_token") {
+                const std::string token = unpadded(data);
+                if (token != "JPKIAPICCTOKEN2" && token != "JPKIAPICCTOKEN" &&
+                    token != "JPKIAPGPSETOKEN")
+                    return "jpki_token: not a known JPKI token" + got;
             }
             break;
         }

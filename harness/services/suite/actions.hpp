@@ -58,6 +58,12 @@ struct HexTemplate {
     bool operator==(const HexTemplate&) const = default;
 };
 
+// A raw command that carries PIN-like data: VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER
+// (INS 20, 21, 24, 2C) of an interindustry class with a data field. Templates whose variables
+// could hide such a command count as carrying one. Suites must never hold PIN values.
+bool carries_pin_data(ByteView command);
+bool carries_pin_data(const HexTemplate& command);
+
 // ---- Parsed, typed args per action ---------------------------------------------------------
 // Whether the runner follows 61xx (GET RESPONSE) and/or 6Cxx (re-send with Le = xx); every extra
 // exchange is recorded. Never silent: the default is None.
@@ -269,7 +275,7 @@ bool is_known_requirement(std::string_view token);
 // Conditions separated by ';', all must hold:
 //   hex with `..` wildcards, optionally ending in `*` (prefix): "30 82 .. .. *", "90 ..", "*"
 //   len=N, len>=N, len<=N
-//   named checks: der_certificate, empty, transport_pattern, token:<TEXT>, ascii
+//   named checks: der_certificate, empty, transport_pattern, token:<TEXT>, jpki_token, ascii
 struct DataCondition {
     enum class Kind { Bytes, LengthEq, LengthGe, LengthLe, Named };
     Kind kind = Kind::Bytes;

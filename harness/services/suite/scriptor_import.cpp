@@ -33,11 +33,6 @@ std::string lower(std::string_view text) {
     return out;
 }
 
-// ISO 7816-4 §11.5: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER carry PINs.
-bool is_pin_ins(std::uint8_t ins) {
-    return ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C;
-}
-
 // One physical piece of a (possibly continued) command: its text and where it starts.
 struct Piece {
     std::size_t line = 0;
@@ -161,7 +156,7 @@ private:
             error(first.line, first.column, "expected a command APDU (hex bytes)");
             return;
         }
-        if (bytes.size() > 5 && is_pin_ins(bytes[1])) {
+        if (carries_pin_data(bytes)) {
             error(where[1].first, where[1].second,
                   "expected no PIN data in a VERIFY / CHANGE REFERENCE DATA command (a suite never "
                   "holds PIN values: use a verify_pin step with a PIN name)");
