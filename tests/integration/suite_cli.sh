@@ -32,6 +32,11 @@ if command -v jq >/dev/null; then
 fi
 "$CARDHARNESS" suite list | grep -q '^transport ' || fail "suite list text"
 
+# The example rows of profiles/README.md are a valid suite.
+awk '/^```csv/{f=1;next} /^```/{f=0} f' "$CARDHARNESS_SOURCE_DIR/profiles/README.md" >"$work/readme.csv"
+[[ -s "$work/readme.csv" ]] || fail "no csv example block in profiles/README.md"
+"$CARDHARNESS" suite check "$work/readme.csv" >/dev/null || fail "README example rows do not check"
+
 # A bad file: exit 2, every error on stderr with its position, nothing on stdout.
 cat >"$work/bad.csv" <<'EOF'
 id,group,title_en,title_ja,action,args,expect_sw,expect_data,requires,on_fail,timeout_ms
