@@ -226,36 +226,44 @@ Bytes PinGuard::guarded(ByteView command) {
         refuse(command, pin, known_tries(),
                fmt::format("an earlier attempt on the {} PIN failed in this run", to_string(*pin)),
                fmt::format("この実行で{}の試行が既に失敗しています", pin_title_ja(*pin)));
-    const auto supplied = pins_.get(*pin);
-    if (!supplied)
-        refuse(command, pin, known_tries(),
-               fmt::format("the {} PIN was not supplied (--pins FILE, {} or the prompt)",
-                           to_string(*pin), pin_environment_variable(*pin)),
-               fmt::format("{}が指定されていません", pin_title_ja(*pin)));
-    const apdu::ParseResult parsed = apdu::parse(command);
-    const Bytes supplied_bytes = bytes_of(*supplied);
-    if (!parsed.command || parsed.command->data != supplied_bytes || parsed.command->le)
-        refuse(command, pin, known_tries(),
-               fmt::format("the bytes do not equal the supplied {} PIN", to_string(*pin)),
-               fmt::format("送信内容が指定された{}と一致しません", pin_title_ja(*pin)));
-    if (const auto why = pin_format_error(*pin, policy_.card_type, supplied_bytes))
-        refuse(command, pin, known_tries(), *why,
-               fmt::format("{}の形式が正しくありません", pin_title_ja(*pin)));
-
-    // The retry counter, read just before, without spending a try (domain.md §4).
+    // The retry counter, read without spending a try (domain.md §4): also for a refusal, so the
+    // report can say how many tries are left.
     const Bytes query{command[0], ins_verify, command[2], command[3]};
-    const Bytes answer =
-        send(query, "PIN guard: retry counter query (case-1 VERIFY, no try spent)");
-    const auto response = apdu::parse_response(answer).response;
-    std::optional<int> tries;
-    if (response && response->sw1 == 0x63 && (response->sw2 & 0xF0) == 0xC0)
-        tries = response->sw2 & 0x0F;
-    else if (response && response->sw() == 0x6984)
-        tries = 0;
+    const auto read_tries = [&]() -> std::pair<std::optional<int>, std::uint16_t> {
+        const Bytes answer =
+            send(query, "PIN guard: retry counter query (case-1 VERIFY, no try spent)");
+        const std::uint16_t sw = sw_of(answer);
+        if ((sw & 0xFFF0) == 0x63C0)
+            return {sw & 0x0F, sw};
+        if (sw == 0x6984)
+            return {0, sw};
+        return {std::nullopt, sw};
+    };
+    const auto supplied = pins_.get(*pin);
+    const Bytes supplied_bytes = supplied ? bytes_of(*supplied) : Bytes{};
+    const apdu::ParseResult parsed = apdu::parse(command);
+    std::optional<std::string> why_en;
+    std::string why_ja;
+    if (!supplied) {
+        why_en = fmt::format("the {} PIN was not supplied (--pins FILE, {} or the prompt)",
+                             to_string(*pin), pin_environment_variable(*pin));
+        why_ja = fmt::format("{}が指定されていません", pin_title_ja(*pin));
+    } else if (!parsed.command || parsed.command->data != supplied_bytes || parsed.command->le) {
+        why_en = fmt::format("the bytes do not equal the supplied {} PIN", to_string(*pin));
+        why_ja = fmt::format("送信内容が指定された{}と一致しません", pin_title_ja(*pin));
+    } else if (const auto format = pin_format_error(*pin, policy_.card_type, supplied_bytes)) {
+        why_en = *format;
+        why_ja = fmt::format("{}の形式が正しくありません", pin_title_ja(*pin));
+    }
+    const auto [tries, query_sw] = read_tries();
+    if (tries)
+        state_.tries_left[*pin] = *tries;
+    if (why_en)
+        refuse(command, pin, tries, *why_en, why_ja);
     if (!tries)
         refuse(command, pin, std::nullopt,
                fmt::format("the retry counter of the {} PIN could not be read (SW {:04X})",
-                           to_string(*pin), response ? response->sw() : 0),
+                           to_string(*pin), query_sw),
                fmt::format("{}の残り試行回数を読み取れませんでした", pin_title_ja(*pin)));
     state_.tries_left[*pin] = *tries;
     if (*tries < policy_.min_tries_left)

@@ -81,6 +81,10 @@ BOOST_AUTO_TEST_CASE(no_canary_or_pin_reaches_any_result_text) {
                 for (const auto& step : r.steps) {
                     const std::string at = tag + step.step_id;
                     passed += step.verdict == model::StepVerdict::Pass ? 1 : 0;
+                    if (step.verdict == model::StepVerdict::Fail ||
+                        step.verdict == model::StepVerdict::Error)
+                        BOOST_TEST_MESSAGE(at << " " << model::to_string(step.verdict) << ": "
+                                              << step.reason_en);
                     search(hits, at + " reason_en", step.reason_en, needles);
                     search(hits, at + " reason_ja", step.reason_ja, needles);
                     search(hits, at + " measurements", step.measurements_json, needles);

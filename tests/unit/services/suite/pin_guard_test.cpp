@@ -152,6 +152,8 @@ BOOST_AUTO_TEST_CASE(unsupplied_or_malformed_pins_are_refused_unsent) {
         BOOST_ERROR("an unsupplied PIN was sent");
     } catch (const suite::PinRefused& e) {
         BOOST_TEST(contains(e.reason_en(), "was not supplied"));
+        BOOST_TEST(contains(e.reason_en(), "3 tries left")); // read without spending a try
+        BOOST_TEST(e.tries_left().value_or(-1) == 3);
         BOOST_TEST((e.pin() == PinName::Auth));
     }
 
