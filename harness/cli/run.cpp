@@ -440,7 +440,7 @@ std::vector<std::string> optional_steps(const suite::LoadedSuite& s) {
 struct Shared {
     const RunOptions& options;
     const SuiteSet& suites;
-    const std::optional<LabView>& lab;
+    std::optional<LabView> lab; // refreshed before each card of --cards (a tester changes cards)
     const suite::PinSource& user_pins;
     std::optional<emu::Persona> persona; // the lab's PINs for its emulated test cards
     io::Salt salt;
@@ -821,6 +821,9 @@ void run_cards(Shared& shared, const std::string& reader, const std::vector<std:
         }
         // Give the reader a moment to settle the ATR after insertion.
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (shared.lab)
+            if (auto fresh = read_lab(shared.lab->dir))
+                shared.lab = std::move(fresh);
         shared.board.say(
             fmt::format("card inserted into \"{}\": running the {} card's suites", reader, type));
         run_session(shared, context, reader);
