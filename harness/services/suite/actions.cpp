@@ -823,8 +823,8 @@ Bytes HexTemplate::substitute(const Variables& values) const {
 }
 
 bool carries_pin_data(ByteView command) {
-    // ISO 7816-4 §5.4.1: interindustry class only (CLA b8 = 0); the transport card's 80 20 is not
-    if (command.size() < 2 || (command[0] & 0x80) != 0 || !is_pin_ins(command[1]))
+    // Any class: GSM 11.11 VERIFY CHV is A0 20; the transport card's 80 20 has no data field.
+    if (command.size() < 2 || !is_pin_ins(command[1]))
         return false;
     const auto parsed = apdu::parse(command);
     if (parsed.command)
@@ -836,11 +836,9 @@ bool carries_pin_data(const HexTemplate& command) {
     if (const auto bytes = command.literal())
         return carries_pin_data(*bytes);
     const auto& first = command.segments.front();
-    if (!first.variable.empty())
+    if (!first.variable.empty() || first.literal.size() < 2)
         return true; // cannot tell: "${x} …" might be a VERIFY
-    if ((first.literal[0] & 0x80) != 0)
-        return false;
-    return first.literal.size() < 2 || is_pin_ins(first.literal[1]);
+    return is_pin_ins(first.literal[1]);
 }
 
 std::optional<Bytes> HexTemplate::literal() const {

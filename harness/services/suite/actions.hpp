@@ -59,7 +59,7 @@ struct HexTemplate {
 };
 
 // A raw command that carries PIN-like data: VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER
-// (INS 20, 21, 24, 2C) of an interindustry class with a data field. Templates whose variables
+// (INS 20, 21, 24, 2C) of any class with a data field. Templates whose variables
 // could hide such a command count as carrying one. Suites must never hold PIN values.
 bool carries_pin_data(ByteView command);
 bool carries_pin_data(const HexTemplate& command);
