@@ -594,12 +594,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
 
     const pcsc::ReaderStatus status = context.status_of(reader);
     if (!status.state.present) {
+        // Nothing was cut short: an empty reader is a result (the verdict keeps the card type the
+        // lab put there; the session records no card).
         outcome.card_seen = false;
-        session.status = model::RunStatus::Incomplete;
+        session.status = model::RunStatus::Complete;
         session.cause = "no card seen in the reader";
         if (!slot || !slot->card)
             outcome.card.card_type = "no_card";
-        session.card.card_type = outcome.card.card_type;
+        session.card.card_type = "no_card";
         session.card.interface = outcome.card.interface;
         record(shared, std::move(session), outcome, title);
         return;
@@ -618,7 +620,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         outcome.connect_error = e.what();
     }
     if (!channel) {
-        session.status = model::RunStatus::Incomplete;
+        session.status = model::RunStatus::Complete; // a failed connect is a result
         session.cause = "connect failed: " + outcome.connect_error;
         session.card.card_type =
             outcome.card.card_type.empty() ? "iso7816_unknown" : outcome.card.card_type;
@@ -810,9 +812,9 @@ void run_cards(Shared& shared, const std::string& reader, const std::vector<std:
             shared.board.say(fmt::format("{} card: {}", type, why));
             model::Session session;
             session.reader.pcsc_name = reader;
-            session.status = model::RunStatus::Incomplete;
+            session.status = model::RunStatus::Complete; // nothing was cut short
             session.cause = fmt::format("{} card {}", type, why);
-            session.card.card_type = type;
+            session.card.card_type = "no_card";
             plan::Outcome outcome;
             outcome.reader.name = reader;
             outcome.card.card_type = type;
