@@ -325,6 +325,8 @@ private:
             args = parse_args(step.action, step.args, &stored_, arg_errors);
             for (const auto& e : arg_errors)
                 error(line_no, col("args", e.column - 1), e.message);
+            if (!args)
+                remember_store_of_bad_args(step.args);
         }
 
         // expect_sw: ISO 7816-4 §5.1.3 patterns (sw::Pattern), column inside the cell added.
@@ -422,6 +424,24 @@ private:
         if (errors_.size() == errors_before) {
             result_suite_.suite.steps.push_back(std::move(step));
             result_suite_.plan.push_back(std::move(plan));
+        }
+    }
+
+    // A row whose args fail still names its store= variable: later rows may use it without
+    // a second, consequential error.
+    void remember_store_of_bad_args(std::string_view text) {
+        for (std::size_t at = text.find("store="); at != std::string_view::npos;
+             at = text.find("store=", at + 1)) {
+            if (at > 0 && text[at - 1] != ';' && text[at - 1] != ' ')
+                continue;
+            auto end = text.find(';', at);
+            std::string name(
+                text.substr(at + 6, end == std::string_view::npos ? end : end - at - 6));
+            while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+                name.pop_back();
+            if (is_valid_variable_name(name) &&
+                std::find(stored_.begin(), stored_.end(), name) == stored_.end())
+                stored_.push_back(name);
         }
     }
 

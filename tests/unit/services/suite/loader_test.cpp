@@ -107,7 +107,8 @@ BOOST_AUTO_TEST_CASE(every_error_kind_with_its_position) {
         // args: bad choice value
         {"x.a,x,T,日本,reset,kind=hot,,,,,\n", "2:23: expected kind=warm|cold, found \"hot\""},
         // args: integer out of range
-        {"x.a,x,T,日本,read_ef,fid=000A;chunk=300,,,,,\n", "2:35: expected chunk in 1..256, found 300"},
+        {"x.a,x,T,日本,read_ef,fid=000A;chunk=300,,,,,\n",
+         "2:35: expected chunk in 1..256, found 300"},
         // args: bad hex
         {"x.a,x,T,日本,apdu,00 A4 XY,,,,,\n", "2:23: expected a hex digit, found 'X'"},
         // args: unclosed ${
@@ -214,6 +215,13 @@ BOOST_AUTO_TEST_CASE(stored_variables_are_visible_to_later_steps_only) {
                             "v.c,v,T,日本,apdu,00 D6 00 00 01 ${data},,,,,\n");
     BOOST_REQUIRE_EQUAL(errors.size(), 1u);
     BOOST_TEST(starts_with(errors[0], "2:31: expected a variable stored by an earlier step"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_row_still_declares_its_variable) {
+    auto errors = errors_of("v.a,v,T,日本,read_ef,fid=000A;chunk=999;store=cert,,,,,\n"
+                            "v.b,v,T,日本,check_cert,cert=cert,,,,,\n");
+    BOOST_REQUIRE_EQUAL(errors.size(), 1u); // no consequential error on line 3
+    BOOST_TEST(starts_with(errors[0], "2:35: expected chunk in 1..256"));
 }
 
 BOOST_AUTO_TEST_CASE(requirements_declared_and_implied) {
