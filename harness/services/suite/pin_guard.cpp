@@ -12,6 +12,9 @@ namespace {
 
 constexpr std::uint8_t ins_verify = 0x20;
 constexpr std::uint8_t ins_change_reference_data = 0x24;
+constexpr std::uint8_t ins_reset_retry_counter = 0x2C;
+constexpr std::uint8_t ins_envelope = 0xC2;
+constexpr std::uint8_t ins_envelope_odd = 0xC3;
 
 std::string pin_title_ja(PinName pin) {
     switch (pin) {
@@ -192,20 +195,36 @@ Bytes PinGuard::send(ByteView command, std::string note) {
 }
 
 Bytes PinGuard::transmit(ByteView command) {
-    const bool pin_bearing = command.size() > 5 && (command[0] & 0x80) == 0 &&
-                             (command[1] == ins_verify || command[1] == ins_change_reference_data);
-    if (!pin_bearing)
-        return send(command, {});
-    if (policy_.trust != CardTrust::Physical)
+    const bool interindustry = command.size() >= 2 && (command[0] & 0x80) == 0;
+    const bool pin_bearing = interindustry && command.size() > 5 &&
+                             (command[1] == ins_verify || command[1] == ins_change_reference_data ||
+                              command[1] == ins_reset_retry_counter);
+    const bool envelope =
+        interindustry && (command[1] == ins_envelope || command[1] == ins_envelope_odd);
+    if (policy_.trust != CardTrust::Physical || (!pin_bearing && !envelope))
         return send(command, {}); // test cards: wrong-PIN and blocking tests may run
+    if (envelope)
+        refuse(command, std::nullopt, std::nullopt,
+               "ENVELOPE could carry a PIN past the guard and is never sent to a card that is "
+               "not a test card",
+               "ENVELOPE は暗証番号を運べるため、テストカード以外には送信しません");
     return guarded(command);
 }
 
 Bytes PinGuard::guarded(ByteView command) {
-    if (command[1] == ins_change_reference_data)
+    if (command[1] != ins_verify)
         refuse(command, std::nullopt, std::nullopt,
-               "CHANGE REFERENCE DATA is never sent to a card that is not a test card",
-               "テストカードではないカードに CHANGE REFERENCE DATA は送信しません");
+               "CHANGE REFERENCE DATA and RESET RETRY COUNTER are never sent to a card that is "
+               "not a test card",
+               "テストカード以外に CHANGE REFERENCE DATA / RESET RETRY COUNTER は送信しません");
+    // Logical channels, secure messaging and chaining would make the tracked EF not the one the
+    // card acts on: a PIN goes only as a plain CLA 00 command.
+    if (command[0] != 0x00)
+        refuse(command, std::nullopt, std::nullopt,
+               fmt::format("a PIN is sent only with CLA 00 (basic channel, no secure messaging "
+                           "or chaining), not CLA {:02X}",
+                           command[0]),
+               fmt::format("暗証番号は CLA 00 でのみ送信します (CLA {:02X} は不可)", command[0]));
     // VERIFY P2 (ISO 7816-4 §11.5.6): b8 = specific reference; low 5 bits = short EF id, or the
     // current EF when 0 (JPKI: 00 20 00 80 after selecting the PIN EF, or 00 20 00 9x).
     const std::uint8_t p2 = command[3];

@@ -16,6 +16,7 @@ constexpr std::uint8_t ins_select = 0xA4;
 constexpr std::uint8_t ins_read_binary = 0xB0;
 constexpr std::uint8_t ins_verify = 0x20;
 constexpr std::uint8_t ins_change_reference_data = 0x24;
+constexpr std::uint8_t ins_reset_retry_counter = 0x2C;
 
 struct KnownAid {
     std::array<std::uint8_t, 10> bytes;
@@ -66,6 +67,14 @@ bool printable(ByteView bytes) {
 
 } // namespace
 
+bool basic_channel(std::uint8_t cla) {
+    if ((cla & 0x80) != 0)
+        return true; // proprietary class (JPKI PSO 80 2A, transport card): no channel bits
+    if ((cla & 0x40) != 0)
+        return false; // ISO 7816-4 §5.4.1: further interindustry class, channels 4-19
+    return (cla & 0x03) == 0;
+}
+
 std::string application_of(ByteView aid) {
     for (const auto& known : known_aids)
         if (aid.size() == known.size && std::equal(aid.begin(), aid.end(), known.bytes.begin()))
@@ -74,7 +83,9 @@ std::string application_of(ByteView aid) {
 }
 
 void track_selection(Selection& selection, ByteView command, ByteView response) {
-    if (command.size() < 4 || response.size() < 2 || (command[0] & 0x80) != 0)
+    // Only the basic channel is tracked: other channels' commands count as unknown selections.
+    if (command.size() < 4 || response.size() < 2 || (command[0] & 0x80) != 0 ||
+        !basic_channel(command[0]))
         return;
     const auto sw = static_cast<std::uint16_t>((response[response.size() - 2] << 8) |
                                                response[response.size() - 1]);
@@ -156,13 +167,16 @@ std::string Redactor::pin_marker(std::size_t length) {
 
 bool Redactor::carries_pin(ByteView command) {
     return command.size() > 4 && (command[0] & 0x80) == 0 &&
-           (command[1] == ins_verify || command[1] == ins_change_reference_data) &&
+           (command[1] == ins_verify || command[1] == ins_change_reference_data ||
+            command[1] == ins_reset_retry_counter) &&
            !(command.size() == 5); // 5 bytes: case 2 (Le only), no data
 }
 
 bool Redactor::is_personal(const Selection& selection, ByteView command) const {
     if (command.size() >= 2 && command[1] == ins_select)
         return false; // FCI / FCP: sizes and ids, not file contents
+    if (!command.empty() && !basic_channel(command[0]))
+        return true; // a logical channel's selection is not tracked: assume personal
     const auto ef = target_ef(selection, command);
     if (!ef)
         return false;

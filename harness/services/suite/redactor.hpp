@@ -14,6 +14,10 @@
 
 namespace harness::suite {
 
+// ISO 7816-4 §5.4.1: the command is on the basic logical channel (proprietary classes count as
+// basic). Only the basic channel's selection is tracked.
+bool basic_channel(std::uint8_t cla);
+
 // Application names as the card profiles use them (profiles/cards/applications.csv).
 // Unknown AIDs are "" (an unknown application is treated as personal by the redactor).
 std::string application_of(ByteView aid);
@@ -70,7 +74,7 @@ public:
 
     // True when the EF the command acts on (given the selection before it) holds personal data.
     bool is_personal(const Selection& selection, ByteView command) const;
-    // True for VERIFY (INS 20) and CHANGE REFERENCE DATA (INS 24) carrying data.
+    // True for VERIFY (INS 20), CHANGE REFERENCE DATA (24), RESET RETRY COUNTER (2C) with data.
     static bool carries_pin(ByteView command);
 
     // Redacts one exchange. `selection` is the one in force when the command was sent.

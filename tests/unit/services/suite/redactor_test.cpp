@@ -77,6 +77,9 @@ BOOST_AUTO_TEST_CASE(pin_bytes_are_replaced_by_their_length) {
     BOOST_TEST(r.redact(Bytes{0x00, 0x20, 0x00, 0x80}, Bytes{0x63, 0xC3}, {}).command ==
                "00 20 00 80");
     BOOST_TEST(!Redactor::carries_pin(Bytes{0x00, 0x20, 0x00, 0x80}));
+    // The transport card's proprietary 80 20 (case 2) is no VERIFY.
+    BOOST_TEST(!Redactor::carries_pin(Bytes{0x80, 0x20, 0x00, 0x00, 0x00, 0x01, 0x01}));
+    BOOST_TEST(Redactor::carries_pin(Bytes{0x00, 0x2C, 0x00, 0x80, 0x02, 0x31, 0x32}));
     BOOST_TEST(Redactor::carries_pin(verify));
 }
 
@@ -110,6 +113,13 @@ BOOST_AUTO_TEST_CASE(personal_ef_responses_become_salted_hashes) {
     track_selection(unknown, select_aid(Bytes{0xA0, 0x00, 0x00, 0x00, 0x01}), ok);
     track_selection(unknown, select_ef(0x0101), ok);
     BOOST_TEST(a.redact(read, answer, unknown).response_redacted);
+    // Other logical channels are not tracked: their data count as personal.
+    BOOST_TEST(a.redact(Bytes{0x01, 0xB0, 0x00, 0x00, 0x04}, answer, selected(jpki_aid, 0x0002))
+                   .response_redacted);
+    BOOST_TEST(!basic_channel(0x01));
+    BOOST_TEST(!basic_channel(0x40));
+    BOOST_TEST(basic_channel(0x80));
+    BOOST_TEST(basic_channel(0x0C));
     // A status word alone has nothing to hide; SELECT answers (FCI) are not file contents.
     BOOST_TEST(a.redact(read, Bytes{0x69, 0x82}, selected(jpki_aid, 0x0001)).response == "69 82");
     BOOST_TEST(!a.is_personal(selected(jpki_aid, 0x0001), select_ef(0x0001)));
