@@ -195,12 +195,12 @@ Bytes PinGuard::send(ByteView command, std::string note) {
 }
 
 Bytes PinGuard::transmit(ByteView command) {
-    const bool interindustry = command.size() >= 2 && (command[0] & 0x80) == 0;
-    const bool pin_bearing = interindustry && command.size() > 5 &&
+    // Any class: a proprietary VERIFY (GSM A0 20, …) could carry a PIN just as well.
+    const bool pin_bearing = command.size() > 5 &&
                              (command[1] == ins_verify || command[1] == ins_change_reference_data ||
                               command[1] == ins_reset_retry_counter);
     const bool envelope =
-        interindustry && (command[1] == ins_envelope || command[1] == ins_envelope_odd);
+        command.size() >= 2 && (command[1] == ins_envelope || command[1] == ins_envelope_odd);
     if (policy_.trust != CardTrust::Physical || (!pin_bearing && !envelope))
         return send(command, {}); // test cards: wrong-PIN and blocking tests may run
     if (envelope)
