@@ -32,7 +32,7 @@ make_test_dir dir
 probe=$tools/pcsc_probe
 echo_card=$tools/vpcd_echo_card
 select_aid="00 A4 04 00 07 F0 43 48 45 43 48 4F"
-echo_atr="3B 81 80 01 80 80"
+echo_atr="3B 85 81 31 FE 45 43 48 45 43 48 CB" # T=1 contact ATR, no smartcard_list entry
 juki_atr="3B E0 00 FF 81 31 FE 45 14"
 
 # No pcscd behind the socket: our backend reports an environment problem (exit code 3).
@@ -66,7 +66,7 @@ expect_match "pcsc_scan -c shows the Juki ATR" "ATR: $juki_atr" "$scan_cards"
 # OpenSC: reader list with card presence, ATR, APDUs.
 opensc_list=$(opensc-tool -l 2>&1)
 expect_match "opensc-tool -l: card in slot 0" "^0 +Yes +.*$slot0" "$opensc_list"
-expect_eq "opensc-tool -a" "3b:81:80:01:80:80" "$(opensc-tool -r 0 -a 2>&1 | tail -n 1)"
+expect_eq "opensc-tool -a" "3b:85:81:31:fe:45:43:48:45:43:48:cb" "$(opensc-tool -r 0 -a 2>&1 | tail -n 1)"
 opensc_apdu=$(opensc-tool -r 0 -s "$select_aid" -s "80 10 00 00 02 CA FE" 2>&1)
 expect_match "opensc-tool -s echo" "CA FE" "$opensc_apdu"
 

@@ -101,7 +101,7 @@ extern "C" void on_signal(int) {
 int main(int argc, char** argv) {
     CLI::App app{"vpcd_echo_card: a tiny test card served to a vpcd slot"};
     std::string address;
-    std::string atr_text = "3B 81 80 01 80 80";
+    std::string atr_text = "3B 85 81 31 FE 45 43 48 45 43 48 CB"; // T=1, IFSC 254, "CHECH"
     int delay_ms = 0;
     bool once = false;
     bool quiet = false;
