@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_pcsc.hpp"
 #include "cli/json_usb.hpp"
+#include "cli/lab_usb.hpp"
 #include "cli/usb_source.hpp"
 #include "pure/atr.hpp"
 #include "pure/ccid.hpp"
@@ -36,6 +37,9 @@ inventory::Sources gather() {
     } catch (const EnvironmentError& e) {
         sources.usb_error = e.what();
     }
+    // A running lab behind PCSCLITE_CSOCK_NAME adds its readers' virtual USB identities.
+    for (auto& device : lab_usb_devices())
+        sources.usb.push_back(std::move(device));
     return sources;
 }
 
