@@ -139,7 +139,9 @@ std::optional<T> column_optional(const SQLite::Column& column) {
 }
 
 void bind_blob(SQLite::Statement& st, int index, const Bytes& bytes) {
-    st.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+    // An empty vector's data() may be null, which SQLite binds as NULL, not as an empty blob.
+    static const std::uint8_t empty = 0;
+    st.bind(index, bytes.empty() ? &empty : bytes.data(), static_cast<int>(bytes.size()));
 }
 
 Bytes column_blob(const SQLite::Column& column) {

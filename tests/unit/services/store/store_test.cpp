@@ -214,3 +214,17 @@ BOOST_AUTO_TEST_CASE(two_processes_writing_to_one_database_both_succeed) {
         BOOST_TEST(r.sessions == 1);
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_card_with_an_empty_atr_is_stored_as_an_empty_blob) {
+    store::Store st(":memory:");
+    auto run = make_run("bbbbbbbb-0000-0000-0000-000000000002");
+    st.begin_run(run);
+    auto session = make_session("Lab Reader 00 00", model::RunStatus::Incomplete);
+    session.card.atr.clear(); // a mute card: no ATR
+    st.add_session(run.uuid, session);
+    st.add_session(run.uuid, session); // the same card record again is found, not duplicated
+    const auto loaded = st.load_run(run.uuid).value();
+    BOOST_REQUIRE(loaded.sessions.size() == 2u);
+    BOOST_TEST(loaded.sessions[1].card.card_type == "mynumber");
+    BOOST_TEST(loaded.sessions[1].card.atr.empty());
+}
