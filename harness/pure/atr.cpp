@@ -519,6 +519,32 @@ void decode_type_b(ByteView hb, Contactless& c, Decoder& d) {
                           mbli));
 }
 
+// True if the bytes are well-formed ISO 7816-4 §8.1.1 historical bytes (category 00 with a
+// plausible status word, or 80) made only of defined compact-TLV objects of valid lengths.
+bool clean_iso7816_historical(ByteView hb) {
+    if (hb.empty() || (hb[0] != 0x00 && hb[0] != 0x80))
+        return false;
+    ByteView tlv = hb.subspan(1);
+    if (hb[0] == 0x00) {
+        if (hb.size() < 4)
+            return false;
+        const std::uint8_t sw1 = hb[hb.size() - 2];
+        if (sw1 != 0x90 && (sw1 & 0xF0) != 0x60)
+            return false;
+        tlv = tlv.first(tlv.size() - 3);
+    }
+    for (std::size_t pos = 0; pos < tlv.size();) {
+        const int tag = tlv[pos] >> 4;
+        const std::size_t len = tlv[pos] & 0x0F;
+        const bool known = (tag >= 1 && tag <= 8) || tag == 0xF;
+        const bool short_one = tag == 3 || tag == 7 || tag == 8;
+        if (!known || (short_one && (len == 0 || len > 3)) || pos + 1 + len > tlv.size())
+            return false;
+        pos += 1 + len;
+    }
+    return true;
+}
+
 // PC/SC part 3 §3.1.3.2.3: 3B 8n 80 01 <n historical bytes> TCK.
 void decode_contactless(Atr& a, Decoder& d) {
     const Bytes& r = a.raw;
@@ -527,11 +553,18 @@ void decode_contactless(Atr& a, Decoder& d) {
     Contactless c;
     const Bytes& hb = a.historical_bytes;
     const bool storage = hb.size() == 15 && hb[0] == 0x80 && hb[1] == 0x4F && hb[2] == 0x0C;
-    if (a.k == 8 && hb.size() == 8 && hb[0] != 0x80) {
+    // n = 8 fits both an ATQB (Type B) and 8 ATS historical bytes (Type A): Type A only if the
+    // bytes read as clean ISO 7816-4 historical bytes (e.g. 00 73 C8 40 00 00 90 00).
+    const bool type_a_8 = a.k == 8 && hb.size() == 8 && clean_iso7816_historical(hb);
+    if (a.k == 8 && hb.size() == 8 && !type_a_8) {
         decode_type_b(hb, c, d);
         a.historical.format = "contactless_type_b"; // ATQB fields, not ISO 7816-4 objects
     } else {
         c.type = "A"; // historical bytes are the ATS historical bytes (ISO 14443-4 §5.2.7)
+        if (type_a_8)
+            d.add(Severity::Info, "pseudo_atr_type_inferred",
+                  "3B 88 80 01: 8 historical bytes fit a Type B ATQB too; read as Type A because "
+                  "they are well-formed ISO 7816-4 historical bytes (PC/SC part 3 §3.1.3.2.3)");
         if (storage) {
             a.historical.format = "pcsc_storage_card"; // 4F 0C is a BER-TLV AID, not compact
             a.historical.category = hb[0];

@@ -267,3 +267,17 @@ BOOST_AUTO_TEST_CASE(never_throws_on_any_prefix_or_garbage) {
             BOOST_TEST_REQUIRE(!atr::decode(x).protocols.empty());
         }
 }
+
+BOOST_AUTO_TEST_CASE(eight_historical_bytes_type_a_or_b) {
+    // 3B 88 80 01 fits both; clean ISO 7816-4 historical bytes mean a Type A ATS.
+    const auto a = atr::decode(hex::parse("3B 88 80 01 00 73 C8 40 00 00 90 00 62").value());
+    BOOST_TEST(a.contactless.value().type == "A");
+    BOOST_TEST(a.historical.format == "compact_tlv_with_status");
+    BOOST_TEST(a.historical.capabilities.value().third.value() == 0x00);
+    BOOST_TEST(codes(a.findings) == (std::set<std::string>{"pseudo_atr_type_inferred"}),
+               boost::test_tools::per_element());
+    // ATQB application data starting 00 00 / 00 4B (AFI 00, CRC_B) is no compact-TLV: Type B.
+    for (const char* b :
+         {"3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F", "3B 88 80 01 00 4B 51 FF B3 81 D1 00 0F"})
+        BOOST_TEST(atr::decode(hex::parse(b).value()).contactless.value().type == "B", b);
+}
