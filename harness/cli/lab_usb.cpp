@@ -23,7 +23,15 @@ fs::path env_or(const char* name, const fs::path& fallback) {
 } // namespace
 
 std::vector<model::UsbDevice> lab_usb_devices() {
-    const fs::path dir = env_or("CARDHARNESS_LAB_DIR", fs::path("results") / "lab");
+    // A private lab's pcscd socket is <lab dir>/run/pcscd.comm; a system-pcscd lab is found in
+    // $CARDHARNESS_LAB_DIR or results/lab.
+    const char* socket_env = std::getenv("PCSCLITE_CSOCK_NAME");
+    fs::path dir = env_or("CARDHARNESS_LAB_DIR", fs::path("results") / "lab");
+    if (socket_env && *socket_env) {
+        const fs::path candidate = fs::path(socket_env).parent_path().parent_path();
+        if (fs::exists(candidate / "state.json"))
+            dir = candidate;
+    }
     std::ifstream in(dir / "state.json");
     if (!in)
         return {};
@@ -34,12 +42,11 @@ std::vector<model::UsbDevice> lab_usb_devices() {
         return {};
     }
     // Only the lab whose pcscd is the one this process talks to.
-    const char* socket = std::getenv("PCSCLITE_CSOCK_NAME");
     const bool system_lab = state.value("system_pcscd", false);
-    if (socket && *socket) {
+    if (socket_env && *socket_env) {
         // Not fs::equivalent(): libstdc++ answers not_supported for two sockets.
         std::error_code ec;
-        const auto ours = fs::weakly_canonical(fs::path(socket), ec);
+        const auto ours = fs::weakly_canonical(fs::path(socket_env), ec);
         const auto labs = fs::weakly_canonical(fs::path(state.value("socket", "")), ec);
         if (ec || ours != labs)
             return {};
