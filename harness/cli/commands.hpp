@@ -14,5 +14,7 @@ void add_emulate_command(CLI::App& app, Context& context);
 void add_suite_command(CLI::App& app, Context& context);
 void add_import_scriptor_command(CLI::App& app, Context& context);
 void add_run_command(CLI::App& app, Context& context);
+void add_report_command(CLI::App& app, Context& context);
+void add_diff_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

@@ -1,0 +1,91 @@
+// cardharness report: the compatibility matrix and per-reader evidence from the results
+// database as HTML, CSV, Markdown, JSON or JUnit XML.
+#include "services/report/report.hpp"
+
+#include "cli/commands.hpp"
+#include "cli/report_source.hpp"
+#include "pure/error.hpp"
+#include "services/store/store.hpp"
+
+#include <fmt/core.h>
+#include <memory>
+
+namespace harness::cli {
+namespace {
+
+struct ReportOptions {
+    std::string format = "html";
+    std::string lang;
+    std::string view = "public";
+    std::string out;
+    std::string db = store::default_path;
+    bool latest = false;
+    std::string run;
+};
+
+int report_command(const ReportOptions& o) {
+    const auto view = report::view_from(o.view);
+    if (!view)
+        throw UsageError("--view must be public or technical");
+    // Public pages are for Japanese municipalities; technical reports go to vendors and QA.
+    const auto lang = o.lang.empty()
+                          ? (*view == report::View::Public ? report::Lang::Ja : report::Lang::En)
+                          : report::lang_from(o.lang);
+    if (!lang)
+        throw UsageError("--lang must be ja or en");
+    if (o.latest && !o.run.empty())
+        throw UsageError("--latest and --run exclude each other");
+    const auto selection = !o.run.empty() ? report::Selection::Run
+                           : o.latest     ? report::Selection::Latest
+                                          : report::Selection::Newest;
+    const auto model = report_from_db(o.db, selection, o.run);
+
+    std::string text;
+    std::string ext;
+    if (o.format == "html") {
+        text = report::render_html(model, *lang, *view);
+        ext = "html";
+    } else if (o.format == "csv") {
+        text = report::render_csv(model, *lang);
+    } else if (o.format == "md") {
+        text = report::render_markdown(model, *lang);
+    } else if (o.format == "json") {
+        text = report::render_json(model);
+    } else if (o.format == "junit") {
+        text = report::render_junit(model, *lang);
+    } else {
+        throw UsageError("--format must be html, csv, md, json or junit");
+    }
+    std::string out = o.out;
+    if (out.empty())
+        out = ext == "html" ? "reports/out/report.html" : "-";
+    write_output(out, text);
+    if (out != "-")
+        fmt::print("{}\n", out);
+    return exit_code::ok;
+}
+
+} // namespace
+
+void add_report_command(CLI::App& app, Context& context) {
+    auto options = std::make_shared<ReportOptions>();
+    auto* cmd = app.add_subcommand(
+        "report", "Compatibility report (matrix, per-reader evidence) from the results database");
+    cmd->add_option("--format", options->format, "html (default), csv, md, json or junit")
+        ->check(CLI::IsMember({"html", "csv", "md", "json", "junit"}));
+    cmd->add_option("--lang", options->lang,
+                    "ja or en (default: ja for the public view, en for the technical view)")
+        ->check(CLI::IsMember({"ja", "en"}));
+    cmd->add_option("--view", options->view, "public (default) or technical (HTML)")
+        ->check(CLI::IsMember({"public", "technical"}));
+    cmd->add_option(
+        "--out", options->out,
+        "Output file, - for stdout (default: stdout; reports/out/report.html for html)");
+    cmd->add_option("--db", options->db, "Results database (default results/harness.db)");
+    cmd->add_flag("--latest", options->latest,
+                  "Only the newest run per reader identity and card type");
+    cmd->add_option("--run", options->run, "Only this run (UUID or unique prefix)");
+    cmd->callback([options, &context] { context.exit_code = report_command(*options); });
+}
+
+} // namespace harness::cli

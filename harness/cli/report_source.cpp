@@ -1,0 +1,71 @@
+#include "cli/report_source.hpp"
+
+#include "pure/error.hpp"
+#include "services/store/store.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fmt/core.h>
+#include <fstream>
+#include <sstream>
+
+namespace harness::cli {
+
+namespace fs = std::filesystem;
+
+bool is_sqlite_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char head[16] = {};
+    in.read(head, sizeof head);
+    return in.gcount() == 16 && std::string_view(head, 15) == "SQLite format 3";
+}
+
+report::ReportModel report_from_db(const std::string& db, report::Selection selection,
+                                   const std::string& run_id) {
+    if (!fs::exists(db))
+        throw UsageError(fmt::format("{}: no results database (run `cardharness run` first, or "
+                                     "give --db FILE)",
+                                     db));
+    if (!is_sqlite_file(db))
+        throw UsageError(fmt::format("{}: not an SQLite database", db));
+    const store::Store store(db);
+    std::vector<model::Run> runs;
+    if (!run_id.empty()) {
+        auto run = store.load_run(run_id);
+        if (!run)
+            throw UsageError(fmt::format("{}: no run {}", db, run_id));
+        runs.push_back(std::move(*run));
+    } else {
+        for (const auto& summary : store.list_runs())
+            if (auto run = store.load_run(summary.uuid))
+                runs.push_back(std::move(*run));
+    }
+    return report::build(runs, selection);
+}
+
+report::ReportModel report_from_json(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw UsageError(fmt::format("{}: cannot read", path));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return report::parse_json(text.str(), path);
+}
+
+void write_output(const std::string& path, const std::string& text) {
+    if (path == "-") {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+        return;
+    }
+    const fs::path p(path);
+    if (p.has_parent_path())
+        fs::create_directories(p.parent_path());
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    if (!out)
+        throw EnvironmentError(fmt::format("{}: cannot write", path));
+}
+
+} // namespace harness::cli

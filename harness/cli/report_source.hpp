@@ -1,0 +1,20 @@
+#pragma once
+// Where `report` and `diff` get a report model: a results database (all runs, the latest per
+// reader, or one run) or a JSON export.
+#include "services/report/report.hpp"
+
+#include <string>
+
+namespace harness::cli {
+
+// Throws UsageError when the database is missing, not a cardharness database, or lacks the run.
+report::ReportModel report_from_db(const std::string& db, report::Selection selection,
+                                   const std::string& run_id);
+// A report JSON export; throws UsageError with file:line:column on bad JSON.
+report::ReportModel report_from_json(const std::string& path);
+// True when the file starts like an SQLite database.
+bool is_sqlite_file(const std::string& path);
+// Writes text to PATH (creating its folder); "-" is stdout.
+void write_output(const std::string& path, const std::string& text);
+
+} // namespace harness::cli
