@@ -337,6 +337,9 @@ std::vector<DescribeSource> describe_sources() {
          [](const std::string& v) { return describe_descriptor_hex(v); }},
         {"--usb", "VID:PID", "a USB reader found through libusb (works while pcscd holds it)",
          [](const std::string& v) { return describe_usb(v); }},
+        {"--reader", "NAME",
+         "a PC/SC reader (exact name, or a unique part of it), through its USB device",
+         [](const std::string& v) { return describe_pcsc_reader(v); }},
     };
 }
 

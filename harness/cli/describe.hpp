@@ -38,6 +38,10 @@ DescribeInput describe_ccid_dump(const std::filesystem::path& file);
 DescribeInput describe_descriptor_hex(const std::string& hex);
 // A device found by backends/usb (for `--usb VID:PID`).
 DescribeInput describe_usb_device(const model::UsbDevice& device);
+// A PC/SC reader by name (or a unique part of it), described through the USB device the inventory
+// joins it to (cli/readers.cpp). EnvironmentError when it has no USB view; UsageError when the
+// name matches no reader or several.
+DescribeInput describe_pcsc_reader(const std::string& name);
 
 enum class Language { En, Ja };
 std::string render_text(const DescribeInput& input, Language language = Language::En);

@@ -3,6 +3,7 @@
 #include "backends/pcsc/context.hpp"
 #include "backends/pcsc/reader_info.hpp"
 #include "cli/commands.hpp"
+#include "cli/describe.hpp"
 #include "cli/json_pcsc.hpp"
 #include "cli/json_usb.hpp"
 #include "cli/lab_usb.hpp"
@@ -205,6 +206,40 @@ void add_readers_command(CLI::App& app, Context& context) {
         }
         context.exit_code = exit_code::ok;
     });
+}
+
+} // namespace harness::cli
+
+namespace harness::cli {
+
+DescribeInput describe_pcsc_reader(const std::string& name) {
+    const auto inv = inventory::join(gather());
+    if (!inv.pcsc_available)
+        throw EnvironmentError("PC/SC not available: " + inv.pcsc_error);
+    std::vector<const model::InventoryRow*> matches;
+    std::string names;
+    for (const auto& row : inv.rows) {
+        if (!row.pcsc)
+            continue;
+        names += "\n  " + row.pcsc->name;
+        if (row.pcsc->name == name) {
+            matches = {&row};
+            break;
+        }
+        if (row.pcsc->name.find(name) != std::string::npos)
+            matches.push_back(&row);
+    }
+    if (matches.size() != 1)
+        throw UsageError(fmt::format("--reader \"{}\" matches {} readers; the readers are:{}", name,
+                                     matches.size(), names.empty() ? " (none)" : names));
+    const auto& row = *matches.front();
+    if (!row.usb)
+        throw EnvironmentError("reader \"" + row.pcsc->name +
+                               "\" has no USB view (no libusb device joined to it), so its CCID "
+                               "descriptor is unknown");
+    auto input = describe_usb_device(*row.usb);
+    input.source = "reader " + row.pcsc->name;
+    return input;
 }
 
 } // namespace harness::cli

@@ -47,6 +47,14 @@ text=$("$CARDHARNESS" readers)
 grep -q "CCID short_apdu  max message 261 bytes" <<<"$text" ||
     lab_fail "readers text lacks the short-APDU reader's descriptor line"
 
+# describe --reader: the same descriptor through the PC/SC name; an ambiguous name is exit 2.
+"$CARDHARNESS" describe --reader "$short" --json | jq -e '.interfaces[0] | .exchange_level ==
+    "short_apdu" and .max_message_length == 261 and .prediction.likelihood == "unlikely"' >/dev/null ||
+    lab_fail "describe --reader disagrees with readers"
+rc=0
+"$CARDHARNESS" describe --reader "Lab" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || lab_fail "describe --reader with an ambiguous name exited $rc, expected 2"
+
 # identify: every card by SELECT + token, never the ATR alone.
 # Exit 1: the no-PPS reader cannot power its TA1=13 card, so one identification fails.
 rc=0
