@@ -1,7 +1,7 @@
 #pragma once
 // Salt for anonymous card ids: stable per results database, so the same card gets the same id in
 // one database and unlinkable ids across databases. The store service may take the salt over later
-// (e.g. a table in the SQLite file); callers only see this interface.
+// (the SQLite store keeps it in its meta table); callers only see this interface.
 #include "pure/bytes.hpp"
 
 namespace harness::io {
