@@ -1,7 +1,7 @@
 #pragma once
 // Salt for anonymous card ids: stable per results database, so the same card gets the same id in
-// one database and unlinkable ids across databases. The store service may take the salt over later
-// (the SQLite store keeps it in its meta table); callers only see this interface.
+// one database and unlinkable ids across databases. The SQLite store keeps it in its meta table
+// (services/store); callers only see this interface.
 #include "pure/bytes.hpp"
 
 namespace harness::io {
