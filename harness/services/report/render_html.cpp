@@ -50,6 +50,7 @@ dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; }
 pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding: .5rem;
   font-size: .8em; font-family: "Noto Sans Mono CJK JP", "DejaVu Sans Mono", monospace; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.date { white-space: nowrap; }
 tr.s-fail td, tr.s-error td, tr.s-aborted td { background: #fdeceb; }
 tr.s-skip td { color: #666; }
 section.reader { border-top: 1px solid var(--line); margin-top: 1.5rem; }
@@ -190,7 +191,7 @@ std::string matrix_html(const ReportModel& m, Lang lang, View view) {
         }
         for (const auto& col : columns)
             out += cell_html(lang, view, row, col);
-        out += "<td>" + newest_date(row) + "</td></tr>\n";
+        out += "<td class=\"date\">" + newest_date(row) + "</td></tr>\n";
     }
     out += "</tbody>\n</table>\n";
     if (m.readers.empty())
