@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -80,7 +81,8 @@ void compare_cells(const ReaderRow& row, const Cell& b, const Cell& c, double th
             kind = ChangeKind::Regression;
         else if (failing(sb->verdict) && is_pass)
             kind = ChangeKind::Fix;
-        else if (was_pass && is_pass && sb->duration_us >= timing_floor_us) {
+        else if (was_pass && is_pass && sb->duration_us > 0 &&
+                 std::llabs(sc->duration_us - sb->duration_us) >= timing_floor_us) {
             const double pct = 100.0 * static_cast<double>(sc->duration_us - sb->duration_us) /
                                static_cast<double>(sb->duration_us);
             if (std::fabs(pct) > threshold) {

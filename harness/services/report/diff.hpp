@@ -32,8 +32,8 @@ struct DiffResult {
     bool has_regression() const { return count(ChangeKind::Regression) > 0; }
 };
 
-// Steps shorter than this on the baseline are not compared for timing (noise).
-inline constexpr std::int64_t timing_floor_us = 1000;
+// Timing changes smaller than this are never listed, whatever the percentage (scheduler noise).
+inline constexpr std::int64_t timing_floor_us = 10000;
 
 DiffResult diff(const ReportModel& baseline, const ReportModel& candidate,
                 double timing_threshold_pct);
