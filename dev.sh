@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
     libpcsclite-dev libusb-1.0-0-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
     libboost-test-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev)
-RUNTIME_PACKAGES=(pcscd libccid vsmartcard-vpcd umockdev pcsc-tools opensc openssl jq sqlite3
+RUNTIME_PACKAGES=(pcscd libccid vsmartcard-vpcd umockdev pcsc-tools libpcsc-perl opensc openssl jq sqlite3
     util-linux procps)
 
 log() { printf '==> %s\n' "$*" >&2; }
