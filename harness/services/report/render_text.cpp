@@ -180,9 +180,11 @@ std::string render_markdown(const ReportModel& m, Lang lang) {
                                    label(lang, model::Compatibility::Untested));
                 continue;
             }
-            out += fmt::format(" {} {}<br>{}<br>{} · {} |", mark(c->verdict),
-                               label(lang, c->verdict), md_escape(reason(lang, *c)),
-                               date_of(c->tested_at), md_escape(suite_versions(c->suites)));
+            const auto versions = suite_versions(c->suites);
+            out +=
+                fmt::format(" {} {}<br>{}<br>{}{}{} |", mark(c->verdict), label(lang, c->verdict),
+                            md_escape(reason(lang, *c)), date_of(c->tested_at),
+                            versions.empty() ? "" : " · ", md_escape(versions));
         }
         out += "\n";
     }
