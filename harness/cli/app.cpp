@@ -3,10 +3,9 @@
 #include "cli/commands.hpp"
 #include "pure/error.hpp"
 
-#include <fmt/core.h>
-
 #include <cstdio>
 #include <exception>
+#include <fmt/core.h>
 
 namespace harness::cli {
 

@@ -1,6 +1,7 @@
 #include "pure/atr.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/json_common.hpp"
 #include "pure/bytes.hpp"
 #include "pure/error.hpp"
 
@@ -155,14 +156,6 @@ Json contactless_json(const atr::Contactless& c) {
     return j;
 }
 
-Json findings_json(const Findings& findings) {
-    Json out = Json::array();
-    for (const auto& f : findings)
-        out.push_back(
-            Json{{"severity", to_string(f.severity)}, {"code", f.code}, {"message", f.message}});
-    return out;
-}
-
 Json to_json(const atr::Atr& a, const std::vector<std::string>& names) {
     Json j;
     j["atr"] = hex::format(a.raw);
@@ -214,7 +207,7 @@ Json to_json(const atr::Atr& a, const std::vector<std::string>& names) {
     j["historical_bytes"] = hex::format(a.historical_bytes);
     j["historical"] = historical_json(a.historical);
     j["contactless"] = a.contactless ? contactless_json(*a.contactless) : Json(nullptr);
-    j["findings"] = findings_json(a.findings);
+    j["findings"] = findings_json<Json>(a.findings);
     j["names"] = names;
     return j;
 }

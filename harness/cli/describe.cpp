@@ -1,6 +1,7 @@
 #include "cli/describe.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/json_common.hpp"
 #include "cli/usb_source.hpp"
 #include "pure/ccid_dump.hpp"
 #include "pure/error.hpp"
@@ -20,20 +21,6 @@ const std::string& pick(const Finding& f, Language language) {
 
 const std::string& pick(const ccid::Reason& r, Language language) {
     return language == Language::Ja && !r.message_ja.empty() ? r.message_ja : r.message;
-}
-
-nlohmann::json optional_string(const std::optional<std::string>& value) {
-    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
-nlohmann::json findings_json(const Findings& findings) {
-    auto out = nlohmann::json::array();
-    for (const auto& f : findings)
-        out.push_back({{"severity", to_string(f.severity)},
-                       {"code", f.code},
-                       {"message", f.message},
-                       {"message_ja", f.message_ja}});
-    return out;
 }
 
 nlohmann::json bits_json(std::uint32_t value, std::span<const ccid::NamedBit> bits) {
@@ -88,7 +75,7 @@ nlohmann::json interface_json(const DescribedInterface& in) {
              {"interface_subclass", i.subclass},
              {"interface_protocol", i.protocol},
              {"endpoints", i.num_endpoints},
-             {"name", optional_string(i.name)}};
+             {"name", optional_json(i.name)}};
     } else {
         for (const char* key : {"number", "alternate_setting", "interface_class",
                                 "interface_subclass", "interface_protocol", "endpoints", "name"})
@@ -313,8 +300,8 @@ nlohmann::json render_json(const DescribeInput& input) {
         j["bcd_device"] = id.bcd_device;
         j["vid_pid"] = model::vid_pid_string(id.vendor_id, id.product_id);
         j["firmware"] = fmt::format("{:X}.{:02X}", id.bcd_device >> 8U, id.bcd_device & 0xFFU);
-        j["manufacturer"] = optional_string(id.manufacturer);
-        j["product"] = optional_string(id.product);
+        j["manufacturer"] = optional_json(id.manufacturer);
+        j["product"] = optional_json(id.product);
     } else {
         for (const char* key :
              {"vid", "pid", "bcd_device", "vid_pid", "firmware", "manufacturer", "product"})

@@ -3,6 +3,7 @@
 #include "backends/pcsc/context.hpp"
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "cli/commands.hpp"
+#include "cli/json_common.hpp"
 #include "model/card_identity.hpp"
 #include "pure/error.hpp"
 #include "pure/status_words.hpp"
@@ -28,16 +29,6 @@ struct IdentifyOptions {
     std::string db = store::default_path;
 };
 
-Json findings_json(const Findings& findings) {
-    Json out = Json::array();
-    for (const Finding& f : findings)
-        out.push_back(Json{{"severity", to_string(f.severity)},
-                           {"code", f.code},
-                           {"message", f.message},
-                           {"message_ja", f.message_ja}});
-    return out;
-}
-
 Json identity_json(const model::CardIdentity& id) {
     Json evidence = Json::array();
     for (const model::Evidence& e : id.evidence)
@@ -55,8 +46,8 @@ Json identity_json(const model::CardIdentity& id) {
                 {"card_id_strength", model::to_string(id.card_id_strength)},
                 {"card_id_source", id.card_id_source},
                 {"evidence", evidence},
-                {"atr_hints", findings_json(id.atr_hints)},
-                {"findings", findings_json(id.findings)}};
+                {"atr_hints", findings_json<Json>(id.atr_hints)},
+                {"findings", findings_json<Json>(id.findings)}};
 }
 
 const char* type_title(model::CardType type) {

@@ -1,17 +1,12 @@
 #include "cli/json_pcsc.hpp"
 
+#include "cli/json_common.hpp"
+
 #include <fmt/core.h>
 
 namespace harness::cli {
 
 namespace {
-
-template <typename T>
-nlohmann::json optional_json(const std::optional<T>& value) {
-    if (!value)
-        return nullptr;
-    return *value;
-}
 
 nlohmann::json to_json(const pcsc::TlvProperties& p) {
     nlohmann::json raw = nlohmann::json::array();
@@ -75,11 +70,7 @@ nlohmann::json to_json(const model::PcscReader& reader) {
                             {"code_name", f.code_name},
                             {"message", f.message}});
     j["failures"] = failures;
-    nlohmann::json findings = nlohmann::json::array();
-    for (const auto& f : reader.findings)
-        findings.push_back(
-            {{"severity", to_string(f.severity)}, {"code", f.code}, {"message", f.message}});
-    j["findings"] = findings;
+    j["findings"] = findings_json(reader.findings);
     return j;
 }
 

@@ -1,5 +1,6 @@
 #include "cli/json_usb.hpp"
 
+#include "cli/json_common.hpp"
 #include "pure/ccid.hpp"
 
 #include <fmt/core.h>
@@ -7,20 +8,6 @@
 
 namespace harness::cli {
 namespace {
-
-nlohmann::json optional_string(const std::optional<std::string>& value) {
-    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
-nlohmann::json findings_json(const Findings& findings) {
-    auto out = nlohmann::json::array();
-    for (const auto& f : findings)
-        out.push_back({{"severity", to_string(f.severity)},
-                       {"code", f.code},
-                       {"message", f.message},
-                       {"message_ja", f.message_ja}});
-    return out;
-}
 
 nlohmann::json interface_json(const model::UsbInterface& interface) {
     nlohmann::json j{
@@ -30,7 +17,7 @@ nlohmann::json interface_json(const model::UsbInterface& interface) {
         {"interface_subclass", interface.interface_subclass},
         {"interface_protocol", interface.interface_protocol},
         {"endpoints", interface.endpoint_count},
-        {"name", optional_string(interface.name)},
+        {"name", optional_json(interface.name)},
         {"descriptor_placement",
          interface.placement ? nlohmann::json(ccid::to_string(*interface.placement)) : nullptr},
     };
@@ -95,14 +82,14 @@ nlohmann::json to_json(const model::UsbDevice& device) {
         {"pid", device.pid},
         {"bcd_device", device.bcd_device},
         {"vid_pid", model::vid_pid_string(device.vid, device.pid)},
-        {"manufacturer", optional_string(device.manufacturer)},
-        {"product", optional_string(device.product)},
-        {"serial", optional_string(device.serial)},
+        {"manufacturer", optional_json(device.manufacturer)},
+        {"product", optional_json(device.product)},
+        {"serial", optional_json(device.serial)},
         {"listed_because", device.listed_because},
         {"listed_by_ccid_driver", device.listed_by_ccid_driver
                                       ? nlohmann::json(*device.listed_by_ccid_driver)
                                       : nlohmann::json(nullptr)},
-        {"ccid_driver_name", optional_string(device.ccid_driver_name)},
+        {"ccid_driver_name", optional_json(device.ccid_driver_name)},
         {"catalogue", catalogue},
         {"interfaces", interfaces},
     };

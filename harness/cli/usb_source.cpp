@@ -1,6 +1,7 @@
 #include "cli/usb_source.hpp"
 
 #include "backends/usb/usb.hpp"
+#include "pure/bytes.hpp"
 #include "pure/error.hpp"
 
 #include <cstdlib>
@@ -14,22 +15,10 @@ namespace {
 std::optional<std::uint16_t> parse_hex16(std::string_view text) {
     if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
         text.remove_prefix(2);
-    if (text.empty() || text.size() > 4)
+    const auto value = hex::parse_number(text, 4);
+    if (!value)
         return std::nullopt;
-    unsigned value = 0;
-    for (char c : text) {
-        unsigned digit = 0;
-        if (c >= '0' && c <= '9')
-            digit = static_cast<unsigned>(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            digit = static_cast<unsigned>(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            digit = static_cast<unsigned>(c - 'A' + 10);
-        else
-            return std::nullopt;
-        value = value * 16 + digit;
-    }
-    return static_cast<std::uint16_t>(value);
+    return static_cast<std::uint16_t>(*value);
 }
 
 } // namespace

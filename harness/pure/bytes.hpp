@@ -30,8 +30,14 @@ enum class Style { Spaced, Packed };
 std::string format(ByteView bytes, Style style = Style::Spaced);
 std::string format_byte(std::uint8_t byte);
 
+// A number written as 1..max_digits hex digits and nothing else (no prefix, no sign), e.g. a
+// VID "072F"; nullopt otherwise. Callers strip their own prefixes ("0x").
+std::optional<unsigned> parse_number(std::string_view digits, std::size_t max_digits);
+
 } // namespace hex
 
-inline Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
+inline Bytes bytes_of(std::string_view text) {
+    return Bytes(text.begin(), text.end());
+}
 
 } // namespace harness

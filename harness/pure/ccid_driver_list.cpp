@@ -1,5 +1,6 @@
 #include "pure/ccid_driver_list.hpp"
 
+#include "pure/bytes.hpp"
 #include "pure/error.hpp"
 
 #include <fmt/core.h>
@@ -152,20 +153,10 @@ std::vector<Item> read_string_array(Scanner& scanner, std::string_view key) {
 std::optional<std::uint16_t> parse_id(std::string_view text) {
     if (text.size() < 3 || text.size() > 6 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
         return std::nullopt;
-    unsigned value = 0;
-    for (char c : text.substr(2)) {
-        unsigned digit = 0;
-        if (c >= '0' && c <= '9')
-            digit = static_cast<unsigned>(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            digit = static_cast<unsigned>(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            digit = static_cast<unsigned>(c - 'A' + 10);
-        else
-            return std::nullopt;
-        value = value * 16 + digit;
-    }
-    return static_cast<std::uint16_t>(value);
+    const auto value = hex::parse_number(text.substr(2), 4);
+    if (!value)
+        return std::nullopt;
+    return static_cast<std::uint16_t>(*value);
 }
 
 } // namespace

@@ -1,5 +1,5 @@
-#include "pure/error.hpp"
 #include "pure/bytes.hpp"
+#include "pure/error.hpp"
 
 #include <cctype>
 
@@ -16,7 +16,9 @@ int nibble(char c) {
     return -1;
 }
 
-bool is_separator(char c) { return c == ' ' || c == '\t' || c == ':' || c == '\n' || c == '\r'; }
+bool is_separator(char c) {
+    return c == ' ' || c == '\t' || c == ':' || c == '\n' || c == '\r';
+}
 
 } // namespace
 
@@ -39,7 +41,8 @@ std::optional<Bytes> parse(std::string_view text, ParseError* error) {
             ++i;
             continue;
         }
-        if (high < 0 && c == '0' && i + 1 < text.size() && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+        if (high < 0 && c == '0' && i + 1 < text.size() &&
+            (text[i + 1] == 'x' || text[i + 1] == 'X')) {
             i += 2;
             continue;
         }
@@ -64,9 +67,22 @@ Bytes parse_or_throw(std::string_view text) {
     ParseError error;
     auto bytes = parse(text, &error);
     if (!bytes)
-        throw UsageError("hex \"" + std::string(text) + "\" column " + std::to_string(error.column) +
-                         ": " + error.message);
+        throw UsageError("hex \"" + std::string(text) + "\" column " +
+                         std::to_string(error.column) + ": " + error.message);
     return *bytes;
+}
+
+std::optional<unsigned> parse_number(std::string_view digits, std::size_t max_digits) {
+    if (digits.empty() || digits.size() > max_digits || max_digits > 2 * sizeof(unsigned))
+        return std::nullopt;
+    unsigned value = 0;
+    for (char c : digits) {
+        const int v = nibble(c);
+        if (v < 0)
+            return std::nullopt;
+        value = value * 16 + static_cast<unsigned>(v);
+    }
+    return value;
 }
 
 std::string format_byte(std::uint8_t byte) {

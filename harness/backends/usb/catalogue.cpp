@@ -1,4 +1,5 @@
 #include "backends/usb/usb.hpp"
+#include "pure/bytes.hpp"
 #include "pure/ccid_driver_list.hpp"
 #include "pure/error.hpp"
 
@@ -82,25 +83,6 @@ std::array<std::size_t, 7> header_positions(std::string_view header) {
     return positions;
 }
 
-std::optional<unsigned> parse_hex(std::string_view text, std::size_t max_digits) {
-    if (text.empty() || text.size() > max_digits)
-        return std::nullopt;
-    unsigned value = 0;
-    for (char c : text) {
-        unsigned digit = 0;
-        if (c >= '0' && c <= '9')
-            digit = static_cast<unsigned>(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            digit = static_cast<unsigned>(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            digit = static_cast<unsigned>(c - 'A' + 10);
-        else
-            return std::nullopt;
-        value = value * 16 + digit;
-    }
-    return value;
-}
-
 } // namespace
 
 std::filesystem::path default_catalogue_path() {
@@ -148,13 +130,13 @@ model::ReaderCatalogue load_catalogue(const std::filesystem::path& path) {
             return field_column(line_of(text, line), positions[c]);
         };
         model::CatalogueEntry entry;
-        const auto vid = parse_hex(f[0], 4);
+        const auto vid = hex::parse_number(f[0], 4);
         if (!vid)
             throw fail(line, column(0), "a vendor ID of 1-4 hex digits like 054C");
-        const auto pid = parse_hex(f[1], 4);
+        const auto pid = hex::parse_number(f[1], 4);
         if (!pid)
             throw fail(line, column(1), "a product ID of 1-4 hex digits like 06C1");
-        const auto cls = parse_hex(f[4], 2);
+        const auto cls = hex::parse_number(f[4], 2);
         if (!cls)
             throw fail(line, column(4), "an interface class of 1-2 hex digits like FF");
         for (std::size_t c : {std::size_t{2}, std::size_t{3}, std::size_t{5}})

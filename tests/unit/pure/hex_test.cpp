@@ -17,7 +17,8 @@ BOOST_AUTO_TEST_CASE(reports_the_column_of_the_first_error) {
         const char* text;
         std::size_t column;
     };
-    for (auto [text, column] : {Case{"00 G4", 4}, Case{"00 A", 4}, Case{"0 A4", 1}, Case{"00A", 3}}) {
+    for (auto [text, column] :
+         {Case{"00 G4", 4}, Case{"00 A", 4}, Case{"0 A4", 1}, Case{"00A", 3}}) {
         hex::ParseError error;
         BOOST_TEST(!hex::parse(text, &error).has_value(), text);
         BOOST_TEST(error.column == column, text);
@@ -36,4 +37,14 @@ BOOST_AUTO_TEST_CASE(formats_spaced_and_packed_and_round_trips) {
         all[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
     BOOST_TEST(hex::parse(hex::format(all)).value() == all);
     BOOST_TEST(hex::parse(hex::format(all, hex::Style::Packed)).value() == all);
+}
+
+BOOST_AUTO_TEST_CASE(parse_number_takes_only_bare_hex_digits_within_the_limit) {
+    BOOST_TEST(hex::parse_number("072F", 4).value() == 0x072Fu);
+    BOOST_TEST(hex::parse_number("ff", 2).value() == 0xFFu);
+    BOOST_TEST(hex::parse_number("0", 1).value() == 0u);
+    BOOST_TEST(hex::parse_number("FFFFFFFF", 8).value() == 0xFFFFFFFFu);
+    for (const char* bad : {"", "12345", "0x12", "12 ", "-1", "G1"})
+        BOOST_TEST(!hex::parse_number(bad, 4).has_value(), bad);
+    BOOST_TEST(!hex::parse_number("123456789", 9).has_value()); // more than an unsigned holds
 }
