@@ -81,7 +81,7 @@ run)
     main_job build/release/bin/cardharness
     ;;
 test)
-    install_missing
+    install_missing chromium fonts-noto-cjk # the HTML report is checked in a real browser
     build ci
     log "running every test (ctest)"
     ctest --preset ci -j "$(nproc)"
