@@ -49,11 +49,13 @@ remove_cards() {
 
 identify() { "$CARDHARNESS" identify "$@"; }
 
-# wait_types <type in slot 0> <type in slot 1>: until identify sees them (20 s at most).
+# wait_types <type/interface in slot 0> <type/interface in slot 1>: until identify sees them
+# (20 s at most). Both parts: after a swap, the old cards match the new types until pcscd has
+# noticed the removal.
 wait_types() {
     local deadline=$((SECONDS + 20)) got=""
     while [ "$SECONDS" -lt "$deadline" ]; do
-        got=$(identify --json --db "$dir/probe.db" 2>/dev/null | jq -r '[.[].card_type] | join(" ")' || true)
+        got=$(identify --json --db "$dir/probe.db" 2>/dev/null | jq -r '[.[] | "\(.card_type)/\(.interface)"] | join(" ")' || true)
         [ "$got" = "$1 $2" ] && return 0
         sleep 0.3
     done
@@ -78,7 +80,7 @@ ids() { jq -c '[.[] | {reader, card_id}]' "$1"; }
 # Phase 1: a My Number card and a Juki card, contact.
 card mynumber 0 --kind mynumber
 card juki 1 --kind juki
-wait_types mynumber juki
+wait_types mynumber/contact juki/contact
 identify --json --db "$dir/one.db" >"$dir/run1.json"
 identify --json --db "$dir/one.db" >"$dir/run2.json"
 identify --json --db "$dir/two.db" >"$dir/other.json"
@@ -131,7 +133,7 @@ fi
 remove_cards
 card mynumber_cl 0 --kind mynumber --contactless
 card juki_cl 1 --kind juki --contactless
-wait_types mynumber juki
+wait_types mynumber/contactless juki/contactless
 identify --json --db "$dir/one.db" >"$dir/contactless.json"
 expect "$dir/contactless.json" "$slot0" mynumber contactless strong
 expect "$dir/contactless.json" "$slot1" juki contactless weak
@@ -143,7 +145,7 @@ echo "ok: the My Number card has one id on both interfaces"
 remove_cards
 card phone 0 --kind phone
 card unknown 1 --kind unknown
-wait_types jpki_phone iso7816_unknown
+wait_types jpki_phone/contactless iso7816_unknown/contact
 identify --json --db "$dir/one.db" >"$dir/others.json"
 expect "$dir/others.json" "$slot0" jpki_phone contactless strong
 expect "$dir/others.json" "$slot1" iso7816_unknown contact weak
