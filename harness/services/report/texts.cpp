@@ -22,7 +22,7 @@ constexpr std::array texts{
     Text{"col.vid_pid", "VID:PID", "VID:PID"},
     Text{"col.firmware", "ファームウェア", "Firmware"},
     Text{"col.driver", "ドライバ", "Driver"},
-    Text{"col.interfaces", "方式", "Interfaces"},
+    Text{"col.interfaces", "試験した方式", "Interfaces tested"},
     Text{"col.date", "試験日", "Tested"},
     Text{"col.card", "カード", "Card"},
     Text{"col.interface", "方式", "Interface"},
