@@ -1,6 +1,7 @@
 // pcsc-lite reader driver (ifdhandler.h API v3) for the virtual lab: every IFDH call is forwarded
 // to the lab process over its Unix socket (pure/lab_wire.hpp), one connection per call. Nothing
 // throws across the C ABI; a lab that is gone looks like a reader whose card is absent.
+#include "backends/fd_io.hpp"
 #include "pure/lab_wire.hpp"
 
 #pragma GCC visibility push(default)
@@ -56,46 +57,13 @@ void log_line(const char* what, const std::string& detail) {
     std::fprintf(stderr, "ifdcardharness: %s %s\n", what, detail.c_str());
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
+using harness::fdio::Fd;
 
 bool send_all(int fd, const Bytes& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        sent += static_cast<std::size_t>(n);
-    }
-    return true;
+    return harness::fdio::send_all(fd, bytes.data(), bytes.size());
 }
 
-bool receive_all(int fd, std::uint8_t* out, std::size_t length) {
-    std::size_t got = 0;
-    while (got < length) {
-        const ssize_t n = ::recv(fd, out + got, length - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false; // closed, error or SO_RCVTIMEO expired
-        got += static_cast<std::size_t>(n);
-    }
-    return true;
-}
+using harness::fdio::receive_all;
 
 // One request, one reply; nullopt when the lab cannot be reached or does not answer in time.
 std::optional<wire::Reply> call(DWORD lun, wire::Op op, std::uint32_t arg = 0, Bytes data = {},

@@ -1,5 +1,6 @@
 #include "backends/lab/lab_socket.hpp"
 
+#include "backends/fd_io.hpp"
 #include "pure/error.hpp"
 
 #include <cerrno>
@@ -17,20 +18,7 @@
 namespace harness::labd {
 namespace {
 
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
+using fdio::Fd;
 
 sockaddr_un address_of(const std::filesystem::path& socket) {
     sockaddr_un address{};
@@ -51,30 +39,10 @@ void set_timeouts(int fd, std::chrono::seconds timeout) {
 }
 
 bool send_all(int fd, const Bytes& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        sent += static_cast<std::size_t>(n);
-    }
-    return true;
+    return fdio::send_all(fd, bytes.data(), bytes.size());
 }
 
-bool receive_all(int fd, std::uint8_t* out, std::size_t length) {
-    std::size_t got = 0;
-    while (got < length) {
-        const ssize_t n = ::recv(fd, out + got, length - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        got += static_cast<std::size_t>(n);
-    }
-    return true;
-}
+using fdio::receive_all;
 
 std::optional<Bytes> receive_frame(int fd) {
     std::uint8_t header[labwire::header_length];

@@ -1,5 +1,6 @@
 #include "backends/vpcd/vpcd_client.hpp"
 
+#include "backends/fd_io.hpp"
 #include "io/card_channel.hpp"
 #include "pure/error.hpp"
 
@@ -26,32 +27,10 @@ constexpr char wake_stop = 'S';
 constexpr char wake_remove = 'R';
 constexpr char wake_insert = 'I';
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
+using fdio::Fd;
 
 bool write_all(int fd, ByteView bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
+    return fdio::send_all(fd, bytes.data(), bytes.size());
 }
 
 } // namespace
