@@ -16,14 +16,14 @@ enum class ResetKind { Warm, Cold };
 
 // Why a transmit or control call failed at the transport (not the card's status word).
 enum class TransportFailure {
-    CardRemoved,     // card vanished (SCARD_W_REMOVED_CARD, SCARD_E_NO_SMARTCARD, IFD_ICC_NOT_PRESENT)
-    CardReset,       // another application reset the card (SCARD_W_RESET_CARD)
-    ReaderGone,      // reader unplugged (SCARD_E_READER_UNAVAILABLE, SCARD_E_UNKNOWN_READER)
-    ServiceGone,     // pcscd died (SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED)
-    Timeout,         // reader timed out waiting for the card (SCARD_E_TIMEOUT, IFD_RESPONSE_TIMEOUT)
-    Communication,   // SCARD_E_COMM_DATA_LOST / SCARD_F_COMM_ERROR / IFD_COMMUNICATION_ERROR
-    ProtocolMismatch,// SCARD_E_PROTO_MISMATCH, failed PPS
-    Unresponsive,    // SCARD_W_UNRESPONSIVE_CARD / UNPOWERED
+    CardRemoved, // card vanished (SCARD_W_REMOVED_CARD, SCARD_E_NO_SMARTCARD, IFD_ICC_NOT_PRESENT)
+    CardReset,   // another application reset the card (SCARD_W_RESET_CARD)
+    ReaderGone,  // reader unplugged (SCARD_E_READER_UNAVAILABLE, SCARD_E_UNKNOWN_READER)
+    ServiceGone, // pcscd died (SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED)
+    Timeout,     // reader timed out waiting for the card (SCARD_E_TIMEOUT, IFD_RESPONSE_TIMEOUT)
+    Communication,    // SCARD_E_COMM_DATA_LOST / SCARD_F_COMM_ERROR / IFD_COMMUNICATION_ERROR
+    ProtocolMismatch, // SCARD_E_PROTO_MISMATCH, failed PPS
+    Unresponsive,     // SCARD_W_UNRESPONSIVE_CARD / UNPOWERED
     InsufficientBuffer,
     Other,
 };
@@ -32,7 +32,8 @@ const char* to_string(TransportFailure failure);
 
 class TransportError : public Error {
 public:
-    TransportError(TransportFailure failure, std::string call, long raw_code, const std::string& what)
+    TransportError(TransportFailure failure, std::string call, long raw_code,
+                   const std::string& what)
         : Error(what), failure_(failure), call_(std::move(call)), raw_code_(raw_code) {}
     TransportFailure failure() const { return failure_; }
     const std::string& call() const { return call_; } // e.g. "SCardTransmit"

@@ -10,7 +10,7 @@
 namespace harness::io {
 
 struct CardResponse {
-    Bytes apdu;                                // response data + SW1 SW2
+    Bytes apdu;                                   // response data + SW1 SW2
     std::chrono::microseconds processing_time{0}; // how long the real card would take
 };
 

@@ -16,10 +16,14 @@ inline constexpr int skip_exit_code = 77; // ctest SKIP_RETURN_CODE
     std::_Exit(skip_exit_code);
 }
 
-inline std::filesystem::path source_dir() { return CARDHARNESS_SOURCE_DIR; }
+inline std::filesystem::path source_dir() {
+    return CARDHARNESS_SOURCE_DIR;
+}
 
 // ../shared next to the project; absent in a user's clone.
-inline std::filesystem::path shared_dir() { return CARDHARNESS_SHARED_DIR; }
+inline std::filesystem::path shared_dir() {
+    return CARDHARNESS_SHARED_DIR;
+}
 
 inline std::filesystem::path require_shared(const std::string& sub) {
     auto p = shared_dir() / sub;
