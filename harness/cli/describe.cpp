@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
+#include "cli/json_usb.hpp"
 #include "cli/usb_source.hpp"
 #include "pure/ccid_dump.hpp"
 #include "pure/error.hpp"
@@ -92,13 +93,6 @@ nlohmann::json interface_json(const DescribedInterface& in) {
         return j;
     }
     const auto& d = *in.descriptor;
-    const auto prediction = ccid::predict(d);
-    auto reasons = nlohmann::json::array();
-    for (const auto& r : prediction.reasons)
-        reasons.push_back({{"code", r.code},
-                           {"effect", ccid::to_string(r.effect)},
-                           {"message", r.message},
-                           {"message_ja", r.message_ja}});
     j["ccid"] = true;
     j["descriptor_placement"] = ccid::to_string(in.placement);
     j["exchange_level"] = ccid::to_string(d.exchange_level());
@@ -111,9 +105,8 @@ nlohmann::json interface_json(const DescribedInterface& in) {
     j["descriptor"] = descriptor_json(d);
     j["clock_frequencies_khz"] = in.clock_frequencies_khz;
     j["data_rates_bps"] = in.data_rates_bps;
-    j["prediction"] = {{"likelihood", ccid::to_string(prediction.likelihood)},
-                       {"estimate_only", true},
-                       {"reasons", reasons}};
+    j["prediction"] = prediction_json(ccid::predict(d));
+    j["prediction"]["estimate_only"] = true;
     return j;
 }
 

@@ -31,13 +31,6 @@ nlohmann::json interface_json(const model::UsbInterface& interface) {
     }
     const auto decoded = ccid::decode(interface.ccid_descriptor);
     const auto& d = decoded.descriptor;
-    const auto prediction = ccid::predict(d);
-    auto reasons = nlohmann::json::array();
-    for (const auto& r : prediction.reasons)
-        reasons.push_back({{"code", r.code},
-                           {"effect", ccid::to_string(r.effect)},
-                           {"message", r.message},
-                           {"message_ja", r.message_ja}});
     j["ccid"] = true;
     j["ccid_descriptor"] = hex::format(interface.ccid_descriptor, hex::Style::Packed);
     j["bcd_ccid"] = d.bcd_ccid;
@@ -56,8 +49,7 @@ nlohmann::json interface_json(const model::UsbInterface& interface) {
     j["pin_support"] = d.pin_support;
     j["max_busy_slots"] = d.max_busy_slots;
     j["findings"] = findings_json(decoded.findings);
-    j["prediction"] = {{"likelihood", ccid::to_string(prediction.likelihood)},
-                       {"reasons", reasons}};
+    j["prediction"] = prediction_json(ccid::predict(d));
     return j;
 }
 
@@ -134,6 +126,20 @@ std::string to_text(const model::UsbDevice& device) {
             out += fmt::format("\n    {}: {}", to_string(f.severity), f.message);
     }
     return out;
+}
+
+} // namespace harness::cli
+
+namespace harness::cli {
+
+nlohmann::json prediction_json(const ccid::Prediction& prediction) {
+    auto reasons = nlohmann::json::array();
+    for (const auto& r : prediction.reasons)
+        reasons.push_back({{"code", r.code},
+                           {"effect", ccid::to_string(r.effect)},
+                           {"message", r.message},
+                           {"message_ja", r.message_ja}});
+    return {{"likelihood", ccid::to_string(prediction.likelihood)}, {"reasons", reasons}};
 }
 
 } // namespace harness::cli

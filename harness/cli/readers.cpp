@@ -81,14 +81,8 @@ nlohmann::json row_json(const model::InventoryRow& row) {
     j["atr"] = row.pcsc ? hex::format(row.pcsc->atr) : "";
     j["card_names"] = row.pcsc ? card_names(row.pcsc->atr) : std::vector<std::string>{};
     if (auto d = descriptor_of(row)) {
-        const auto prediction = ccid::predict(*d);
-        auto reasons = nlohmann::json::array();
-        for (const auto& r : prediction.reasons)
-            reasons.push_back(
-                {{"code", r.code}, {"message", r.message}, {"message_ja", r.message_ja}});
-        j["prediction"] = {{"likelihood", ccid::to_string(prediction.likelihood)},
-                           {"reasons", reasons},
-                           {"note", "an estimate from the USB descriptor, never a verdict"}};
+        j["prediction"] = prediction_json(ccid::predict(*d));
+        j["prediction"]["note"] = "an estimate from the USB descriptor, never a verdict";
     } else {
         j["prediction"] = nullptr;
     }

@@ -7,6 +7,8 @@
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "backends/pcsc/reader_info.hpp"
 #include "cli/commands.hpp"
+#include "cli/json_common.hpp"
+#include "cli/json_usb.hpp"
 #include "model/card_identity.hpp"
 #include "pure/ccid.hpp"
 #include "pure/error.hpp"
@@ -503,22 +505,12 @@ model::ReaderIdentity reader_identity(const model::PcscReader& info, const plan:
     }
     if (facts.descriptor) {
         id.ccid_descriptor = ccid::encode(*facts.descriptor);
-        Json findings = Json::array();
-        for (const auto& f : ccid::check(*facts.descriptor))
-            findings.push_back(Json{
-                {"severity", to_string(f.severity)}, {"code", f.code}, {"message", f.message}});
-        const auto prediction = ccid::predict(*facts.descriptor);
-        Json reasons = Json::array();
-        for (const auto& r : prediction.reasons)
-            reasons.push_back(Json{
-                {"code", r.code}, {"effect", ccid::to_string(r.effect)}, {"message", r.message}});
-        id.descriptor_findings_json = Json{
-            {"exchange_level", ccid::to_string(facts.descriptor->exchange_level())},
-            {"max_message_length", facts.descriptor->max_message_length},
-            {"findings", findings},
-            {"prediction",
-             Json{{"likelihood", ccid::to_string(prediction.likelihood)},
-                  {"reasons", reasons}}}}.dump();
+        id.descriptor_findings_json =
+            nlohmann::json{{"exchange_level", ccid::to_string(facts.descriptor->exchange_level())},
+                           {"max_message_length", facts.descriptor->max_message_length},
+                           {"findings", findings_json(ccid::check(*facts.descriptor))},
+                           {"prediction", prediction_json(ccid::predict(*facts.descriptor))}}
+                .dump();
     }
     return id;
 }
