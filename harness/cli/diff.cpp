@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/report_source.hpp"
+#include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
 
@@ -18,7 +19,7 @@ struct DiffOptions {
     std::string baseline;
     std::string candidate;
     std::string format = "text";
-    std::string db = store::default_path;
+    std::string db = io::paths::default_database().string();
     double timing_threshold_pct = 50.0;
 };
 

@@ -4,6 +4,7 @@
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
+#include "io/paths.hpp"
 #include "model/card_identity.hpp"
 #include "pure/error.hpp"
 #include "pure/status_words.hpp"
@@ -26,7 +27,7 @@ using Json = nlohmann::ordered_json;
 struct IdentifyOptions {
     std::string reader;
     bool json = false;
-    std::string db = store::default_path;
+    std::string db = io::paths::default_database().string();
 };
 
 Json identity_json(const model::CardIdentity& id) {
@@ -180,7 +181,7 @@ void add_identify_command(CLI::App& app, Context& context) {
     cmd->add_flag("--json", options->json, "JSON output");
     cmd->add_option("--db", options->db,
                     "results database whose salt makes the anonymous card id (default " +
-                        std::string(store::default_path) + ")");
+                        io::paths::default_database().string() + ")");
     cmd->callback([options, &context] { context.exit_code = run_identify(*options); });
 }
 

@@ -5,6 +5,7 @@
 #include "backends/lab/lab_process.hpp"
 #include "backends/lab/lab_socket.hpp"
 #include "cli/commands.hpp"
+#include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/emu/card.hpp"
 #include "services/lab/lab_config.hpp"
@@ -60,15 +61,13 @@ struct Options {
 Paths paths_of(const Options& o) {
     fs::path dir = o.dir;
     if (dir.empty()) {
-        const char* env = std::getenv("CARDHARNESS_LAB_DIR");
-        dir = env && *env ? fs::path(env) : fs::path("results") / "lab";
+        dir = io::paths::default_lab_dir();
     }
     return Paths{fs::absolute(dir).lexically_normal()};
 }
 
 fs::path profiles_dir() {
-    const char* env = std::getenv("CARDHARNESS_PROFILES_DIR");
-    return env && *env ? fs::path(env) : fs::path(CARDHARNESS_SOURCE_DIR) / "profiles";
+    return io::paths::profiles_dir();
 }
 
 fs::path driver_path(const Options& o) {

@@ -1,6 +1,7 @@
 #include "cli/lab_usb.hpp"
 
 #include "backends/lab/lab_socket.hpp"
+#include "io/paths.hpp"
 #include "pure/ccid.hpp"
 #include "services/lab/reader_model.hpp"
 
@@ -15,18 +16,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path env_or(const char* name, const fs::path& fallback) {
-    const char* value = std::getenv(name);
-    return value && *value ? fs::path(value) : fallback;
-}
-
 } // namespace
 
 std::vector<model::UsbDevice> lab_usb_devices() {
     // A private lab's pcscd socket is <lab dir>/run/pcscd.comm; a system-pcscd lab is found in
     // $CARDHARNESS_LAB_DIR or results/lab.
     const char* socket_env = std::getenv("PCSCLITE_CSOCK_NAME");
-    fs::path dir = env_or("CARDHARNESS_LAB_DIR", fs::path("results") / "lab");
+    fs::path dir = io::paths::default_lab_dir();
     if (socket_env && *socket_env) {
         const fs::path candidate = fs::path(socket_env).parent_path().parent_path();
         if (fs::exists(candidate / "state.json"))
@@ -61,8 +57,7 @@ std::vector<model::UsbDevice> lab_usb_devices() {
     } catch (const std::exception&) {
         return {};
     }
-    const fs::path profiles =
-        env_or("CARDHARNESS_PROFILES_DIR", fs::path(CARDHARNESS_SOURCE_DIR) / "profiles");
+    const fs::path profiles = io::paths::profiles_dir();
     std::map<std::string, lab::ReaderModel> models;
     for (auto& m : lab::load_reader_model_dir(profiles / "readers"))
         models.emplace(m.id, m);

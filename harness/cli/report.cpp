@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/report_source.hpp"
+#include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
 
@@ -18,7 +19,7 @@ struct ReportOptions {
     std::string lang;
     std::string view = "public";
     std::string out;
-    std::string db = store::default_path;
+    std::string db = io::paths::default_database().string();
     bool latest = false;
     std::string run;
 };

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
+#include "io/paths.hpp"
 #include "model/card_identity.hpp"
 #include "pure/ccid.hpp"
 #include "pure/error.hpp"
@@ -65,7 +66,7 @@ struct RunOptions {
     std::vector<std::string> suites;
     std::string pins_file;
     std::vector<std::string> test_cards;
-    std::string db = store::default_path;
+    std::string db = io::paths::default_database().string();
     int jobs = 0;
     bool json = false;
     std::string cards;
@@ -79,8 +80,7 @@ extern "C" void on_cancel_signal(int) {
 }
 
 fs::path profiles_dir() {
-    const char* env = std::getenv("CARDHARNESS_PROFILES_DIR");
-    return env && *env ? fs::path(env) : fs::path(CARDHARNESS_SOURCE_DIR) / "profiles";
+    return io::paths::profiles_dir();
 }
 
 std::string now_iso() {
@@ -942,8 +942,7 @@ int run_command(const RunOptions& options) {
 
     std::string lab_dir = options.lab_dir;
     if (lab_dir.empty())
-        if (const char* env = std::getenv("CARDHARNESS_LAB_DIR"); env && *env)
-            lab_dir = env;
+        lab_dir = io::paths::default_lab_dir().string();
     std::unique_ptr<LabForRun> lab_run;
     if (options.lab)
         lab_run = std::make_unique<LabForRun>(lab_dir);
@@ -1104,7 +1103,7 @@ void add_run_command(CLI::App& app, Context& context) {
     cmd->add_option("--test-card", options->test_cards,
                     "Declare a physical card a test card by its anonymous id (from identify)");
     cmd->add_option("--db", options->db,
-                    "Results database (default " + std::string(store::default_path) + ")");
+                    "Results database (default " + io::paths::default_database().string() + ")");
     cmd->add_option("--jobs", options->jobs, "Readers run at once with --all (default 4)");
     cmd->add_flag("--json", options->json, "Print the run as JSON");
     cmd->add_option("--cards", options->cards,

@@ -1,4 +1,5 @@
 #include "backends/usb/usb.hpp"
+#include "io/paths.hpp"
 #include "pure/bytes.hpp"
 #include "pure/ccid_driver_list.hpp"
 #include "pure/error.hpp"
@@ -88,7 +89,7 @@ std::array<std::size_t, 7> header_positions(std::string_view header) {
 std::filesystem::path default_catalogue_path() {
     if (const char* env = std::getenv("CARDHARNESS_CATALOGUE"); env && *env)
         return env;
-    return std::filesystem::path(CARDHARNESS_SOURCE_DIR) / "profiles" / "readers" / "catalogue.csv";
+    return io::paths::profiles_dir() / "readers" / "catalogue.csv";
 }
 
 model::ReaderCatalogue load_catalogue(const std::filesystem::path& path) {
@@ -97,12 +98,12 @@ model::ReaderCatalogue load_catalogue(const std::filesystem::path& path) {
     const auto fail = [&](std::size_t line, std::size_t column, std::string_view what) {
         return ConfigError(fmt::format("{}:{}:{}: expected {}", name, line, column, what));
     };
-    io::CSVReader<7, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>> reader(
+    ::io::CSVReader<7, ::io::trim_chars<' ', '\t'>, ::io::double_quote_escape<',', '"'>> reader(
         name.c_str(), text.data(), text.data() + text.size());
     try {
-        reader.read_header(io::ignore_no_column, "vid", "pid", "maker", "product",
+        reader.read_header(::io::ignore_no_column, "vid", "pid", "maker", "product",
                            "interface_class", "note_en", "note_ja");
-    } catch (const io::error::base&) {
+    } catch (const ::io::error::base&) {
         throw fail(1, 1, "the header row vid,pid,maker,product,interface_class,note_en,note_ja");
     }
     const auto positions = header_positions(line_of(text, 1));
@@ -112,17 +113,17 @@ model::ReaderCatalogue load_catalogue(const std::filesystem::path& path) {
         try {
             if (!reader.read_row(f[0], f[1], f[2], f[3], f[4], f[5], f[6]))
                 break;
-        } catch (const io::error::too_few_columns&) {
+        } catch (const ::io::error::too_few_columns&) {
             const auto line = reader.get_file_line();
             throw fail(line, line_of(text, line).size() + 1, "7 comma-separated columns");
-        } catch (const io::error::too_many_columns&) {
+        } catch (const ::io::error::too_many_columns&) {
             const auto line = reader.get_file_line();
             throw fail(line, field_column(line_of(text, line), 7),
                        "the end of the row after 7 columns");
-        } catch (const io::error::escaped_string_not_closed&) {
+        } catch (const ::io::error::escaped_string_not_closed&) {
             const auto line = reader.get_file_line();
             throw fail(line, line_of(text, line).size() + 1, "a closing '\"'");
-        } catch (const io::error::base& e) {
+        } catch (const ::io::error::base& e) {
             throw fail(reader.get_file_line(), 1, e.what());
         }
         const std::size_t line = reader.get_file_line();

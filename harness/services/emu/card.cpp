@@ -1,6 +1,7 @@
 #include "services/emu/card.hpp"
 
 #include "io/card_channel.hpp"
+#include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/emu/persona.hpp"
 #include "services/emu/pki.hpp"
@@ -172,15 +173,11 @@ struct Pin {
 } // namespace
 
 std::filesystem::path default_profiles_dir() {
-    if (const char* env = std::getenv("CARDHARNESS_PROFILES_DIR"); env && *env)
-        return std::filesystem::path(env) / "cards";
-    return std::filesystem::path(CARDHARNESS_SOURCE_DIR) / "profiles" / "cards";
+    return io::paths::profiles_dir() / "cards";
 }
 
 std::filesystem::path default_pki_dir() {
-    if (const char* env = std::getenv("CARDHARNESS_PKI_DIR"); env && *env)
-        return env;
-    return std::filesystem::path(CARDHARNESS_SOURCE_DIR) / "results" / "pki";
+    return io::paths::default_pki_dir();
 }
 
 std::string CardState::to_text() const {

@@ -42,7 +42,7 @@ private:
 };
 
 // Rethrows a fast-cpp-csv-parser error as ConfigError with file:line:column.
-[[noreturn]] void rethrow_csv_error(const std::filesystem::path& file, const io::error::base& e);
+[[noreturn]] void rethrow_csv_error(const std::filesystem::path& file, const ::io::error::base& e);
 
 // Reads a CSV file with exactly these columns (any order in the file; '#' lines are comments).
 template <std::size_t N>
@@ -52,12 +52,13 @@ CsvTable read_csv(const std::filesystem::path& file, const std::array<const char
         throw ConfigError(file.string() + ":1:1: expected a readable CSV file (not found)");
     CsvTable table(file, std::vector<std::string>(columns.begin(), columns.end()));
     try {
-        io::CSVReader<N, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>,
-                      io::throw_on_overflow, io::single_and_empty_line_comment<'#'>>
+        ::io::CSVReader<N, ::io::trim_chars<' ', '\t'>, ::io::double_quote_escape<',', '"'>,
+                        ::io::throw_on_overflow, io::single_and_empty_line_comment<'#'>>
             in(file.string());
         std::apply(
             [&](auto... names) {
-                in.read_header(allow_extra_columns ? io::ignore_extra_column : io::ignore_no_column,
+                in.read_header(allow_extra_columns ? ::io::ignore_extra_column
+                                                   : ::io::ignore_no_column,
                                names...);
             },
             columns);
@@ -68,7 +69,7 @@ CsvTable read_csv(const std::filesystem::path& file, const std::array<const char
             row.cells.assign(cells.begin(), cells.end());
             table.add(std::move(row));
         }
-    } catch (const io::error::base& e) {
+    } catch (const ::io::error::base& e) {
         rethrow_csv_error(file, e);
     }
     return table;

@@ -34,7 +34,7 @@ std::vector<std::size_t> cell_columns(std::string_view raw_line,
                                       const std::vector<std::string>& header,
                                       const std::vector<std::string>& names);
 std::vector<std::string> read_lines(const std::filesystem::path& file);
-[[noreturn]] void rethrow(const std::filesystem::path& file, const io::error::base& error);
+[[noreturn]] void rethrow(const std::filesystem::path& file, const ::io::error::base& error);
 
 // Reads a CSV file with exactly these columns (any order; '#' and empty lines are skipped).
 template <std::size_t N>
@@ -45,10 +45,10 @@ Table read(const std::filesystem::path& file, const std::array<const char*, N>& 
     const auto lines = read_lines(file);
     std::vector<std::string> header;
     try {
-        io::CSVReader<N, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>,
-                      io::throw_on_overflow, io::single_and_empty_line_comment<'#'>>
+        ::io::CSVReader<N, ::io::trim_chars<' ', '\t'>, ::io::double_quote_escape<',', '"'>,
+                        ::io::throw_on_overflow, io::single_and_empty_line_comment<'#'>>
             in(file.string());
-        std::apply([&](auto... n) { in.read_header(io::ignore_no_column, n...); }, names);
+        std::apply([&](auto... n) { in.read_header(::io::ignore_no_column, n...); }, names);
         const unsigned header_line = in.get_file_line();
         if (header_line >= 1 && header_line <= lines.size()) {
             std::string cell;
@@ -74,7 +74,7 @@ Table read(const std::filesystem::path& file, const std::array<const char*, N>& 
                               : std::vector<std::size_t>(N, 1);
             table.rows.push_back(std::move(row));
         }
-    } catch (const io::error::base& error) {
+    } catch (const ::io::error::base& error) {
         rethrow(file, error);
     }
     return table;

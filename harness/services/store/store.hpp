@@ -18,7 +18,6 @@ class Database;
 
 namespace harness::store {
 
-inline constexpr const char* default_path = "results/harness.db";
 
 // Header of a stored run, for listings.
 struct RunSummary {

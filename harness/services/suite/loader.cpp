@@ -1,5 +1,6 @@
 #include "services/suite/loader.hpp"
 
+#include "io/paths.hpp"
 #include "pure/error.hpp"
 
 #include <algorithm>
@@ -527,9 +528,7 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 std::filesystem::path suites_dir() {
-    if (const char* dir = std::getenv("CARDHARNESS_PROFILES_DIR"); dir && *dir)
-        return std::filesystem::path(dir) / "suites";
-    return std::filesystem::path(CARDHARNESS_SOURCE_DIR) / "profiles" / "suites";
+    return io::paths::profiles_dir() / "suites";
 }
 
 std::vector<std::filesystem::path> shipped_suite_files() {
