@@ -1,5 +1,6 @@
 #include "cli/report_source.hpp"
 
+#include "io/text_file.hpp"
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
 
@@ -44,12 +45,9 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
 }
 
 report::ReportModel report_from_json(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw UsageError(fmt::format("{}: cannot read", path));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return report::parse_json(text.str(), path);
+    // Exports of very large result sets stay far below this; anything bigger is not ours.
+    return report::parse_json(
+        io::read_text_file(path, "cardharness report JSON export", std::size_t{1} << 30), path);
 }
 
 void write_output(const std::string& path, const std::string& text) {

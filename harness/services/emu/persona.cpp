@@ -1,7 +1,7 @@
 #include "services/emu/persona.hpp"
 
+#include "io/csv.hpp"
 #include "pure/error.hpp"
-#include "services/emu/csv_table.hpp"
 
 #include <algorithm>
 
@@ -37,7 +37,7 @@ bool is_valid_my_number(std::string_view number) {
 }
 
 Persona load_persona(const std::filesystem::path& file) {
-    const auto table = read_csv<2>(file, {"field", "value"});
+    const auto table = io::csv::read(file, {"field", "value"});
     Persona persona;
     persona.source = file;
     for (const auto& row : table.rows()) {

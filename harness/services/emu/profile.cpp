@@ -1,7 +1,7 @@
 #include "services/emu/profile.hpp"
 
+#include "io/csv.hpp"
 #include "pure/error.hpp"
-#include "services/emu/csv_table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@ namespace {
 
 class Cells {
 public:
-    Cells(const CsvTable& table, const CsvRow& row) : table_(table), row_(row) {}
+    Cells(const io::csv::Table& table, const io::csv::Row& row) : table_(table), row_(row) {}
 
     const std::string& str(const std::string& column) const {
         return row_.cells.at(table_.index_of(column));
@@ -78,14 +78,14 @@ public:
     }
 
 private:
-    const CsvTable& table_;
-    const CsvRow& row_;
+    const io::csv::Table& table_;
+    const io::csv::Row& row_;
 };
 
 } // namespace
 
 std::vector<std::string> list_profiles(const std::filesystem::path& dir) {
-    const auto table = read_csv<1>(dir / "cards.csv", {"profile"}, true);
+    const auto table = io::csv::read(dir / "cards.csv", {"profile"}, {.extra_columns = true});
     std::vector<std::string> out;
     for (const auto& row : table.rows())
         out.push_back(row.cells[0]);
@@ -93,7 +93,7 @@ std::vector<std::string> list_profiles(const std::filesystem::path& dir) {
 }
 
 std::vector<SanField> load_san_fields(const std::filesystem::path& dir) {
-    const auto table = read_csv<2>(dir / "san.csv", {"oid", "persona_field"});
+    const auto table = io::csv::read(dir / "san.csv", {"oid", "persona_field"});
     std::vector<SanField> out;
     for (const auto& row : table.rows()) {
         Cells c(table, row);
@@ -109,10 +109,10 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
     CardProfile p;
     {
         const auto table =
-            read_csv<15>(dir / "cards.csv",
-                         {"profile", "family", "interface", "atr", "extended_length", "select_fci",
-                          "past_end_sw", "short_read_sw", "default_app", "select_ms", "read_ms",
-                          "verify_ms", "sign_ms", "other_ms", "description"});
+            io::csv::read(dir / "cards.csv",
+                          {"profile", "family", "interface", "atr", "extended_length", "select_fci",
+                           "past_end_sw", "short_read_sw", "default_app", "select_ms", "read_ms",
+                           "verify_ms", "sign_ms", "other_ms", "description"});
         bool found = false;
         std::set<std::string> seen;
         for (const auto& row : table.rows()) {
@@ -153,7 +153,8 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
                               name + "\" (unknown card profile)");
     }
     {
-        const auto table = read_csv<4>(dir / "applications.csv", {"family", "app", "aid", "kind"});
+        const auto table =
+            io::csv::read(dir / "applications.csv", {"family", "app", "aid", "kind"});
         for (const auto& row : table.rows()) {
             Cells c(table, row);
             if (c.str("family") != p.family)
@@ -179,7 +180,7 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
         return app;
     };
     {
-        const auto table = read_csv<7>(
+        const auto table = io::csv::read(
             dir / "files.csv", {"family", "app", "fid", "size", "pad", "content", "read_pin"});
         for (const auto& row : table.rows()) {
             Cells c(table, row);
@@ -209,8 +210,8 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
     }
     {
         const auto table =
-            read_csv<8>(dir / "pins.csv", {"family", "app", "fid", "charset", "min_len", "max_len",
-                                           "max_tries", "value"});
+            io::csv::read(dir / "pins.csv", {"family", "app", "fid", "charset", "min_len",
+                                             "max_len", "max_tries", "value"});
         for (const auto& row : table.rows()) {
             Cells c(table, row);
             if (c.str("family") != p.family)
@@ -233,7 +234,7 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
         }
     }
     {
-        const auto table = read_csv<5>(dir / "keys.csv", {"family", "app", "fid", "key", "pin"});
+        const auto table = io::csv::read(dir / "keys.csv", {"family", "app", "fid", "key", "pin"});
         for (const auto& row : table.rows()) {
             Cells c(table, row);
             if (c.str("family") != p.family)
@@ -250,7 +251,7 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
     }
     {
         const auto table =
-            read_csv<5>(dir / "commands.csv", {"family", "cla", "ins", "action", "description"});
+            io::csv::read(dir / "commands.csv", {"family", "cla", "ins", "action", "description"});
         for (const auto& row : table.rows()) {
             Cells c(table, row);
             if (c.str("family") != p.family)

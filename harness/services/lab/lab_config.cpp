@@ -1,6 +1,6 @@
 #include "services/lab/lab_config.hpp"
 
-#include "services/lab/csv_rows.hpp"
+#include "io/csv.hpp"
 
 #include <set>
 
@@ -8,12 +8,11 @@ namespace harness::lab {
 
 std::vector<SlotConfig> load_lab(const std::filesystem::path& file,
                                  const std::vector<ReaderModel>& models) {
-    constexpr std::array<const char*, 5> columns{"slot", "reader_model", "card", "interface",
-                                                 "citizen"};
-    const auto table = csv::read(file, columns);
+    constexpr std::string_view columns[] = {"slot", "reader_model", "card", "interface", "citizen"};
+    const auto table = io::csv::read(file, columns, {.what = "lab file"});
     std::vector<SlotConfig> slots;
     std::set<std::string> seen;
-    for (const auto& row : table.rows) {
+    for (const auto& row : table.rows()) {
         SlotConfig slot;
         slot.slot = row.cells[0];
         if (slot.slot.empty() || slot.slot.size() > 16 ||

@@ -1,6 +1,6 @@
 #include "services/lab/reader_model.hpp"
 
-#include "services/lab/csv_rows.hpp"
+#include "io/csv.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -123,7 +123,7 @@ std::string ReaderModel::interfaces_text() const {
 
 namespace {
 
-constexpr std::array<const char*, 20> columns{
+constexpr std::string_view columns[] = {
     "id",         "manufacturer",        "product",   "vendor_id",
     "product_id", "bcd_device",          "serial",    "interfaces",
     "exchange",   "max_message_length",  "protocols", "pps",
@@ -158,7 +158,7 @@ std::vector<std::string> split_plus(const std::string& text) {
     return out;
 }
 
-ReaderModel parse_row(const csv::Table& table, const csv::Row& row) {
+ReaderModel parse_row(const io::csv::Table& table, const io::csv::Row& row) {
     enum Col {
         Id,
         Maker,
@@ -282,10 +282,10 @@ ReaderModel parse_row(const csv::Table& table, const csv::Row& row) {
 } // namespace
 
 std::vector<ReaderModel> load_reader_models(const std::filesystem::path& file) {
-    const auto table = csv::read(file, columns);
+    const auto table = io::csv::read(file, columns, {.what = "reader model file"});
     std::vector<ReaderModel> models;
     std::set<std::string> ids;
-    for (const auto& row : table.rows) {
+    for (const auto& row : table.rows()) {
         auto model = parse_row(table, row);
         if (!ids.insert(model.id).second)
             table.fail(row, 0, "a model id not used before in this file");

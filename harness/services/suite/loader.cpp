@@ -1,5 +1,6 @@
 #include "services/suite/loader.hpp"
 
+#include "io/csv.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
 
@@ -7,7 +8,6 @@
 #include <array>
 #include <cstdlib>
 #include <fstream>
-#include <libfccp/csv.h>
 #include <map>
 #include <openssl/evp.h>
 #include <set>
@@ -18,90 +18,8 @@ namespace {
 
 constexpr std::size_t column_count = std::size(suite_columns);
 
-// One cell of a physical line: where its raw bytes lie and how content bytes map back to them.
-struct RawCell {
-    std::size_t begin = 0, end = 0; // raw bytes [begin, end) of the line, untrimmed
-    std::size_t content_begin = 0;  // byte of the first content character (after trim and quote)
-    std::vector<std::size_t> map;   // content byte i -> line byte; map.back() = end of content
-    std::string content;            // trimmed, unquoted (as fast-cpp-csv-parser yields it)
-};
-
-struct RawLine {
-    std::vector<RawCell> cells;
-    std::optional<std::size_t> unclosed_quote; // byte of the quote that is never closed
-};
-
 bool is_blank(char c) {
     return c == ' ' || c == '\t';
-}
-
-// Mirrors fast-cpp-csv-parser's chop_next_column + trim_chars<' ','\t'> + double_quote_escape.
-RawLine split_line(const std::string& line) {
-    RawLine out;
-    std::size_t i = 0;
-    while (true) {
-        RawCell cell;
-        cell.begin = i;
-        while (i < line.size() && line[i] != ',') {
-            if (line[i] != '"') {
-                ++i;
-                continue;
-            }
-            const std::size_t quote_at = i;
-            do {
-                ++i;
-                while (i < line.size() && line[i] != '"')
-                    ++i;
-                if (i >= line.size()) {
-                    out.unclosed_quote = quote_at;
-                    return out;
-                }
-                ++i;
-            } while (i < line.size() && line[i] == '"');
-        }
-        cell.end = i;
-        std::size_t b = cell.begin, e = cell.end;
-        while (b < e && is_blank(line[b]))
-            ++b;
-        while (e > b && is_blank(line[e - 1]))
-            --e;
-        if (e - b >= 2 && line[b] == '"' && line[e - 1] == '"') {
-            for (std::size_t k = b + 1; k < e - 1; ++k) {
-                cell.map.push_back(k);
-                cell.content.push_back(line[k]);
-                if (line[k] == '"' && k + 1 < e - 1 && line[k + 1] == '"')
-                    ++k;
-            }
-            cell.map.push_back(e - 1);
-        } else {
-            for (std::size_t k = b; k < e; ++k) {
-                cell.map.push_back(k);
-                cell.content.push_back(line[k]);
-            }
-            cell.map.push_back(e);
-        }
-        cell.content_begin = cell.map.front();
-        out.cells.push_back(std::move(cell));
-        if (i >= line.size())
-            break;
-        ++i; // the comma
-    }
-    return out;
-}
-
-// 1-based character (UTF-8 code point) column of a byte offset in the line.
-std::size_t char_column(const std::string& line, std::size_t byte) {
-    std::size_t column = 1;
-    for (std::size_t i = 0; i < byte && i < line.size(); ++i)
-        if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80)
-            ++column;
-    return column;
-}
-
-bool is_comment_or_empty(const std::string& line) {
-    if (!line.empty() && line[0] == '#')
-        return true;
-    return std::all_of(line.begin(), line.end(), is_blank);
 }
 
 bool valid_id(std::string_view id) {
@@ -125,20 +43,17 @@ public:
         result_suite_.suite.id = std::move(id);
         result_suite_.suite.path = file_;
         result_suite_.suite.content_hash = sha256_hex(text);
-        std::string line;
-        std::istringstream in{std::string(text)};
-        while (std::getline(in, line)) {
-            if (!line.empty() && line.back() == '\r')
-                line.pop_back();
-            lines_.push_back(line);
-        }
     }
 
     CheckResult run() {
         CheckResult result;
-        if (header()) {
-            rows();
-        }
+        // io::csv reports the file's shape (header, cell counts, quotes, BOM); the cells are ours.
+        auto parsed = io::csv::parse(text_, file_, suite_columns,
+                                     {.what = "suite file", .extra_columns = true});
+        for (auto& problem : parsed.problems)
+            errors_.push_back({std::move(problem.where), std::move(problem.message)});
+        for (const auto& r : parsed.table.rows())
+            row(parsed.table, r);
         std::stable_sort(errors_.begin(), errors_.end(),
                          [](const LoadError& a, const LoadError& b) {
                              return std::tie(a.location.line, a.location.column) <
@@ -155,127 +70,20 @@ private:
         errors_.push_back({{file_, line, column}, std::move(message)});
     }
 
-    // Column of content byte `offset` (0-based) of a cell on a line (1-based line number).
-    std::size_t column_of(std::size_t line, const RawCell& cell, std::size_t offset) const {
-        const std::size_t byte = cell.map.at(std::min(offset, cell.map.size() - 1));
-        return char_column(lines_.at(line - 1), byte);
-    }
-
-    bool header() {
-        for (std::size_t n = 0; n < lines_.size(); ++n) {
-            if (is_comment_or_empty(lines_[n]))
-                continue;
-            header_line_ = n + 1;
-            const RawLine raw = split_line(lines_[n]);
-            if (raw.unclosed_quote) {
-                error(header_line_, char_column(lines_[n], *raw.unclosed_quote),
-                      "expected a closing '\"' in the header");
-                return false;
-            }
-            std::set<std::string> seen;
-            for (const auto& cell : raw.cells) {
-                if (!seen.insert(cell.content).second)
-                    error(header_line_, column_of(header_line_, cell, 0),
-                          "expected each column name once, found \"" + cell.content + "\" again");
-                header_.push_back(cell.content);
-            }
-            for (const auto name : suite_columns)
-                if (!seen.count(std::string(name)))
-                    error(header_line_, char_column(lines_[n], lines_[n].size()),
-                          "expected a column \"" + std::string(name) +
-                              "\" in the header (columns: id,group,title_en,title_ja,action,"
-                              "args,expect_sw,expect_data,requires,on_fail,timeout_ms)");
-            return errors_.empty();
-        }
-        error(1, 1,
-              "expected a header line id,group,title_en,title_ja,action,args,expect_sw,"
-              "expect_data,requires,on_fail,timeout_ms");
-        return false;
-    }
-
-    void rows() {
-        // Lines that do not split into the header's cells are reported here and blanked (kept as
-        // comments, so line numbers stay) before fast-cpp-csv-parser reads the file.
-        std::string filtered;
-        std::map<std::size_t, RawLine> raw_rows;
-        for (std::size_t n = 0; n < lines_.size(); ++n) {
-            const std::size_t line_no = n + 1;
-            std::string line = lines_[n];
-            if (line_no > header_line_ && !is_comment_or_empty(line)) {
-                RawLine raw = split_line(line);
-                if (raw.unclosed_quote) {
-                    error(line_no, char_column(line, *raw.unclosed_quote),
-                          "expected a closing '\"' for the quoted cell");
-                    line = "#";
-                } else if (raw.cells.size() != header_.size()) {
-                    const std::size_t column =
-                        raw.cells.size() > header_.size()
-                            ? char_column(line, raw.cells[header_.size()].begin)
-                            : char_column(line, line.size());
-                    error(line_no, column,
-                          "expected " + std::to_string(header_.size()) +
-                              " cells as in the header, found " + std::to_string(raw.cells.size()) +
-                              " (quote cells that contain commas: \"a,b\")");
-                    line = "#";
-                } else {
-                    raw_rows.emplace(line_no, std::move(raw));
-                }
-            }
-            filtered += line;
-            filtered += '\n';
-        }
-        try {
-            ::io::CSVReader<column_count, ::io::trim_chars<' ', '\t'>,
-                            ::io::double_quote_escape<',', '"'>, ::io::throw_on_overflow,
-                            ::io::single_and_empty_line_comment<'#'>>
-                in(file_, filtered.data(), filtered.data() + filtered.size());
-            std::apply(
-                [&](auto... names) {
-                    in.read_header(::io::ignore_extra_column, std::string(names)...);
-                },
-                std::to_array(suite_columns));
-            std::array<std::string, column_count> cells;
-            while (std::apply([&](auto&... c) { return in.read_row(c...); }, cells)) {
-                const std::size_t line_no = in.get_file_line();
-                const auto it = raw_rows.find(line_no);
-                if (it == raw_rows.end()) {
-                    error(line_no, 1, "expected a suite row");
-                    continue;
-                }
-                row(line_no, cells, it->second);
-            }
-        } catch (const ::io::error::base& e) {
-            std::size_t line = 1;
-            if (const auto* with_line = dynamic_cast<const ::io::error::with_file_line*>(&e))
-                line =
-                    with_line->file_line > 0 ? static_cast<std::size_t>(with_line->file_line) : 1;
-            error(line, 1, std::string("expected a well-formed CSV row (") + e.what() + ")");
-        }
-    }
-
-    const RawCell& raw_cell(const RawLine& raw, std::string_view column) const {
-        for (std::size_t i = 0; i < header_.size(); ++i)
-            if (header_[i] == column)
-                return raw.cells.at(i);
-        throw Error("internal: no column " + std::string(column));
-    }
-
-    void row(std::size_t line_no, const std::array<std::string, column_count>& cells,
-             const RawLine& raw) {
+    void row(const io::csv::Table& table, const io::csv::Row& csv_row) {
+        const std::size_t line_no = csv_row.line;
         model::SuiteStep step;
         const auto cell = [&](std::string_view name) -> const std::string& {
-            for (std::size_t i = 0; i < column_count; ++i)
-                if (suite_columns[i] == name)
-                    return cells[i];
-            throw Error("internal: no column " + std::string(name));
+            return table.cell(csv_row, name);
         };
         const auto col = [&](std::string_view name, std::size_t offset = 0) {
-            return column_of(line_no, raw_cell(raw, name), offset);
+            return table.where(csv_row, name, offset).column;
         };
         const std::size_t errors_before = errors_.size();
-        for (const auto name : suite_columns)
-            step.cell_columns.emplace_back(std::string(name), col(name));
-        step.location = {file_, line_no, char_column(lines_[line_no - 1], raw.cells.front().begin)};
+        const auto columns = table.columns(csv_row);
+        for (std::size_t i = 0; i < column_count; ++i)
+            step.cell_columns.emplace_back(std::string(suite_columns[i]), columns[i]);
+        step.location = {file_, line_no, 1};
 
         step.id = cell("id");
         step.group = cell("group");
@@ -448,23 +256,11 @@ private:
 
     std::string_view text_;
     std::string file_;
-    std::vector<std::string> lines_;
-    std::size_t header_line_ = 0;
-    std::vector<std::string> header_;
     std::vector<LoadError> errors_;
     std::map<std::string, std::size_t> ids_;
     std::vector<std::string> stored_;
     LoadedSuite result_suite_;
 };
-
-std::string read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw ConfigError(file.string() + ":1:1: expected a readable suite file (cannot open it)");
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 [[noreturn]] void throw_errors(const std::vector<LoadError>& errors) {
     std::string message;
@@ -495,7 +291,8 @@ CheckResult check_suite_file(const std::filesystem::path& file) {
             {{file.string(), 1, 1}, "expected a readable suite file (not found)"});
         return result;
     }
-    return check_suite_text(read_file(file), file.string(), file.stem().string());
+    return check_suite_text(io::read_text_file(file, "suite file"), file.string(),
+                            file.stem().string());
 }
 
 LoadedSuite load_suite_file(const std::filesystem::path& file) {

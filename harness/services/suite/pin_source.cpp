@@ -1,5 +1,6 @@
 #include "services/suite/pin_source.hpp"
 
+#include "io/csv.hpp"
 #include "pure/error.hpp"
 
 #include <algorithm>
@@ -14,25 +15,6 @@
 #include <unistd.h>
 
 namespace harness::suite {
-
-namespace {
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-        text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
-        text.remove_suffix(1);
-    return text;
-}
-
-// Column (1-based) of the first non-blank character at or after `from`.
-std::size_t column_of(std::string_view line, std::size_t from) {
-    while (from < line.size() && (line[from] == ' ' || line[from] == '\t'))
-        ++from;
-    return from + 1;
-}
-
-} // namespace
 
 std::optional<std::string> PinSource::get(PinName pin) const {
     const auto it = values_.find(pin);
@@ -54,62 +36,33 @@ void PinSource::merge(const PinSource& other) {
 }
 
 PinSource parse_pin_file(const std::string& text, const std::string& file_name) {
+    // Quiet: no message ever repeats a cell of a PIN file (a swapped column holds a PIN).
+    const auto table = io::csv::parse_or_throw(text, file_name, {"pin", "value"},
+                                               {.what = "PIN file", .secret = true});
     PinSource pins;
-    std::istringstream in(text);
-    std::string raw;
-    std::size_t line_no = 0;
-    bool header_seen = false;
     std::vector<PinName> seen;
-    const auto fail = [&](std::size_t column, const std::string& what) {
-        throw ConfigError(fmt::format("{}:{}:{}: expected {}", file_name, line_no, column, what));
-    };
-    while (std::getline(in, raw)) {
-        ++line_no;
-        const std::string_view line = raw;
-        const std::string_view body = trim(line);
-        if (body.empty() || body.front() == '#')
-            continue;
-        const std::size_t comma = line.find(',');
-        if (comma == std::string_view::npos)
-            fail(line.size() + 1,
-                 header_seen ? "\",<value>\" after the PIN name" : "the header \"pin,value\"");
-        const std::string_view first = trim(line.substr(0, comma));
-        std::string_view second = trim(line.substr(comma + 1));
-        if (!header_seen) {
-            if (first != "pin")
-                fail(column_of(line, 0), "the header \"pin,value\"");
-            if (second != "value")
-                fail(column_of(line, comma + 1), "the header \"pin,value\"");
-            header_seen = true;
-            continue;
-        }
-        const auto name = pin_name_from(first);
+    for (const auto& row : table.rows()) {
+        const auto name = pin_name_from(row.cells[0]);
         if (!name)
-            fail(column_of(line, 0), "a PIN name: auth, sign, text or juki");
+            table.fail_quiet(row, 0, "a PIN name: auth, sign, text or juki");
         if (std::find(seen.begin(), seen.end(), *name) != seen.end())
-            fail(column_of(line, 0), fmt::format("each PIN once (\"{}\" repeats)", first));
-        if (second.size() >= 2 && second.front() == '"' && second.back() == '"')
-            second = second.substr(1, second.size() - 2);
-        if (second.empty())
-            fail(column_of(line, comma + 1), "a PIN value");
-        if (second.find(',') != std::string_view::npos)
-            fail(column_of(line, comma + 1), "one value per line (no second comma)");
+            table.fail_quiet(row, 0,
+                             fmt::format("each PIN once (\"{}\" repeats)", to_string(*name)));
+        const std::string& value = row.cells[1];
+        if (value.empty())
+            table.fail_quiet(row, 1, "a PIN value");
+        if (value.size() > max_pin_value_length)
+            table.fail_quiet(row, 1,
+                             fmt::format("a PIN value of at most {} characters (this one has {})",
+                                         max_pin_value_length, value.size()));
         seen.push_back(*name);
-        pins.set(*name, std::string(second));
+        pins.set(*name, value);
     }
-    if (!header_seen)
-        throw ConfigError(
-            fmt::format("{}:{}:1: expected the header \"pin,value\"", file_name, line_no + 1));
     return pins;
 }
 
 PinSource load_pin_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw ConfigError(fmt::format("{}:1:1: expected a readable PIN file", file.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_pin_file(text.str(), file.string());
+    return parse_pin_file(io::read_text_file(file, "PIN file", max_pin_file_bytes), file.string());
 }
 
 std::string pin_environment_variable(PinName pin) {
@@ -123,8 +76,12 @@ PinSource pins_from_environment() {
     PinSource pins;
     for (const PinName pin : {PinName::Auth, PinName::Sign, PinName::Text, PinName::Juki}) {
         const char* value = std::getenv(pin_environment_variable(pin).c_str());
-        if (value != nullptr && *value != '\0')
-            pins.set(pin, value);
+        if (value == nullptr || *value == '\0')
+            continue;
+        if (std::string_view(value).size() > max_pin_value_length)
+            throw UsageError(fmt::format("{}: expected a PIN value of at most {} characters",
+                                         pin_environment_variable(pin), max_pin_value_length));
+        pins.set(pin, value);
     }
     return pins;
 }
@@ -145,11 +102,19 @@ std::optional<std::string> prompt_pin(PinName pin) {
     ::tcsetattr(fd, TCSAFLUSH, &quiet);
     std::string answer;
     char c = 0;
-    while (::read(fd, &c, 1) == 1 && c != '\n' && c != '\r')
-        answer.push_back(c);
+    bool too_long = false;
+    while (::read(fd, &c, 1) == 1 && c != '\n' && c != '\r') {
+        if (answer.size() < max_pin_value_length)
+            answer.push_back(c);
+        else
+            too_long = true;
+    }
     ::tcsetattr(fd, TCSAFLUSH, &saved);
     (void)!::write(fd, "\n", 1);
     ::close(fd);
+    if (too_long)
+        throw UsageError(fmt::format("PIN {}: expected at most {} characters", to_string(pin),
+                                     max_pin_value_length));
     if (answer.empty())
         return std::nullopt;
     if (pin == PinName::Sign)

@@ -11,6 +11,11 @@
 
 namespace harness::suite {
 
+// The longest PIN format is the JPKI signing password: 6-16 characters (domain.md §5). A longer
+// value from a file, the environment or the prompt is refused before anything is sent.
+inline constexpr std::size_t max_pin_value_length = 16;
+inline constexpr std::size_t max_pin_file_bytes = 64 * 1024;
+
 class PinSource {
 public:
     void set(PinName pin, std::string value) { values_[pin] = std::move(value); }

@@ -1,5 +1,6 @@
 #include "services/suite/scriptor_import.hpp"
 
+#include "io/text_file.hpp"
 #include "pure/error.hpp"
 
 #include <algorithm>
@@ -311,13 +312,8 @@ ScriptorImport import_scriptor_text(std::string_view text, const std::string& fi
 
 model::Suite import_scriptor_file(const std::filesystem::path& file,
                                   const ScriptorOptions& options) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw ConfigError(file.string() +
-                          ":1:1: expected a readable scriptor script (cannot open it)");
-    std::ostringstream content;
-    content << in.rdbuf();
-    auto result = import_scriptor_text(content.str(), file.string(), options);
+    auto result =
+        import_scriptor_text(io::read_text_file(file, "scriptor script"), file.string(), options);
     if (!result.errors.empty()) {
         std::string message;
         for (const auto& e : result.errors)

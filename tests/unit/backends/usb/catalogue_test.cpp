@@ -76,20 +76,29 @@ BOOST_AUTO_TEST_CASE(bad_rows_report_file_line_and_column) {
         std::string expected;
     };
     const Case cases[] = {
-        {"vid,pid,maker\n",
-         "FILE:1:1: expected the header row vid,pid,maker,product,interface_class,note_en,note_ja"},
+        {"vid,pid,maker\n", "FILE:1:14: expected a column \"product\" in the header (also missing: "
+                            "\"interface_class\", \"note_en\", \"note_ja\"; columns: "
+                            "vid,pid,maker,product,interface_class,note_en,note_ja)"},
         {header + "054C,06C1,Sony,RC-S380,FF,n,j\n054X,06C3,Sony,RC-S380,FF,n,j\n",
-         "FILE:3:1: expected a vendor ID of 1-4 hex digits like 054C"},
+         "FILE:3:1: expected a vendor ID of 1-4 hex digits like 054C in column vid, found "
+         "\"054X\""},
         {header + "054C,106C1,Sony,RC-S380,FF,n,j\n",
-         "FILE:2:6: expected a product ID of 1-4 hex digits like 06C1"},
+         "FILE:2:6: expected a product ID of 1-4 hex digits like 06C1 in column pid, found "
+         "\"106C1\""},
         {header + "054C,06C1,Sony,\"RC-S380, P\",1FF,n,j\n",
-         "FILE:2:29: expected an interface class of 1-2 hex digits like FF"},
-        {header + "054C,06C1,Sony,RC-S380,FF,,j\n", "FILE:2:27: expected a non-empty note_en"},
-        {header + "054C,06C1,Sony,RC-S380,FF\n", "FILE:2:26: expected 7 comma-separated columns"},
+         "FILE:2:29: expected an interface class of 1-2 hex digits like FF in column "
+         "interface_class, found \"1FF\""},
+        {header + "054C,06C1,Sony,RC-S380,FF,,j\n",
+         "FILE:2:27: expected a non-empty value in column note_en, found \"\""},
+        {header + "054C,06C1,Sony,RC-S380,FF\n",
+         "FILE:2:26: expected 7 cells as in the header, found 5 (quote cells that contain "
+         "commas: \"a,b\")"},
         {header + "054C,06C1,Sony,RC-S380,FF,n,j,extra\n",
-         "FILE:2:31: expected the end of the row after 7 columns"},
+         "FILE:2:31: expected 7 cells as in the header, found 8 (quote cells that contain "
+         "commas: \"a,b\")"},
         {header + "054C,06C1,Sony,RC-S380,FF,n,j\n054C,06C1,Sony,RC-S380,FF,n,j\n",
-         "FILE:3:1: expected a VID:PID not listed before (054C:06C1 is a duplicate)"},
+         "FILE:3:1: expected a VID:PID not listed before (054C:06C1 is a duplicate) in column "
+         "vid, found \"054C\""},
     };
     for (const auto& c : cases)
         BOOST_TEST(error_of(c.text) == c.expected);

@@ -1,0 +1,319 @@
+#include "io/csv.hpp"
+
+#include <algorithm>
+#include <fmt/core.h>
+#include <set>
+
+namespace harness::io::csv {
+namespace {
+
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+
+std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names)
+        out += (out.empty() ? "" : ",") + name;
+    return out;
+}
+
+// Physical lines as fast-cpp-csv-parser sees them: split at '\n', one trailing '\r' dropped, no
+// extra empty line after a final '\n'.
+std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string_view::npos)
+            end = text.size();
+        std::string line(text.substr(start, end - start));
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        lines.push_back(std::move(line));
+        start = end + 1;
+    }
+    return lines;
+}
+
+} // namespace
+
+std::string to_string(const Location& where) {
+    return fmt::format("{}:{}:{}", where.file, where.line, where.column);
+}
+
+std::string Problem::to_string() const {
+    return csv::to_string(where) + ": " + message;
+}
+
+void throw_problems(std::vector<Problem> problems) {
+    std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
+    std::string text;
+    for (const auto& p : problems)
+        text += (text.empty() ? "" : "\n") + p.to_string();
+    throw ConfigError(text);
+}
+
+std::string_view strip_bom(std::string_view text) {
+    if (text.substr(0, 3) == "\xEF\xBB\xBF")
+        text.remove_prefix(3);
+    return text;
+}
+
+SplitLine split_line(std::string_view line) {
+    // Mirrors fast-cpp-csv-parser's chop_next_column + trim_chars<' ','\t'> + double_quote_escape.
+    SplitLine out;
+    std::size_t i = 0;
+    while (true) {
+        CellSpan cell;
+        cell.begin = i;
+        while (i < line.size() && line[i] != ',') {
+            if (line[i] != '"') {
+                ++i;
+                continue;
+            }
+            const std::size_t quote_at = i;
+            do {
+                ++i;
+                while (i < line.size() && line[i] != '"')
+                    ++i;
+                if (i >= line.size()) {
+                    out.unclosed_quote = quote_at;
+                    return out;
+                }
+                ++i;
+            } while (i < line.size() && line[i] == '"');
+        }
+        cell.end = i;
+        std::size_t b = cell.begin, e = cell.end;
+        while (b < e && is_blank(line[b]))
+            ++b;
+        while (e > b && is_blank(line[e - 1]))
+            --e;
+        if (e - b >= 2 && line[b] == '"' && line[e - 1] == '"') {
+            for (std::size_t k = b + 1; k < e - 1; ++k) {
+                cell.map.push_back(k);
+                cell.content.push_back(line[k]);
+                if (line[k] == '"' && k + 1 < e - 1 && line[k + 1] == '"')
+                    ++k;
+            }
+            cell.map.push_back(e - 1);
+        } else {
+            for (std::size_t k = b; k < e; ++k) {
+                cell.map.push_back(k);
+                cell.content.push_back(line[k]);
+            }
+            cell.map.push_back(e);
+        }
+        out.cells.push_back(std::move(cell));
+        if (i >= line.size())
+            break;
+        ++i; // the comma
+    }
+    return out;
+}
+
+std::size_t char_column(std::string_view line, std::size_t byte) {
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < byte && i < line.size(); ++i)
+        if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80)
+            ++column;
+    return column;
+}
+
+bool is_comment_or_blank(std::string_view line) {
+    if (!line.empty() && line.front() == '#')
+        return true;
+    return std::all_of(line.begin(), line.end(), is_blank);
+}
+
+std::size_t Table::index_of(std::string_view name) const {
+    for (std::size_t i = 0; i < names_.size(); ++i)
+        if (names_[i] == name)
+            return i;
+    throw Error(fmt::format("internal: no column {} asked of {}", name, file_));
+}
+
+Location Table::where(const Row& row, std::size_t cell, std::size_t offset) const {
+    if (row.line == 0 || row.line > lines_.size() || cell >= positions_.size())
+        return {file_, row.line, 1};
+    const std::string& text = lines_[row.line - 1];
+    const auto split = split_line(text);
+    if (positions_[cell] >= split.cells.size())
+        return {file_, row.line, char_column(text, text.size())};
+    const auto& span = split.cells[positions_[cell]];
+    return {file_, row.line, char_column(text, span.map.at(std::min(offset, span.map.size() - 1)))};
+}
+
+std::vector<std::size_t> Table::columns(const Row& row) const {
+    std::vector<std::size_t> out(names_.size(), 1);
+    if (row.line == 0 || row.line > lines_.size())
+        return out;
+    const std::string& text = lines_[row.line - 1];
+    const auto split = split_line(text);
+    for (std::size_t i = 0; i < names_.size() && i < positions_.size(); ++i)
+        if (positions_[i] < split.cells.size())
+            out[i] = char_column(text, split.cells[positions_[i]].map.front());
+    return out;
+}
+
+Problem Table::problem(const Row& row, std::size_t cell, std::size_t offset,
+                       std::string message) const {
+    return {where(row, cell, offset), std::move(message)};
+}
+
+void Table::fail(const Row& row, std::size_t cell, std::string_view expected) const {
+    throw ConfigError(fmt::format("{}: expected {} in column {}, found \"{}\"",
+                                  to_string(where(row, cell)), expected, names_.at(cell),
+                                  row.cells.at(cell)));
+}
+
+void Table::fail_quiet(const Row& row, std::size_t cell, std::string_view expected) const {
+    throw ConfigError(fmt::format("{}: expected {} in column {}", to_string(where(row, cell)),
+                                  expected, names_.at(cell)));
+}
+
+namespace detail {
+
+struct Access {
+    static Scan scan(std::string_view text, std::string file, std::vector<std::string> names,
+                     const Options& options);
+    static void add_row(Table& table, std::size_t line, std::vector<std::string> cells) {
+        table.rows_.push_back({line, std::move(cells)});
+    }
+};
+
+Scan scan(std::string_view text, std::string file, std::vector<std::string> names,
+          const Options& options) {
+    return Access::scan(text, std::move(file), std::move(names), options);
+}
+
+Scan Access::scan(std::string_view text, std::string file, std::vector<std::string> names,
+                  const Options& options) {
+    Scan out;
+    out.secret = options.secret;
+    Table& table = out.table;
+    table.file_ = std::move(file);
+    table.names_ = std::move(names);
+    // Every leading BOM goes: the parser would drop one more from the start of what it reads.
+    while (strip_bom(text).size() != text.size())
+        text = strip_bom(text);
+    table.lines_ = split_lines(text);
+    const auto& lines = table.lines_;
+    const auto problem = [&](std::size_t line, std::size_t byte, std::string message) {
+        out.problems.push_back(
+            {{table.file_, line, char_column(lines.at(line - 1), byte)}, std::move(message)});
+    };
+    const std::string wanted = join(table.names_);
+
+    std::size_t n = 0;
+    while (n < lines.size() && is_comment_or_blank(lines[n]))
+        ++n;
+    if (n == lines.size()) {
+        out.problems.push_back({{table.file_, 1, 1}, "expected a header line " + wanted});
+        return out;
+    }
+    table.header_line_ = n + 1;
+    const std::string& header_text = lines[n];
+    if (const auto nul = header_text.find('\0'); nul != std::string::npos) {
+        problem(n + 1, nul, "expected text, found a NUL byte");
+        return out;
+    }
+    const SplitLine header = split_line(header_text);
+    if (header.unclosed_quote) {
+        problem(n + 1, *header.unclosed_quote, "expected a closing '\"' in the header");
+        return out;
+    }
+    const std::size_t problems_before = out.problems.size();
+    std::set<std::string> seen;
+    table.positions_.assign(table.names_.size(), header.cells.size());
+    for (std::size_t i = 0; i < header.cells.size(); ++i) {
+        const auto& cell = header.cells[i];
+        if (!seen.insert(cell.content).second) {
+            problem(n + 1, cell.map.front(),
+                    options.secret
+                        ? std::string("expected each column name once")
+                        : "expected each column name once, found \"" + cell.content + "\" again");
+            continue;
+        }
+        const auto it = std::find(table.names_.begin(), table.names_.end(), cell.content);
+        if (it != table.names_.end())
+            table.positions_[static_cast<std::size_t>(it - table.names_.begin())] = i;
+        else if (!options.extra_columns)
+            problem(n + 1, cell.map.front(),
+                    "expected only the columns " + wanted + " in the header" +
+                        (options.secret ? std::string() : ", found \"" + cell.content + "\""));
+    }
+    std::vector<std::string> missing;
+    for (const auto& name : table.names_)
+        if (!seen.count(name))
+            missing.push_back("\"" + name + "\"");
+    if (!missing.empty()) {
+        std::string also;
+        for (std::size_t i = 1; i < missing.size(); ++i)
+            also += (also.empty() ? "also missing: " : ", ") + missing[i];
+        problem(n + 1, header_text.size(),
+                fmt::format("expected a column {} in the header ({}{}columns: {})", missing[0],
+                            also, also.empty() ? "" : "; ", wanted));
+    }
+    out.header_ok = out.problems.size() == problems_before;
+    if (!out.header_ok)
+        return out;
+
+    // Lines that do not split into the header's cells are reported here and blanked (kept as
+    // comments, so line numbers stay) before fast-cpp-csv-parser reads the text.
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+        const std::string& line = lines[k];
+        bool keep = true;
+        if (k > n && !is_comment_or_blank(line)) {
+            keep = false;
+            if (const auto nul = line.find('\0'); nul != std::string::npos) {
+                problem(k + 1, nul, "expected text, found a NUL byte");
+            } else if (const auto split = split_line(line); split.unclosed_quote) {
+                problem(k + 1, *split.unclosed_quote,
+                        "expected a closing '\"' for the quoted cell");
+            } else if (split.cells.size() != header.cells.size()) {
+                problem(k + 1,
+                        split.cells.size() > header.cells.size()
+                            ? split.cells[header.cells.size()].begin
+                            : line.size(),
+                        fmt::format("expected {} cells as in the header, found {} (quote cells "
+                                    "that contain commas: \"a,b\")",
+                                    header.cells.size(), split.cells.size()));
+            } else {
+                keep = true;
+            }
+        }
+        out.filtered += keep ? std::string_view(line) : std::string_view("#");
+        out.filtered += '\n';
+    }
+    return out;
+}
+
+void add_row(Scan& scan, std::size_t line, std::vector<std::string> cells) {
+    Access::add_row(scan.table, line, std::move(cells));
+}
+
+void add_parser_problem(Scan& scan, const ::io::error::base& error) {
+    // Not reached for text that passed scan(); kept so a parser surprise is still a located error.
+    std::size_t line = 1;
+    if (const auto* with_line = dynamic_cast<const ::io::error::with_file_line*>(&error))
+        line = with_line->file_line > 0 ? static_cast<std::size_t>(with_line->file_line) : 1;
+    scan.problems.push_back(
+        {{scan.table.file(), line, 1},
+         scan.secret ? std::string("expected a well-formed CSV row")
+                     : std::string("expected a well-formed CSV row (") + error.what() + ")"});
+}
+
+Parsed finish(Scan scan) {
+    std::stable_sort(
+        scan.problems.begin(), scan.problems.end(), [](const Problem& a, const Problem& b) {
+            return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+        });
+    return {std::move(scan.table), std::move(scan.problems)};
+}
+
+} // namespace detail
+} // namespace harness::io::csv
