@@ -9,6 +9,12 @@
 
 namespace harness::cli {
 
+CLI::Option* add_jobs_option(CLI::App& command, int& jobs, const std::string& description) {
+    return command.add_option("--jobs", jobs, description)
+        ->check(CLI::Range(1, max_jobs))
+        ->type_name("N");
+}
+
 int run(int argc, char** argv) {
     CLI::App app{"cardharness: card-reader compatibility test harness (My Number / Juki cards, "
                  "PC/SC and USB CCID readers)",

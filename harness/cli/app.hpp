@@ -16,4 +16,9 @@ using Register = void (*)(CLI::App& app, Context& context);
 
 int run(int argc, char** argv);
 
+// `--jobs N` for every command that runs work in parallel: CLI11 enforces 1..max_jobs (exit 2
+// with its own message); 0 in `jobs` means "not given" (the command's default).
+inline constexpr int max_jobs = 64;
+CLI::Option* add_jobs_option(CLI::App& command, int& jobs, const std::string& description);
+
 } // namespace harness::cli

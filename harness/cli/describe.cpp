@@ -4,6 +4,7 @@
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
 #include "cli/usb_source.hpp"
+#include "io/text_file.hpp"
 #include "pure/ccid_dump.hpp"
 #include "pure/error.hpp"
 
@@ -120,19 +121,12 @@ DescribedInterface from_located(const ccid::Located& located, ByteView raw) {
     return out;
 }
 
-std::string read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw UsageError(fmt::format("describe: cannot read '{}'", file.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 } // namespace
 
 DescribeInput describe_ccid_dump(const std::filesystem::path& file) {
-    const auto dump = ccid::parse_dump(read_file(file), file.string());
+    // A parse dump is a few kB; 1 MiB is far above any real one.
+    const auto dump =
+        ccid::parse_dump(io::read_text_file(file, "CCID descriptor dump", 1 << 20), file.string());
     DescribeInput out;
     out.source = "ccid-dump " + file.string();
     out.identity = dump.blocks.front().identity;
@@ -170,6 +164,12 @@ DescribeInput describe_ccid_dump(const std::filesystem::path& file) {
 
 DescribeInput describe_descriptor_hex(const std::string& text) {
     const auto bytes = hex::parse_or_throw(text);
+    // A configuration descriptor's wTotalLength is 16 bits; nothing longer is a descriptor.
+    if (bytes.empty() || bytes.size() > 0xFFFF)
+        throw UsageError(fmt::format(
+            "--descriptor-hex: expected the 54-byte CCID class descriptor or a configuration "
+            "descriptor (at most 65535 bytes) in hex, found {} bytes",
+            bytes.size()));
     DescribeInput out;
     out.source = "descriptor-hex";
     const bool configuration = bytes.size() >= 9 && ((bytes[0] == 9 && bytes[1] == 0x02) ||

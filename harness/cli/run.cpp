@@ -922,8 +922,6 @@ std::vector<std::string> split_list(const std::string& text) {
 int run_command(const RunOptions& options) {
     if (!options.reader.empty() && options.all)
         throw UsageError("--reader and --all exclude each other");
-    if (options.jobs < 0 || options.jobs > 64)
-        throw UsageError("--jobs must be between 1 and 64");
     const auto card_types = split_list(options.cards);
     for (const auto& t : card_types)
         if (t != "mynumber" && t != "juki" && t != "transport")
@@ -1104,7 +1102,7 @@ void add_run_command(CLI::App& app, Context& context) {
                     "Declare a physical card a test card by its anonymous id (from identify)");
     cmd->add_option("--db", options->db,
                     "Results database (default " + io::paths::default_database().string() + ")");
-    cmd->add_option("--jobs", options->jobs, "Readers run at once with --all (default 4)");
+    add_jobs_option(*cmd, options->jobs, "Readers run at once with --all (default 4)");
     cmd->add_flag("--json", options->json, "Print the run as JSON");
     cmd->add_option("--cards", options->cards,
                     "With one reader: ask for each card in turn, e.g. mynumber,juki");

@@ -206,8 +206,10 @@ ExchangeLevel Descriptor::exchange_level() const {
 }
 
 std::vector<int> Descriptor::protocol_numbers() const {
+    // Only bits 0 (T=0) and 1 (T=1) are defined (CCID §5.1); other bits are a finding
+    // (reserved_protocol_bits), never "T=8" or "T=17".
     std::vector<int> out;
-    for (int t = 0; t < 32; ++t)
+    for (int t = 0; t < 2; ++t)
         if ((protocols >> static_cast<unsigned>(t)) & 1U)
             out.push_back(t);
     return out;
@@ -356,6 +358,15 @@ Findings check(const Descriptor& d) {
         add(f, Severity::Error, "no_protocol",
             fmt::format("dwProtocols 0x{:08X} names neither T=0 nor T=1", d.protocols),
             fmt::format("dwProtocols 0x{:08X} に T=0 も T=1 もない", d.protocols));
+    if ((d.protocols & ~0x3U) != 0)
+        add(f, Severity::Warning, "reserved_protocol_bits",
+            fmt::format("dwProtocols 0x{:08X} sets reserved bits 0x{:08X}: only T=0 (bit 0) and "
+                        "T=1 (bit 1) are defined (CCID §5.1), the rest are ignored",
+                        d.protocols, d.protocols & ~0x3U),
+            fmt::format(
+                "dwProtocols 0x{:08X} が予約ビット 0x{:08X} を立てている: 定義されているのは "
+                "T=0 (ビット 0) と T=1 (ビット 1) だけ (CCID §5.1)。他は無視する",
+                d.protocols, d.protocols & ~0x3U));
     if (d.default_clock_khz > d.maximum_clock_khz)
         add(f, Severity::Warning, "default_clock_above_maximum",
             fmt::format("dwDefaultClock {} kHz is above dwMaximumClock {} kHz", d.default_clock_khz,

@@ -54,7 +54,7 @@ struct Descriptor {
     ExchangeLevel exchange_level() const;
     bool supports_t0() const { return (protocols & 0x1U) != 0; }
     bool supports_t1() const { return (protocols & 0x2U) != 0; }
-    std::vector<int> protocol_numbers() const; // e.g. {0, 1}
+    std::vector<int> protocol_numbers() const; // {0, 1}, {1}…: defined bits only
     std::size_t slots() const { return std::size_t{max_slot_index} + 1; }
     bool has_feature(std::uint32_t mask) const { return (features & mask) == mask; }
     friend bool operator==(const Descriptor&, const Descriptor&) = default;

@@ -28,6 +28,14 @@ jq -e '.interfaces[0] | .exchange_level == "short_apdu" and .max_message_length 
     "$work/short.json" >/dev/null || fail "JSON contract of --descriptor-hex"
 jq -e '.vid == null and .source == "descriptor-hex"' "$work/short.json" >/dev/null || fail "no identity for hex"
 
+# dwProtocols bits other than T=0/T=1 (0x00020003, seen on real readers): a finding, not "T=17".
+reserved_hex=${short_hex/03 00 00 00 A0/03 00 02 00 A0}
+"$CARDHARNESS" describe --descriptor-hex "$reserved_hex" --json >"$work/reserved.json"
+jq -e '.interfaces[0] | .protocols == [0,1]
+       and ([.findings[].code] | index("reserved_protocol_bits") != null)' \
+    "$work/reserved.json" >/dev/null || fail "reserved dwProtocols bits"
+! "$CARDHARNESS" describe --descriptor-hex "$reserved_hex" | grep -q 'T=17' || fail "T=17 printed"
+
 # A configuration descriptor: interface class 0xFF with the CCID descriptor after the endpoints.
 config_hex="09 02 3C 00 01 01 00 80 32  09 04 00 00 02 FF 00 00 00  07 05 81 02 40 00 00  07 05 02 02 40 00 00  $short_hex"
 "$CARDHARNESS" describe --descriptor-hex "$config_hex" --json >"$work/config.json"
@@ -49,7 +57,9 @@ expect_exit2() {
 expect_exit2 'exactly one source'
 expect_exit2 'exactly one source' --descriptor-hex "$short_hex" --ccid-dump "$work/none.txt"
 expect_exit2 'column 2' --descriptor-hex "3G"
-expect_exit2 'cannot read' --ccid-dump "$work/none.txt"
+expect_exit2 "$work/none.txt:1:1: expected a readable CCID descriptor dump" --ccid-dump "$work/none.txt"
+expect_exit2 'expected the 54-byte CCID class descriptor' --descriptor-hex ""
+expect_exit2 'expected the 54-byte CCID class descriptor' --descriptor-hex " "
 printf ' idVendor: 0x072F\n  iManufacturer: ACS\n idProduct: 0x223B\n bcdDevice: 1.00 (firmware release?)\n bLength: nine\n' >"$work/bad.txt"
 expect_exit2 "^cardharness: $work/bad.txt:5:11: expected " --ccid-dump "$work/bad.txt"
 printf 'hello\n' >"$work/garbage.txt"

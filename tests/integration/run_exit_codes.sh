@@ -41,6 +41,9 @@ expect_rc 2 "bad PIN file" "$CARDHARNESS" run --reader "$r01" --pins "$work/pins
 grep -qE "pins.csv:3:1: expected" "$work/err" || lab_fail "PIN file error lacks file:line:column: $(cat "$work/err")"
 ! grep -q 5678 "$work/err" || lab_fail "the PIN file error echoes a value"
 expect_rc 2 "PIN as an argument is not an option" "$CARDHARNESS" run --reader "$r01" --pin 1234 --db "$work/h.db"
+expect_rc 2 "--jobs 0" "$CARDHARNESS" run --all --jobs 0 --db "$work/h.db"
+grep -q -- "--jobs: Value 0 not in range 1 to 64" "$work/err" || lab_fail "--jobs bound message: $(cat "$work/err")"
+expect_rc 2 "--jobs 65" "$CARDHARNESS" run --all --jobs 65 --db "$work/h.db"
 expect_rc 3 "no pcscd" env PCSCLITE_CSOCK_NAME="$work/none/pcscd.comm" "$CARDHARNESS" run --all --db "$work/h.db"
 
 # Two runs writing to one database at once (pin-behaviour blocked the emulated PINs above).

@@ -260,3 +260,39 @@ BOOST_AUTO_TEST_CASE(supported_readers_list_parses_into_sections) {
     BOOST_TEST(acs->name == "ACS ACR 38U-CCID");
     BOOST_TEST(acs->section == "supported");
 }
+
+// dwProtocols bits other than T=0/T=1 (reserved, CCID §5.1) in real dumps: a finding, and the
+// protocol list names only T=0/T=1 (the CCID driver's parse prints 0x00020003 as "T=0 T=1"; we
+// used to print "T=17", and "T=8"/"T=9" for 0x00000300).
+BOOST_AUTO_TEST_CASE(reserved_protocol_bits_are_a_finding_not_a_protocol) {
+    const std::map<std::string, std::uint32_t> expected = {
+        {"ELYCTIS_CL_reader.txt", 0x00020003},
+        {"Identive_Technologies_Multi-ISO_HF_Reader_USB.txt", 0x00020003},
+        {"MySmartPad.txt", 0x00000300},
+    };
+    std::map<std::string, std::uint32_t> found;
+    for (const auto& path : dump_files()) {
+        const auto name = path.filename().string();
+        for (const auto& block : parse_dump(read(path), name).blocks) {
+            if (!block.descriptor)
+                continue;
+            const auto numbers = block.descriptor->protocol_numbers();
+            for (int t : numbers)
+                BOOST_TEST((t == 0 || t == 1), name << ": T=" << t);
+            const auto findings = check(*block.descriptor);
+            const bool finding =
+                std::any_of(findings.begin(), findings.end(),
+                            [](const Finding& f) { return f.code == "reserved_protocol_bits"; });
+            BOOST_TEST(finding == ((block.descriptor->protocols & ~0x3U) != 0), name);
+            if (finding)
+                found[name] = block.descriptor->protocols;
+        }
+    }
+    BOOST_TEST((found == expected));
+    // MySmartPad names neither T=0 nor T=1 at all: that is its own finding.
+    Descriptor pad;
+    pad.protocols = 0x00000300;
+    const auto findings = check(pad);
+    BOOST_TEST(std::any_of(findings.begin(), findings.end(),
+                           [](const Finding& f) { return f.code == "no_protocol"; }));
+}

@@ -171,6 +171,11 @@ BOOST_AUTO_TEST_CASE(derived_values) {
     d.protocols = 0x2;
     BOOST_TEST(!d.supports_t0());
     BOOST_TEST((d.protocol_numbers() == std::vector<int>{1}));
+    // Reserved bits are a finding (reserved_protocol_bits), never "T=8" or "T=17".
+    d.protocols = 0x00020003;
+    BOOST_TEST((d.protocol_numbers() == std::vector<int>{0, 1}));
+    d.protocols = 0x00000300;
+    BOOST_TEST(d.protocol_numbers().empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_good_descriptor_has_no_warnings) {
@@ -192,6 +197,7 @@ BOOST_AUTO_TEST_CASE(each_finding_is_raised_by_its_oddity) {
         {"unusual_bcd_ccid", [](Descriptor& d) { d.bcd_ccid = 0x1000; }},
         {"no_voltage", [](Descriptor& d) { d.voltage_support = 0; }},
         {"no_protocol", [](Descriptor& d) { d.protocols = 0; }},
+        {"reserved_protocol_bits", [](Descriptor& d) { d.protocols = 0x00020003; }},
         {"default_clock_above_maximum", [](Descriptor& d) { d.default_clock_khz = 5000; }},
         {"data_rate_above_maximum",
          [](Descriptor& d) { d.data_rate_bps = d.max_data_rate_bps + 1; }},
