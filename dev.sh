@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cardharness developer entry point.
 #   ./dev.sh run    install what is missing, build, and run the main job on the virtual lab
-#   ./dev.sh test   the same set-up, then every test through ctest
+#   ./dev.sh test   the same set-up, then every test through ctest (preset ci), the unit tests
+#                   again under ASan + UBSan (dev-unit), and each fuzz target for a bounded time
 #   ./dev.sh setup  only install what is missing and build
 #   ./dev.sh format clang-format every C++ file in place
 set -euo pipefail
@@ -10,7 +11,8 @@ cd "$(dirname "$0")"
 # Debian 12 packages: to build, then to run and test on real stacks (pcscd, vpcd, umockdev...).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
     libpcsclite-dev libusb-1.0-0-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
-    libboost-test-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev)
+    libboost-test-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+    clang libclang-rt-14-dev) # clang + its runtimes (libFuzzer, ASan, UBSan): the fuzz preset
 RUNTIME_PACKAGES=(pcscd libccid vsmartcard-vpcd umockdev pcsc-tools libpcsc-perl opensc openssl jq sqlite3
     util-linux procps)
 
@@ -34,11 +36,17 @@ install_missing() {
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-build() {
-    local preset=$1
-    log "configuring and building (preset $preset)"
+# ccache, when installed, makes the three builds of ./dev.sh test mostly cache hits.
+if command -v ccache >/dev/null 2>&1; then
+    export CMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER:-ccache}
+    export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
+fi
+
+build() { # configure preset [build preset]
+    local preset=$1 build_preset=${2:-$1}
+    log "configuring and building (preset $build_preset)"
     cmake --preset "$preset" >/dev/null
-    cmake --build --preset "$preset" -j "$(nproc)"
+    cmake --build --preset "$build_preset" -j "$(nproc)"
 }
 
 # The main job on the virtual lab: emulated My Number and Juki cards behind reader models with
@@ -81,10 +89,19 @@ run)
     main_job build/release/bin/cardharness
     ;;
 test)
-    install_missing chromium fonts-noto-cjk # the HTML report is checked in a real browser
+    # chromium + CJK fonts: the HTML report is checked in a real browser.
+    install_missing chromium fonts-noto-cjk
+    rc=0
     build ci
-    log "running every test (ctest)"
-    ctest --preset ci -j "$(nproc)"
+    log "running every test (ctest, preset ci)"
+    ctest --preset ci -j "$(nproc)" || rc=1
+    build dev dev-unit
+    log "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (preset dev-unit)"
+    ctest --preset dev-unit -j "$(nproc)" || rc=1
+    build fuzz
+    log "fuzzing each libFuzzer target on its seed corpus (preset fuzz)"
+    ctest --preset fuzz -j "$(nproc)" || rc=1
+    exit "$rc"
     ;;
 format)
     git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -258,7 +258,9 @@ std::string render_json(const ReportModel& m) {
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-ReportModel parse_json(std::string_view text_in, const std::string& origin) {
+namespace {
+
+ReportModel parse_json_document(std::string_view text_in, const std::string& origin) {
     Json doc;
     try {
         doc = Json::parse(text_in.begin(), text_in.end());
@@ -374,6 +376,19 @@ ReportModel parse_json(std::string_view text_in, const std::string& origin) {
         m.readers.push_back(std::move(row));
     }
     return m;
+}
+
+} // namespace
+
+ReportModel parse_json(std::string_view text_in, const std::string& origin) {
+    try {
+        return parse_json_document(text_in, origin);
+    } catch (const Json::exception& e) {
+        // Not a syntax error with a position: a number out of range (1e822), a wrong type deep
+        // inside. Still the file's fault, never a crash (found by tests/fuzz/report_json_fuzz).
+        throw UsageError(fmt::format("{}:1:1: expected a cardharness report JSON export ({})",
+                                     origin, e.what()));
+    }
 }
 
 } // namespace harness::report

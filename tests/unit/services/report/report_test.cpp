@@ -109,6 +109,16 @@ BOOST_AUTO_TEST_CASE(bad_json_is_a_usage_error_with_line_and_column) {
                            "[{\"verdict\": \"great\"}]}]}",
                            "x.json"),
         UsageError);
+    // Found by tests/fuzz/report_json_fuzz: a number nlohmann cannot hold threw out_of_range,
+    // which `diff` reported as an internal error (exit 1) instead of a bad file (exit 2).
+    for (const char* text : {"1e822", "{\"schema_version\": 1e999}"}) {
+        try {
+            report::parse_json(text, "n.json");
+            BOOST_FAIL("no error for " << text);
+        } catch (const UsageError& e) {
+            BOOST_TEST(std::string(e.what()).starts_with("n.json:1:1: expected a cardharness"));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(csv_has_bom_crlf_and_one_row_per_reader_card_interface) {
