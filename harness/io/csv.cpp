@@ -18,22 +18,10 @@ std::string join(const std::vector<std::string>& names) {
     return out;
 }
 
-// Physical lines as fast-cpp-csv-parser sees them: split at '\n', one trailing '\r' dropped, no
-// extra empty line after a final '\n'.
-std::vector<std::string> split_lines(std::string_view text) {
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos)
-            end = text.size();
-        std::string line(text.substr(start, end - start));
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        lines.push_back(std::move(line));
-        start = end + 1;
-    }
-    return lines;
+void sort_by_place(std::vector<Problem>& problems) {
+    std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
 }
 
 } // namespace
@@ -47,13 +35,30 @@ std::string Problem::to_string() const {
 }
 
 void throw_problems(std::vector<Problem> problems) {
-    std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
-        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-    });
+    sort_by_place(problems);
     std::string text;
     for (const auto& p : problems)
         text += (text.empty() ? "" : "\n") + p.to_string();
     throw ConfigError(text);
+}
+
+std::vector<std::string> physical_lines(std::string_view text) {
+    // Every leading BOM goes: the parser would drop one more from the start of what it reads.
+    while (strip_bom(text).size() != text.size())
+        text = strip_bom(text);
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string_view::npos)
+            end = text.size();
+        std::string line(text.substr(start, end - start));
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        lines.push_back(std::move(line));
+        start = end + 1;
+    }
+    return lines;
 }
 
 std::string_view strip_bom(std::string_view text) {
@@ -197,10 +202,7 @@ Scan Access::scan(std::string_view text, std::string file, std::vector<std::stri
     Table& table = out.table;
     table.file_ = std::move(file);
     table.names_ = std::move(names);
-    // Every leading BOM goes: the parser would drop one more from the start of what it reads.
-    while (strip_bom(text).size() != text.size())
-        text = strip_bom(text);
-    table.lines_ = split_lines(text);
+    table.lines_ = physical_lines(text);
     const auto& lines = table.lines_;
     const auto problem = [&](std::size_t line, std::size_t byte, std::string message) {
         out.problems.push_back(
@@ -308,10 +310,7 @@ void add_parser_problem(Scan& scan, const ::io::error::base& error) {
 }
 
 Parsed finish(Scan scan) {
-    std::stable_sort(
-        scan.problems.begin(), scan.problems.end(), [](const Problem& a, const Problem& b) {
-            return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-        });
+    sort_by_place(scan.problems);
     return {std::move(scan.table), std::move(scan.problems)};
 }
 

@@ -57,6 +57,9 @@ struct SplitLine {
 SplitLine split_line(std::string_view line);
 // The 1-based character column of byte `byte` of a line.
 std::size_t char_column(std::string_view line, std::size_t byte);
+// The text's lines as fast-cpp-csv-parser sees them: leading BOMs dropped, split at '\n', one
+// trailing '\r' dropped from each, no extra empty line after a final '\n'.
+std::vector<std::string> physical_lines(std::string_view text);
 // fast-cpp-csv-parser's comment rule: starts with '#', or only blanks.
 bool is_comment_or_blank(std::string_view line);
 

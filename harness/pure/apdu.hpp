@@ -22,6 +22,8 @@ inline constexpr std::size_t max_short_nc = 255;
 inline constexpr std::size_t max_short_ne = 256;
 inline constexpr std::size_t max_extended_nc = 65535;
 inline constexpr std::size_t max_extended_ne = 65536;
+// The longest command APDU: extended case 4 (CLA INS P1 P2, 00 Lc Lc, 65535 data bytes, Le Le).
+inline constexpr std::size_t max_command_length = 4 + 3 + max_extended_nc + 2;
 
 struct Command {
     std::uint8_t cla = 0;

@@ -10,28 +10,6 @@
 
 namespace csv = harness::io::csv;
 
-namespace {
-
-std::vector<std::string> physical_lines(std::string_view text) {
-    while (csv::strip_bom(text).size() != text.size())
-        text = csv::strip_bom(text);
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos)
-            end = text.size();
-        std::string line(text.substr(start, end - start));
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        lines.push_back(std::move(line));
-        start = end + 1;
-    }
-    return lines;
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1)
         return 0;
@@ -39,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
     const auto parsed =
         csv::parse(text, "f.csv", {"a", "b", "c"}, {.extra_columns = extra, .secret = false});
-    const auto lines = physical_lines(text);
+    const auto lines = csv::physical_lines(text);
     for (const auto& p : parsed.problems) {
         FUZZ_CHECK(p.where.file == "f.csv");
         FUZZ_CHECK(p.where.line >= 1 && p.where.line <= lines.size() + 1);

@@ -107,6 +107,7 @@ std::vector<SanField> load_san_fields(const std::filesystem::path& dir) {
 
 CardProfile load_profile(const std::filesystem::path& dir, const std::string& name) {
     CardProfile p;
+    io::csv::Location default_app_at{(dir / "cards.csv").string(), 1, 1};
     {
         const auto table =
             io::csv::read(dir / "cards.csv",
@@ -141,6 +142,7 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
             p.past_end_sw = c.u16_hex("past_end_sw", "a status word");
             p.short_read_sw = c.u16_hex("short_read_sw", "a status word");
             p.default_app = c.str("default_app");
+            default_app_at = table.where(row, "default_app");
             p.timings.select = c.millis("select_ms");
             p.timings.read = c.millis("read_ms");
             p.timings.verify = c.millis("verify_ms");
@@ -270,8 +272,9 @@ CardProfile load_profile(const std::filesystem::path& dir, const std::string& na
     if (!p.default_app.empty() && std::none_of(p.apps.begin(), p.apps.end(), [&](const AppSpec& a) {
             return a.name == p.default_app;
         }))
-        throw ConfigError((dir / "cards.csv").string() + ":1:1: expected default_app of profile " +
-                          name + " to be an application of family " + p.family);
+        throw ConfigError(io::csv::to_string(default_app_at) +
+                          ": expected default_app of profile " + name +
+                          " to be an application of family " + p.family);
     return p;
 }
 

@@ -437,6 +437,16 @@ std::optional<HexTemplate> parse_hex_template(std::string_view text, std::size_t
         ++i;
     }
     add_literal(literal_start, text.size());
+    std::size_t literal_bytes = 0;
+    for (const auto& segment : out.segments)
+        literal_bytes += segment.literal.size();
+    if (ok && literal_bytes > apdu::max_command_length) {
+        errors.push_back({base_column, "expected at most " +
+                                           std::to_string(apdu::max_command_length) +
+                                           " bytes (the longest extended APDU), found " +
+                                           std::to_string(literal_bytes)});
+        ok = false;
+    }
     if (!ok)
         return std::nullopt;
     if (out.segments.empty()) {

@@ -299,3 +299,23 @@ BOOST_AUTO_TEST_CASE(all_shipped_suites_load) {
     BOOST_TEST(has_extended_step);
     BOOST_CHECK_THROW(load_shipped_suite("no-such-suite"), UsageError);
 }
+
+BOOST_AUTO_TEST_CASE(size_limits_apdus_and_excel_files) {
+    // No APDU is longer than an extended case 4 command (65544 bytes).
+    std::string cmd = "80100000";
+    for (std::size_t i = 0; i < 65541; ++i)
+        cmd += "00";
+    BOOST_TEST(first_error("x.a,x,T,日本,apdu," + cmd + ",,,,,\n") ==
+               "2:17: expected at most 65544 bytes (the longest extended APDU), found 65545");
+    // A suite saved by Excel (BOM, CRLF) loads as the same steps, with the same columns.
+    const std::string rows = "a.select,a,Select,選択,select_aid,${aid.jpki},,,,stop,2000\n";
+    const auto plain = check(rows);
+    std::string excel = "\xEF\xBB\xBF" + header + rows;
+    for (std::size_t at = excel.find('\n'); at != std::string::npos; at = excel.find('\n', at + 2))
+        excel.insert(at, "\r");
+    const auto bom = check_suite_text(excel, "e.csv", "e");
+    BOOST_REQUIRE(bom.errors.empty());
+    BOOST_TEST(bom.suite->suite.steps.size() == 1u);
+    BOOST_TEST(
+        (bom.suite->suite.steps[0].cell_columns == plain.suite->suite.steps[0].cell_columns));
+}
