@@ -231,6 +231,9 @@ Bytes notify_slot_change(std::span<const SlotChange> slots);
 std::optional<std::vector<SlotChange>> parse_notify_slot_change(ByteView message,
                                                                 std::size_t slots);
 
+// The 10-byte header of any bulk message (command or reply); nullopt when shorter.
+std::optional<Header> parse_header(ByteView message);
+
 // One line for traces: "PC_to_RDR_XfrBlock slot 0 seq 3 len 5 bwi 0 level 0x0000: 00 A4 04 0C
 // 0A …". The data part is what the caller passes (redaction is the caller's job).
 std::string describe(const Header& header);

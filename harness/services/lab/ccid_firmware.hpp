@@ -18,9 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -131,18 +129,10 @@ public:
     void clear_trace();
     FirmwareCounters counters() const;
 
-    struct Slot; // internal per-slot state (ccid_firmware.cpp)
-    struct Pending;
-
 private:
+    struct Impl; // slots, pending replies, trace (ccid_firmware.cpp)
     FirmwareConfig config_;
-    mutable std::mutex mutex_;
-    std::vector<std::unique_ptr<Slot>> slots_;
-    std::vector<std::unique_ptr<Pending>> pending_;
-    std::deque<Bytes> interrupts_;
-    std::deque<FirmwareTrace> trace_;
-    FirmwareCounters counters_;
-    std::uint64_t xfr_count_ = 0;
+    std::unique_ptr<Impl> impl_;
 };
 
 } // namespace harness::lab
