@@ -844,3 +844,70 @@ BOOST_AUTO_TEST_CASE(usb_handler_and_lab_threads_may_call_at_once) {
     lab.join();
     BOOST_TEST(replies == 200U);
 }
+
+BOOST_AUTO_TEST_CASE(any_message_gets_exactly_one_answer_and_the_firmware_survives) {
+    // Random and half-valid messages (deterministic), as a confused or hostile host sends them:
+    // never an exception, one final reply per message of 10 bytes or more, bSeq echoed.
+    std::uint32_t state = 12345;
+    const auto next = [&] {
+        state = state * 1664525U + 1013904223U;
+        return state >> 8;
+    };
+    const Bytes types{0x61, 0x62, 0x63, 0x65, 0x69, 0x6A, 0x6B, 0x6C, 0x6D,
+                      0x6E, 0x6F, 0x71, 0x72, 0x73, 0x99, 0x00, 0x80};
+    for (const char* id : {"lab-tpdu-contact", "lab-ext-dual", "lab-short-le00", "lab-flaky"}) {
+        CcidFirmware fw(model(id));
+        Host host(fw);
+        fw.insert(0, lab_test::my_number(), Interface::Contact);
+        std::size_t sent = 0, answered = 0;
+        for (int i = 0; i < 3000; ++i) {
+            Bytes m;
+            if (next() % 5 == 0) {
+                m.resize(next() % 14);
+                for (auto& b : m)
+                    b = static_cast<std::uint8_t>(next());
+            } else {
+                const std::size_t n = next() % 3 == 0 ? next() % 300 : next() % 12;
+                Bytes data(n);
+                for (auto& b : data)
+                    b = static_cast<std::uint8_t>(next());
+                if (next() % 3 == 0 && n >= 5) // often an APDU-looking or T=1-looking start
+                    data[0] = next() % 2 == 0 ? 0x00 : 0x80;
+                const bool honest = next() % 8 != 0;
+                const std::uint32_t length =
+                    honest ? static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(next());
+                m = {types[next() % types.size()],
+                     static_cast<std::uint8_t>(length),
+                     static_cast<std::uint8_t>(length >> 8),
+                     static_cast<std::uint8_t>(length >> 16),
+                     static_cast<std::uint8_t>(length >> 24),
+                     static_cast<std::uint8_t>(next() % 4 == 0 ? next() % 3 : 0),
+                     static_cast<std::uint8_t>(i),
+                     static_cast<std::uint8_t>(next() % 3),
+                     static_cast<std::uint8_t>(next() % 4 == 0 ? 0x10 : next() % 4),
+                     0};
+                m.insert(m.end(), data.begin(), data.end());
+            }
+            fw.bulk_out(m, host.now);
+            if (m.size() >= ccid::header_size)
+                ++sent;
+            if (next() % 7 == 0)
+                (void)fw.control(0x01, static_cast<std::uint16_t>(next()), 0);
+            while (const auto due = fw.next_due()) {
+                host.now = std::max(host.now, *due);
+                const auto r = fw.take_bulk_in(host.now);
+                BOOST_TEST_REQUIRE(r.has_value());
+                const auto reply = ccid::parse_reply(*r);
+                BOOST_TEST_REQUIRE(reply.reply.has_value());
+                if (reply.reply->command_status() != CommandStatus::TimeExtension)
+                    ++answered;
+            }
+            if (next() % 50 == 0)
+                fw.insert(0, lab_test::my_number(), Interface::Contact);
+        }
+        BOOST_TEST(answered == sent, id);
+        // Still a working reader afterwards.
+        fw.insert(0, lab_test::juki(), Interface::Contact);
+        BOOST_TEST(host.power_on().data == lab_test::juki_atr, id);
+    }
+}
