@@ -985,7 +985,8 @@ struct CcidFirmware::Impl {
                  "card not powered");
             return;
         }
-        if (s.fresh && is_pps(c.data)) {
+        // PPS is a contact-card affair: contactless readers pass FF.. pseudo-APDUs through.
+        if (s.fresh && is_pps(c.data) && !atr_facts(s.atr).contactless) {
             pps(slot, h, c.data, now);
             return;
         }
