@@ -65,6 +65,8 @@ std::optional<Command> parse_command(ByteView apdu) {
         return std::nullopt;
     }
     c.extended = true;
+    if (body.size() < 3) // 00 and one byte: neither short nor extended (ASan: read past the end)
+        return std::nullopt;
     if (body.size() == 3) { // case 2 extended
         const std::size_t le = static_cast<std::size_t>(body[1] << 8 | body[2]);
         c.has_le = true;
