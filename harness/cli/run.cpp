@@ -477,6 +477,7 @@ struct Shared {
     std::mutex results_mutex;
     std::vector<Result> results;
     std::set<std::string> reached; // readers whose session began
+    std::set<std::string> not_run; // readers the run never reached (it stopped first)
 };
 
 plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
@@ -563,20 +564,30 @@ std::vector<std::string> pin_names(const suite::PinSource& pins) {
 }
 
 // Did the environment fail under this session? Asked after a session met a transport failure or
-// ended early: a reader is never blamed for a lab that stopped or a pcscd that died. The lab is
-// asked first (its `lab stop` also ends pcscd), then pcscd.
+// ended early: a reader is never blamed for a lab that stopped or a pcscd that died. In a lab run
+// the lab's pcscd dies with the lab (and the lab stops within 100 ms when its pcscd dies), so a
+// pcscd that cannot be reached is asked about again after a moment: gone lab → LabStopped.
 model::FailureKind environment_now(const Shared& shared) {
+    const auto pcscd_reachable = [] {
+        try {
+            pcsc::Context probe;
+            (void)probe.list_readers();
+            return true;
+        } catch (const EnvironmentError&) {
+        } catch (const pcsc::PcscError&) {
+        }
+        return false;
+    };
     if (shared.lab && !read_lab(shared.lab->dir))
         return model::FailureKind::LabStopped;
-    try {
-        pcsc::Context probe;
-        (void)probe.list_readers();
-    } catch (const EnvironmentError&) {
-        return model::FailureKind::NoService;
-    } catch (const pcsc::PcscError&) {
-        return model::FailureKind::NoService;
+    if (pcscd_reachable())
+        return model::FailureKind::None;
+    if (shared.lab) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        if (!read_lab(shared.lab->dir))
+            return model::FailureKind::LabStopped;
     }
-    return model::FailureKind::None;
+    return model::FailureKind::NoService;
 }
 
 bool met_transport_failure(const model::Session& session, const plan::Outcome& outcome) {
@@ -593,8 +604,12 @@ bool met_transport_failure(const model::Session& session, const plan::Outcome& o
 
 void record(Shared& shared, model::Session session, const plan::Outcome& outcome_in,
             const std::string& title) {
-    // The environment's failure, typed, before any verdict: the session is untested then.
-    if (!model::is_environment(session.failure) && met_transport_failure(session, outcome_in))
+    // The environment's failure, typed, before any verdict: the session is untested then. A
+    // pcscd lost in a lab run is told apart from a lab that stopped (`lab stop` ends its pcscd).
+    const bool ask =
+        session.failure == model::FailureKind::NoService ||
+        (!model::is_environment(session.failure) && met_transport_failure(session, outcome_in));
+    if (ask)
         if (const auto env = environment_now(shared); env != model::FailureKind::None) {
             session.failure = env;
             session.status = model::RunStatus::Incomplete;
@@ -628,6 +643,10 @@ void record(Shared& shared, model::Session session, const plan::Outcome& outcome
 // A session that could not begin because the environment (or the run) stopped first.
 void record_not_run(Shared& shared, const std::string& reader, model::FailureKind failure,
                     const std::string& cause) {
+    {
+        std::lock_guard lock(shared.results_mutex);
+        shared.not_run.insert(reader);
+    }
     model::Session session;
     session.reader.pcsc_name = reader;
     session.status = model::RunStatus::Incomplete;
@@ -941,7 +960,8 @@ Json failure_json(model::FailureKind kind) {
     return kind == model::FailureKind::None ? Json() : Json(model::to_string(kind));
 }
 
-Json run_json(const model::Run& run, const std::vector<Result>& results, std::size_t stored,
+Json run_json(const model::Run& run, const std::vector<Result>& results,
+              const std::vector<std::string>& not_reached, std::size_t stored,
               const std::string& store_error) {
     Json suites = Json::array();
     for (const auto& s : run.suites)
@@ -1008,13 +1028,15 @@ Json run_json(const model::Run& run, const std::vector<Result>& results, std::si
                                      {"libccid_version", run.environment.libccid_version},
                                      {"harness_version", run.environment.harness_version}}},
                 {"stored_sessions", stored},
+                {"not_run", not_reached},
                 {"store_error", store_error.empty() ? Json() : Json(store_error)},
                 {"suites", suites},
                 {"sessions", sessions},
                 {"verdicts", verdicts}};
 }
 
-void print_summary(const model::Run& run, const std::vector<Result>& results, const std::string& db,
+void print_summary(const model::Run& run, const std::vector<Result>& results,
+                   const std::vector<std::string>& not_reached, const std::string& db,
                    std::size_t stored, const std::string& store_error, bool run_row_final) {
     std::size_t width = 6;
     for (const auto& r : results)
@@ -1026,6 +1048,8 @@ void print_summary(const model::Run& run, const std::vector<Result>& results, co
         fmt::print("{:<{}}  {:<9} {:<12} {:<12} {}{}\n", v.reader, width, v.card_type, v.interface,
                    model::to_string(v.verdict), v.diagnosis_en, r.stored ? "" : " [NOT stored]");
     }
+    for (const auto& r : not_reached)
+        fmt::print("{:<{}}  not run: the run stopped first\n", r, width);
     // Say exactly what the database holds: never "stored" for what was not.
     if (store_error.empty() && stored == results.size() && run_row_final) {
         fmt::print("\nrun {} ({}) stored in {}\n", run.uuid, model::to_string(run.status), db);
@@ -1181,8 +1205,8 @@ int run_command(const RunOptions& options) {
     ProgressBoard board(false);
     Stop stop;
     Sink sink(db, run.uuid, stop);
-    Shared shared{options, suites, lab,  pins, std::nullopt, db.salt(),
-                  board,   sink,   stop, {},   {},           {}};
+    Shared shared{options, suites, lab, pins, std::nullopt, db.salt(), board,
+                  sink,    stop,   {},  {},   {},           {}};
     if (lab) {
         try {
             shared.persona = emu::load_persona(profiles_dir() / "cards" / "persona.csv");
@@ -1241,9 +1265,21 @@ int run_command(const RunOptions& options) {
     if (stop.why() != Stop::Why::None)
         causes.push_back(stop.why() == Stop::Why::Signal ? "interrupted (signal)"
                                                          : "stopped: " + stop.message());
-    for (const auto& s : run.sessions)
-        if (s.status != model::RunStatus::Complete)
-            causes.push_back(fmt::format("{}: {}", s.reader.pcsc_name, s.cause));
+    std::size_t not_run = 0;
+    for (const auto& s : run.sessions) {
+        if (s.status == model::RunStatus::Complete)
+            continue;
+        if (shared.not_run.count(s.reader.pcsc_name) != 0) {
+            ++not_run;
+            continue;
+        }
+        const std::string cause = fmt::format("{}: {}", s.reader.pcsc_name, s.cause);
+        if (std::find(causes.begin(), causes.end(), cause) == causes.end() &&
+            cause != stop.message())
+            causes.push_back(cause);
+    }
+    if (not_run > 0)
+        causes.push_back(fmt::format("{} reader{} not run", not_run, not_run == 1 ? "" : "s"));
     if (!causes.empty()) {
         run.status = model::RunStatus::Incomplete;
         run.cause = fmt::format("{}", fmt::join(causes, "; "));
@@ -1258,20 +1294,35 @@ int run_command(const RunOptions& options) {
         fmt::print(stderr, "cardharness: {}\n", e.what());
     }
 
+    // Readers without any result (the database failed before they could be recorded).
+    std::vector<std::string> not_reached;
+    for (const auto& r : readers)
+        if (std::none_of(shared.results.begin(), shared.results.end(),
+                         [&](const Result& x) { return x.session.reader.pcsc_name == r; }))
+            not_reached.push_back(r);
     if (options.json)
-        fmt::print("{}\n", run_json(run, shared.results, sink.stored(), store_error).dump(2));
+        fmt::print("{}\n",
+                   run_json(run, shared.results, not_reached, sink.stored(), store_error).dump(2));
     else
-        print_summary(run, shared.results, options.db, sink.stored(), store_error, run_row_final);
+        print_summary(run, shared.results, not_reached, options.db, sink.stored(), store_error,
+                      run_row_final);
 
     bool environment_failed =
         !store_error.empty() || !run_row_final || stop.why() == Stop::Why::Environment;
     for (const auto& s : run.sessions)
         environment_failed = environment_failed || model::is_environment(s.failure);
     if (environment_failed) {
-        fmt::print(stderr,
-                   "cardharness: the environment failed ({}); its sessions are untested, "
-                   "not a reader result\n",
-                   store_error.empty() ? stop.message() : store_error);
+        if (!store_error.empty() || !run_row_final)
+            fmt::print(stderr,
+                       "cardharness: the results database failed: {}; {} of {} session(s) NOT "
+                       "stored\n",
+                       store_error.empty() ? "the run's end could not be recorded" : store_error,
+                       shared.results.size() - sink.stored(), shared.results.size());
+        else
+            fmt::print(stderr,
+                       "cardharness: the environment failed ({}); the sessions it cut short are "
+                       "untested, not a reader result\n",
+                       stop.message());
         return exit_code::environment;
     }
     bool all_compatible = !run.verdicts.empty();
