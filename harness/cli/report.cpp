@@ -40,6 +40,7 @@ int report_command(const ReportOptions& o) {
                            : o.latest     ? report::Selection::Latest
                                           : report::Selection::Newest;
     const auto model = report_from_db(o.db, selection, o.run);
+    warn_incomplete_runs(model, o.db);
 
     std::string text;
     std::string ext;

@@ -160,6 +160,7 @@ Bytes PinGuard::send(ByteView command, std::string note) {
     try {
         exchange.response = inner_.transmit(command);
     } catch (const io::TransportError& error) {
+        exchange.failure = io::kind_of(error);
         exchange.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - start);
         exchange.note = note.empty() ? fmt::format("transport error: {}", error.what())
                                      : fmt::format("{}; transport error: {}", note, error.what());

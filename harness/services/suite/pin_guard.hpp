@@ -6,6 +6,7 @@
 // (domain.md §5), the retry counter read just before (case-1 VERIFY, no try spent) leaves at least
 // `min_tries_left` tries, and no earlier attempt on that PIN failed in this run.
 #include "io/card_channel.hpp"
+#include "io/failure_kind.hpp"
 #include "services/suite/actions.hpp"
 #include "services/suite/pin_source.hpp"
 #include "services/suite/redactor.hpp"
@@ -75,6 +76,7 @@ struct WireExchange {
     std::string note;    // "PIN guard: retry counter query", "refused by the PIN guard: …"
     Selection selection; // in force when the command was sent
     bool sent = true;
+    model::FailureKind failure = model::FailureKind::None; // the transport failure it met
 };
 using ExchangeObserver = std::function<void(const WireExchange&)>;
 using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;

@@ -36,11 +36,17 @@ ByteView data_of(ByteView response) {
     return response.size() < 2 ? ByteView{} : response.first(response.size() - 2);
 }
 
-bool aborts_run(io::TransportFailure failure) {
-    return failure == io::TransportFailure::CardRemoved ||
-           failure == io::TransportFailure::ReaderGone ||
-           failure == io::TransportFailure::ServiceGone;
+// Failures after which nothing more can reach the card in this session.
+bool aborts_run(model::FailureKind kind) {
+    return kind == model::FailureKind::CardRemoved || kind == model::FailureKind::ReaderGone ||
+           model::is_environment(kind);
 }
+
+// A value an earlier step should have stored is missing: a consequence of that step's failure.
+class MissingInput : public Error {
+public:
+    using Error::Error;
+};
 
 std::string failure_ja(io::TransportFailure failure) {
     switch (failure) {
@@ -65,6 +71,7 @@ struct Outcome {
     std::string en, ja;
     std::optional<std::uint16_t> sw;
     nlohmann::json measurements = nlohmann::json::object();
+    model::FailureKind failure = model::FailureKind::None; // typed: what the step met
 };
 
 Outcome pass(std::string en, std::string ja) {
@@ -199,6 +206,9 @@ void Runner::record(const WireExchange& w) {
         e.sw = sw;
     e.duration_us = w.duration.count();
     e.note = redactor_.scrub(w.note);
+    e.failure = w.failure;
+    if (w.sent && w.failure == model::FailureKind::None)
+        e.response_size = w.response.size();
     current_->exchanges.push_back(std::move(e));
 }
 
@@ -289,7 +299,8 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
 Bytes Runner::var(const std::string& name) const {
     const auto it = ctx_.variables.find(name);
     if (it == ctx_.variables.end())
-        throw Error(fmt::format("variable {} has no value (no earlier step stored it)", name));
+        throw MissingInput(
+            fmt::format("variable {} has no value (no earlier step stored it)", name));
     return it->second;
 }
 
@@ -784,6 +795,7 @@ Outcome Runner::do_sweep(const SweepArgs& a, const StepPlan& plan) {
     std::optional<std::size_t> max_passed;
     std::string first_en, first_ja;
     std::uint16_t last = 0;
+    model::FailureKind first_failure = model::FailureKind::None;
     for (std::size_t n = a.from; n <= a.to; n += a.step) {
         ++points;
         apdu::Command command;
@@ -827,9 +839,11 @@ Outcome Runner::do_sweep(const SweepArgs& a, const StepPlan& plan) {
                 else
                     ok = true;
             } catch (const io::TransportError& error) {
-                if (aborts_run(error.failure()))
+                if (aborts_run(io::kind_of(error)))
                     throw;
-                detail = fmt::format("transport error: {}", io::to_string(error.failure()));
+                if (first_failure == model::FailureKind::None)
+                    first_failure = io::kind_of(error);
+                detail = fmt::format("transport error: {}", model::to_string(io::kind_of(error)));
             }
         }
         if (ok) {
@@ -848,6 +862,7 @@ Outcome Runner::do_sweep(const SweepArgs& a, const StepPlan& plan) {
     }
     Outcome out;
     out.sw = last;
+    out.failure = first_failure;
     out.measurements = {{"points", points}, {"failures", failures}, {"failed_at", failed_at}};
     if (max_passed)
         out.measurements["max_passed"] = *max_passed;
@@ -969,6 +984,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
             r.reason_en = "requires " + list + " (not available)";
             r.reason_ja = "必要な条件がありません: " + list;
             r.measurements_json = nlohmann::json{{"missing_capabilities", missing}}.dump();
+            r.missing = missing;
             result.steps.push_back(std::move(r));
             continue;
         }
@@ -983,26 +999,35 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
             out = execute(step, p);
         } catch (const PinRefused& refused) {
             out = skip(refused.reason_en(), refused.reason_ja());
+            out.failure = model::FailureKind::RefusedByGuard;
             if (refused.tries_left())
                 out.measurements["tries_left"] = *refused.tries_left();
             out.measurements["pin_refused"] = true;
         } catch (const io::TransportError& error) {
-            if (aborts_run(error.failure())) {
+            const model::FailureKind kind = io::kind_of(error);
+            if (aborts_run(kind)) {
                 out.verdict = StepVerdict::Aborted;
-                out.en =
-                    fmt::format("aborted: {} ({})", io::to_string(error.failure()), error.what());
+                out.en = fmt::format("aborted: {} ({})", model::to_string(kind), error.what());
                 out.ja = fmt::format("中断: {}", failure_ja(error.failure()));
                 ctx_.status = model::RunStatus::Incomplete;
-                ctx_.cause = fmt::format("{} during step {} of suite {}",
-                                         io::to_string(error.failure()), step.id, suite.id);
+                ctx_.failure = kind;
+                ctx_.cause = fmt::format("{} during step {} of suite {}", model::to_string(kind),
+                                         step.id, suite.id);
             } else {
-                out = fail(fmt::format("transport error: {} ({})", io::to_string(error.failure()),
-                                       error.what()),
-                           fmt::format("伝送エラー: {}", failure_ja(error.failure())));
-                if (error.failure() == io::TransportFailure::CardReset)
+                out = fail(
+                    fmt::format("transport error: {} ({})", model::to_string(kind), error.what()),
+                    fmt::format("伝送エラー: {}", failure_ja(error.failure())));
+                if (kind == model::FailureKind::CardReset)
                     guard_.clear_selection();
             }
-            out.measurements["transport_failure"] = io::to_string(error.failure());
+            out.failure = kind;
+        } catch (const MissingInput& error) {
+            out = {StepVerdict::Error,
+                   fmt::format("error: {}", error.what()),
+                   fmt::format("エラー: {}", error.what()),
+                   std::nullopt,
+                   {},
+                   model::FailureKind::MissingInput};
         } catch (const UsageError& error) {
             out = {StepVerdict::Error,
                    fmt::format("error: {}", error.what()),
@@ -1043,6 +1068,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         r.reason_en = redactor_.scrub(out.en);
         r.reason_ja = redactor_.scrub(out.ja);
         r.measurements_json = out.measurements.dump();
+        r.failure = out.failure;
         const bool failed = out.verdict == StepVerdict::Fail || out.verdict == StepVerdict::Error;
         if (failed && step.on_fail == model::OnFail::Stop)
             stopped_by = step.id;

@@ -4,6 +4,7 @@
 // already-redacted model::StepResults. Transport loss (card removed, reader gone, pcscd dead)
 // aborts the rest of the suite and marks the context incomplete; earlier steps are kept.
 #include "io/card_channel.hpp"
+#include "io/failure_kind.hpp"
 #include "io/salt.hpp"
 #include "model/run.hpp"
 #include "model/suite.hpp"
@@ -64,9 +65,11 @@ struct RunContext {
     std::set<std::string> personal_variables; // variables holding personal data (never printed)
     std::shared_ptr<Redactor> redactor;       // created on first use from salt + redaction
 
-    // Outcome: Incomplete with a cause when a transport loss or a cancel cut a suite short.
+    // Outcome: Incomplete with a cause when a transport loss or a cancel cut a suite short, and
+    // the typed kind of that loss (None for a cancel).
     model::RunStatus status = model::RunStatus::Complete;
     std::string cause;
+    model::FailureKind failure = model::FailureKind::None;
 
     // The capability set after the runner's additions (what `requires` is checked against).
     std::set<std::string, std::less<>> effective_capabilities() const;
