@@ -418,7 +418,7 @@ void add_lab_command(CLI::App& app, Context& context) {
     lab->require_subcommand(1);
     const auto add_dir = [&](CLI::App* cmd) {
         cmd->add_option("--dir", options->dir,
-                        "Lab state folder (default $CARDHARNESS_LAB_DIR or results/lab)");
+                        "Lab state folder (default " + io::paths::default_lab_dir().string() + ")");
     };
 
     auto* start_cmd = lab->add_subcommand(
