@@ -111,6 +111,7 @@ zcat /usr/share/man/man1/cardharness.1.gz >"$work/man"
 grep -q 'cardharness lab start' "$work/man" || fail "man page lacks the lab start section"
 grep -q '/var/lib/cardharness/harness.db' "$work/man" || fail "man page does not name the installed database"
 ! grep -qF "$CARDHARNESS_SOURCE_DIR" "$work/man" || fail "man page names the build tree"
+echo "installed with apt-get [$((SECONDS - started)) s]"
 
 # The installed program, from a folder outside the checkout, without the test's environment.
 installed() {
@@ -132,7 +133,7 @@ if [ "$rc" != 0 ] || ! jq -e '.ok == true' "$work/doctor.json" >/dev/null; then
 fi
 installed lab stop 2>/dev/null || fail "installed lab stop failed"
 unset PCSCLITE_CSOCK_NAME
-echo "installed lab: $slots slots, doctor all well"
+echo "installed lab: $slots slots, doctor all well [$((SECONDS - started)) s]"
 
 # 5. A whole lab run and its report, with the default database.
 rc=0
@@ -146,7 +147,7 @@ readers=$(jq '[.. | objects | select(has("verdict"))] | length' "$station/report
 [ "$readers" -ge "$slots" ] || fail "report has $readers verdicts for $slots slots"
 installed report >/dev/null || fail "installed report (HTML) failed"
 [ -s "$station/reports/out/report.html" ] || fail "installed report wrote no reports/out/report.html"
-echo "installed run --lab --all: $verdicts verdicts stored in /var/lib/cardharness/harness.db; report ok"
+echo "installed run --lab --all: $verdicts verdicts stored in /var/lib/cardharness/harness.db; report ok [$((SECONDS - started)) s]"
 
 # 6. Remove the package while a lab runs; a crashed --system-pcscd lab's reader.conf entry is
 #    left behind as one would be (the lab writes it; here the file stands for that leftover).
