@@ -36,6 +36,8 @@ preset=$(basename "$CARDHARNESS_BUILD_DIR")
 if dpkg-query -W -f='${Status}' cardharness 2>/dev/null | grep -q 'ok installed'; then
     skip "the cardharness package is already installed on this machine: not touching it"
 fi
+[ ! -e /etc/reader.conf.d/cardharness-lab.conf ] ||
+    skip "a --system-pcscd lab runs here (/etc/reader.conf.d/cardharness-lab.conf): not touching it"
 [ ! -e /var/lib/cardharness ] ||
     skip "/var/lib/cardharness exists (a station's data, or left by an interrupted run): not touching it"
 

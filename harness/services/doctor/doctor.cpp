@@ -369,7 +369,18 @@ void check_usb_device(const Input& in, const model::UsbDevice& d, Findings& out)
             explained = true;
         }
     }
-    if (!row && !explained && in.inventory.pcsc_available && ccid)
+    if (!row && !explained && in.inventory.pcsc_available && ccid && in.pcscd.socket_from_env)
+        out.add(Severity::Error, "reader_not_in_pcsc",
+                fmt::format("{}: the pcscd at PCSCLITE_CSOCK_NAME={} shows no reader for this "
+                            "CCID device (a lab's or a test's pcscd does not drive USB readers)",
+                            name, in.pcscd.socket),
+                fmt::format("{}: PCSCLITE_CSOCK_NAME={} の pcscd にはこの CCID デバイスのリーダーが"
+                            "ありません（ラボやテスト用の pcscd は USB リーダーを扱いません）",
+                            name, in.pcscd.socket),
+                "unset PCSCLITE_CSOCK_NAME to use the system pcscd, which drives USB readers",
+                "USB リーダーを扱うシステムの pcscd を使うには PCSCLITE_CSOCK_NAME を unset して"
+                "ください");
+    else if (!row && !explained && in.inventory.pcsc_available && ccid)
         out.add(
             Severity::Error, "reader_not_in_pcsc",
             fmt::format("{}: pcscd shows no reader for this CCID device", name),

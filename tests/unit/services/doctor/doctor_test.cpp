@@ -358,6 +358,18 @@ BOOST_AUTO_TEST_CASE(listed_reader_that_pcscd_does_not_show) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_private_pcscd_does_not_drive_usb_readers) {
+    auto in = healthy();
+    in.inventory.rows.front().pcsc.reset();
+    in.pcscd.socket = "/tmp/chlab.x/run/pcscd.comm";
+    in.pcscd.socket_from_env = true;
+    const auto r = doctor::diagnose(in);
+    const auto& f = expect(r, "reader_not_in_pcsc", Severity::Error);
+    BOOST_TEST(f.message.find("PCSCLITE_CSOCK_NAME=/tmp/chlab.x/run/pcscd.comm") !=
+               std::string::npos);
+    BOOST_TEST(f.fix.find("unset PCSCLITE_CSOCK_NAME") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(reader_held_exclusively) {
     auto in = healthy();
     in.inventory.rows.front().pcsc->state.exclusive = true;
