@@ -7,7 +7,8 @@
 #   share/cardharness/profiles/                       cards, reader models, labs, suites
 #   share/man/man1/cardharness.1.gz                   generated from --help by help2man at build time
 #   share/bash-completion/completions/cardharness     completion from the program's own --help
-# Maintainer scripts: packaging/debian/prerm stops every lab and undoes `lab start --system-pcscd`.
+# Maintainer scripts (packaging/debian/): postinst makes /var/lib/cardharness owner-only; prerm
+# stops every lab and undoes `lab start --system-pcscd`; postrm purge removes the lab state.
 
 install(TARGETS cardharness RUNTIME DESTINATION bin)
 if(TARGET ifdcardharness)
@@ -56,6 +57,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "pcscd, libccid")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pcsc-tools, opensc")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    "${PROJECT_SOURCE_DIR}/packaging/debian/prerm;${PROJECT_SOURCE_DIR}/packaging/debian/postrm")
+    "${PROJECT_SOURCE_DIR}/packaging/debian/postinst"
+    "${PROJECT_SOURCE_DIR}/packaging/debian/prerm"
+    "${PROJECT_SOURCE_DIR}/packaging/debian/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 include(CPack)

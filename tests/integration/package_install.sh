@@ -142,6 +142,8 @@ rc=0
 installed run --lab --all >"$work/run.out" 2>"$work/run.err" || rc=$?
 [ "$rc" -le 1 ] || { tail -n 20 "$work/run.err" >&2; fail "installed run --lab --all: exit $rc"; }
 [ -f /var/lib/cardharness/harness.db ] || fail "no database at /var/lib/cardharness/harness.db"
+[ "$(stat -c %a /var/lib/cardharness)" = 700 ] ||
+    fail "/var/lib/cardharness is $(stat -c %a /var/lib/cardharness), not owner-only (700)"
 verdicts=$(grep -cE ' (compatible|partial|incompatible|untested) ' "$work/run.out" || true)
 [ "$verdicts" -ge "$slots" ] || fail "run printed $verdicts verdict rows for $slots slots"
 installed report --format json --out report.json || fail "installed report --format json failed"
