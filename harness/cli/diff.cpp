@@ -67,7 +67,9 @@ void add_diff_command(CLI::App& app, Context& context) {
         ->required();
     cmd->add_option("--format", options->format, "text (default), json or md")
         ->check(CLI::IsMember({"text", "json", "md"}));
-    cmd->add_option("--db", options->db, "Database for run ids (default results/harness.db)");
+    cmd->add_option("--db", options->db,
+                    "Database for run ids (default " + io::paths::default_database().string() +
+                        ")");
     cmd->add_option("--timing-threshold", options->timing_threshold_pct,
                     "List passing steps whose time changed by more than PCT percent (default 50)");
     cmd->add_flag("--allow-missing", options->allow_missing,
