@@ -3,8 +3,8 @@
 // PRAGMA user_version; WAL and foreign keys are on; every write is one BEGIN IMMEDIATE
 // transaction with a busy timeout, so two processes can write to one database at once.
 // A run row is written at start (status "running"), so an interrupted run stays visible; each
-// reader session (its steps and exchanges) lands in one transaction.
-#include "io/salt.hpp"
+// reader session (its steps and exchanges) lands in one transaction. The file is owner-only
+// (0600) and holds no key: card ids and markers are HMACs under the station key (io/station.hpp).
 #include "model/run.hpp"
 
 #include <memory>
@@ -18,7 +18,6 @@ class Database;
 
 namespace harness::store {
 
-
 // Header of a stored run, for listings.
 struct RunSummary {
     std::string uuid;
@@ -30,13 +29,13 @@ struct RunSummary {
     int sessions = 0;
 };
 
-class Store : public io::SaltStore {
+class Store {
 public:
     // Opens (creating the file and its folder if needed) and migrates. ":memory:" works.
     // Throws harness::UsageError for a file that is not a cardharness database or is newer
     // than this harness understands.
     explicit Store(const std::string& path);
-    ~Store() override;
+    ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
@@ -53,8 +52,6 @@ public:
     std::optional<model::Run> load_run(const std::string& uuid_or_prefix) const;
     std::vector<RunSummary> list_runs() const; // newest first
     std::optional<std::string> latest_run_uuid() const;
-
-    io::Salt salt() override;
 
 private:
     void migrate();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -122,7 +123,8 @@ public:
     Runner(io::CardChannel& channel, RunContext& ctx)
         : channel_(channel), ctx_(ctx), redactor_(ctx.the_redactor()),
           guard_(channel, ctx.pins,
-                 GuardPolicy{ctx.trust, ctx.card_type, std::max(ctx.min_tries_left, 2)},
+                 GuardPolicy{ctx.trust, ctx.card_type, std::max(ctx.min_tries_left, 2), ctx.card_id,
+                             ctx.failed_pins.get()},
                  ctx.guard_state, ctx.clock) {
         guard_.set_observer([this](const WireExchange& w) { record(w); });
         for (const auto& value : ctx_.pins.values())
@@ -140,6 +142,7 @@ private:
     void store(const std::optional<std::string>& name, ByteView value, bool personal);
     Bytes var(const std::string& name) const;
     void record(const WireExchange& w);
+    void redact_step(model::StepResult& r, Outcome& out);
     void record_event(std::string command, std::string response, std::int64_t duration_us,
                       std::string note);
     std::int64_t now_us() const;
@@ -164,6 +167,9 @@ private:
     Redactor& redactor_;
     PinGuard guard_;
     model::StepResult* current_ = nullptr;
+    // This step's exchanges as they went over the wire, redacted once when the step ends (after
+    // every secret the step learnt is known): index into current_->exchanges + the raw exchange.
+    std::vector<std::pair<std::size_t, WireExchange>> pending_;
     bool step_personal_ = false;
     std::size_t omitted_ = 0;
     std::size_t extra_recorded_ = 0;
@@ -191,15 +197,30 @@ void Runner::record(const WireExchange& w) {
         }
         ++extra_recorded_;
     }
-    const RedactedExchange r = redactor_.redact(w.command, w.response, w.selection);
-    model::Exchange e;
-    e.command = r.command;
-    e.response = w.sent ? r.response : std::string();
-    if (w.response.size() >= 2)
-        e.sw = sw;
-    e.duration_us = w.duration.count();
-    e.note = redactor_.scrub(w.note);
-    current_->exchanges.push_back(std::move(e));
+    current_->exchanges.emplace_back(); // filled by redact_step
+    pending_.emplace_back(current_->exchanges.size() - 1, w);
+}
+
+// Once per step: every exchange, the reasons and the measurements pass the redactor here, after
+// the step registered every secret it met (a value read at the end of a step is scrubbed from
+// the step's earlier exchanges too).
+void Runner::redact_step(model::StepResult& r, Outcome& out) {
+    for (auto& [index, w] : pending_) {
+        const RedactedExchange x = redactor_.redact(w.command, w.response, w.selection);
+        model::Exchange& e = r.exchanges[index];
+        e.command = x.command;
+        e.response = w.sent ? x.response : std::string();
+        if (w.response.size() >= 2)
+            e.sw = sw_of(w.response);
+        e.duration_us = w.duration.count();
+        e.note = redactor_.scrub(w.note);
+        OPENSSL_cleanse(w.response.data(), w.response.size());
+        OPENSSL_cleanse(w.command.data(), w.command.size());
+    }
+    pending_.clear();
+    r.reason_en = redactor_.scrub(out.en);
+    r.reason_ja = redactor_.scrub(out.ja);
+    r.measurements_json = out.measurements.dump(); // numbers and names the runner made
 }
 
 void Runner::record_event(std::string command, std::string response, std::int64_t duration_us,
@@ -980,6 +1001,11 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         const std::int64_t start = now_us();
         Outcome out;
         try {
+            // A citizen's card: no other client can change the selection (and so what is
+            // personal) or spend a try in the middle of a step.
+            std::optional<io::Transaction> held;
+            if (ctx_.trust == CardTrust::Physical)
+                held.emplace(guard_);
             out = execute(step, p);
         } catch (const PinRefused& refused) {
             out = skip(refused.reason_en(), refused.reason_ja());
@@ -987,6 +1013,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
                 out.measurements["tries_left"] = *refused.tries_left();
             out.measurements["pin_refused"] = true;
         } catch (const io::TransportError& error) {
+            guard_.clear_selection(); // the card may have been reset, or have acted, or not
             if (aborts_run(error.failure())) {
                 out.verdict = StepVerdict::Aborted;
                 out.en =
@@ -999,8 +1026,6 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
                 out = fail(fmt::format("transport error: {} ({})", io::to_string(error.failure()),
                                        error.what()),
                            fmt::format("伝送エラー: {}", failure_ja(error.failure())));
-                if (error.failure() == io::TransportFailure::CardReset)
-                    guard_.clear_selection();
             }
             out.measurements["transport_failure"] = io::to_string(error.failure());
         } catch (const UsageError& error) {
@@ -1040,9 +1065,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
             out.measurements["exchanges_omitted"] = omitted_;
         r.verdict = out.verdict;
         r.sw = out.sw;
-        r.reason_en = redactor_.scrub(out.en);
-        r.reason_ja = redactor_.scrub(out.ja);
-        r.measurements_json = out.measurements.dump();
+        redact_step(r, out);
         const bool failed = out.verdict == StepVerdict::Fail || out.verdict == StepVerdict::Error;
         if (failed && step.on_fail == model::OnFail::Stop)
             stopped_by = step.id;
@@ -1115,7 +1138,7 @@ std::set<std::string, std::less<>> RunContext::effective_capabilities() const {
 
 Redactor& RunContext::the_redactor() {
     if (!redactor)
-        redactor = std::make_shared<Redactor>(salt, redaction);
+        redactor = std::make_shared<Redactor>(key, redaction);
     return *redactor;
 }
 
