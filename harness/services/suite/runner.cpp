@@ -925,6 +925,17 @@ Outcome Runner::execute(const model::SuiteStep&, const StepPlan& plan) {
 }
 
 model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<StepPlan>& plan) {
+    // A citizen's card: one transaction for the whole suite, so no other program can select
+    // another file (and so change what is personal) or spend a try between our commands. Every
+    // suite starts with an unknown selection, so what others did before it cannot mislead us.
+    std::optional<io::Transaction> held;
+    if (ctx_.trust == CardTrust::Physical) {
+        try {
+            held.emplace(guard_);
+        } catch (const io::TransportError&) {
+            // The card is gone: the first step records it.
+        }
+    }
     model::SuiteResult result;
     result.suite = {suite.id, suite.content_hash};
     const auto caps = ctx_.effective_capabilities();
@@ -1001,11 +1012,6 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         const std::int64_t start = now_us();
         Outcome out;
         try {
-            // A citizen's card: no other client can change the selection (and so what is
-            // personal) or spend a try in the middle of a step.
-            std::optional<io::Transaction> held;
-            if (ctx_.trust == CardTrust::Physical)
-                held.emplace(guard_);
             out = execute(step, p);
         } catch (const PinRefused& refused) {
             out = skip(refused.reason_en(), refused.reason_ja());
