@@ -13,6 +13,7 @@
 #include "io/paths.hpp"
 #include "io/process.hpp"
 #include "io/run_lock.hpp"
+#include "io/station.hpp"
 #include "model/card_identity.hpp"
 #include "pure/ccid.hpp"
 #include "pure/error.hpp"
@@ -207,6 +208,7 @@ struct LabSlot {
     std::string interface; // contact / type_a / type_b
     std::optional<std::string> card;
     bool citizen = false;
+    std::optional<std::uint64_t> generation;
 };
 
 struct LabView {
@@ -240,6 +242,8 @@ std::optional<LabView> read_lab(const std::string& dir) {
             if (s.contains("card") && s["card"].is_string())
                 slot.card = s["card"].get<std::string>();
             slot.citizen = s.value("citizen", false);
+            if (s.contains("generation") && s["generation"].is_number_unsigned())
+                slot.generation = s["generation"].get<std::uint64_t>();
             view.slots.push_back(std::move(slot));
         }
         view.models = lab::load_reader_model_dir(profiles_dir() / "readers");
@@ -470,7 +474,8 @@ struct Shared {
     std::optional<LabView> lab; // refreshed before each card of --cards (a tester changes cards)
     const suite::PinSource& user_pins;
     std::optional<emu::Persona> persona; // the lab's PINs for its emulated test cards
-    io::Salt salt;
+    io::StationKey key;                  // card ids and redaction HMACs (station state)
+    std::shared_ptr<io::PinFailureMemory> failed_pins;
     ProgressBoard& board;
     Sink& sink;
     Stop& stop;
@@ -667,6 +672,18 @@ void record_not_run(Shared& shared, const std::string& reader, model::FailureKin
     record(shared, std::move(session), outcome, reader);
 }
 
+// What the lab says the slot holds now (issue 8: never the snapshot taken when the run started).
+std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
+                                                    const std::string& reader) {
+    if (!shared.lab)
+        return std::nullopt;
+    const auto view = read_lab(shared.lab->dir);
+    const LabSlot* slot = view ? view->slot_of(reader) : nullptr;
+    if (!slot)
+        return std::nullopt;
+    return suite::LabSlotFacts{slot->card, slot->citizen, slot->generation};
+}
+
 // Runs everything on the card now in `reader`. `expected_card` is set in the lab when the slot
 // holds a card (so a card the reader does not see is a finding, not an empty reader).
 void run_session(Shared& shared, pcsc::Context& context, const std::string& reader) {
@@ -675,6 +692,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         shared.reached.insert(reader);
     }
     const LabSlot* slot = shared.lab ? shared.lab->slot_of(reader) : nullptr;
+    const auto lab_at_connect = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
+    LabSlot fresh_slot;
+    if (slot) { // the card the slot holds now; unknown (no card, citizen) when unreadable
+        fresh_slot = *slot;
+        fresh_slot.card = lab_at_connect ? lab_at_connect->card : std::nullopt;
+        fresh_slot.citizen = lab_at_connect ? lab_at_connect->citizen : true;
+        slot = &fresh_slot;
+    }
     const std::string title = reader;
     const model::PcscReader info = pcsc::read_reader_info(context, reader);
     const plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
@@ -737,7 +762,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     }
 
     shared.board.update(title, "identifying the card");
-    const model::CardIdentity identity = identify::identify(*channel, shared.salt);
+    const model::CardIdentity identity = identify::identify(*channel, shared.key);
     std::string card_type = model::to_string(identity.type);
     if (slot && slot->card && plan::card_type_of_profile(*slot->card) == "transport")
         card_type = "transport";
@@ -760,15 +785,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         outcome.card.interface = model::to_string(identity.interface_kind);
     else
         outcome.card.interface = plan::card_interface_of(slot->interface);
-    const bool declared_test =
-        !identity.card_id.empty() &&
-        std::find(shared.options.test_cards.begin(), shared.options.test_cards.end(),
-                  identity.card_id) != shared.options.test_cards.end();
-    suite::CardTrust trust = suite::CardTrust::Physical;
-    if (slot && slot->card && !slot->citizen)
-        trust = suite::CardTrust::EmulatedTest;
-    else if (declared_test)
-        trust = suite::CardTrust::DeclaredTest;
+    suite::TrustFacts trust_facts;
+    trust_facts.lab_reader = slot != nullptr;
+    trust_facts.lab_at_connect = lab_at_connect;
+    trust_facts.lab_after_identify = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
+    trust_facts.card_id = identity.card_id;
+    trust_facts.card_id_strength = identity.card_id_strength;
+    trust_facts.declared_test_cards = shared.options.test_cards;
+    const suite::CardTrust trust = suite::decide_trust(trust_facts).trust;
     outcome.card.emulated = slot && slot->card;
     outcome.card.test_card = trust != suite::CardTrust::Physical;
 
@@ -786,7 +810,9 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     ctx.card_type = card_type;
     ctx.interface = outcome.card.interface;
     ctx.min_tries_left = shared.options.min_tries_left;
-    ctx.salt = shared.salt;
+    ctx.key = shared.key;
+    ctx.card_id = identity.card_id;
+    ctx.failed_pins = shared.failed_pins;
     ctx.cancel = &cancel_requested;
     ctx.variables["run.reader"] = bytes_of(reader);
     ctx.variables["run.atr"] = channel->atr();
@@ -1196,6 +1222,9 @@ int run_command(const RunOptions& options) {
         }
     }
 
+    // Station state (issue 8): the key of card ids and markers, and the failed-PIN memory.
+    io::StationKey station_key = io::load_station_key(io::paths::state_dir());
+    const auto failed_pins = std::make_shared<io::FilePinFailureMemory>(io::paths::state_dir());
     run.environment = gather_environment();
     run.lab = lab.has_value();
     for (const auto& [id, s] : suites.loaded)
@@ -1205,8 +1234,9 @@ int run_command(const RunOptions& options) {
     ProgressBoard board(false);
     Stop stop;
     Sink sink(db, run.uuid, stop);
-    Shared shared{options, suites, lab, pins, std::nullopt, db.salt(), board,
-                  sink,    stop,   {},  {},   {},           {}};
+    Shared shared{options,     suites, lab,  pins, std::nullopt, std::move(station_key),
+                  failed_pins, board,  sink, stop, {},           {},
+                  {},          {}};
     if (lab) {
         try {
             shared.persona = emu::load_persona(profiles_dir() / "cards" / "persona.csv");
@@ -1245,7 +1275,7 @@ int run_command(const RunOptions& options) {
             if (shared.reached.count(r) == 0)
                 record_not_run(shared, r, stop.kind(),
                                fmt::format("not run: the run stopped ({})", stop.message()));
-    OPENSSL_cleanse(shared.salt.bytes.data(), shared.salt.bytes.size());
+    OPENSSL_cleanse(shared.key.bytes.data(), shared.key.bytes.size());
 
     // Results in reader order (threads finish in any order).
     auto order = [&](const std::string& reader) {
@@ -1351,7 +1381,11 @@ void add_run_command(CLI::App& app, Context& context) {
                     "PIN file: CSV with a `pin,value` header, names auth, sign, text, juki "
                     "(also $CARDHARNESS_PIN_AUTH …; PINs are never command-line arguments)");
     cmd->add_option("--test-card", options->test_cards,
-                    "Declare a physical card a test card by its anonymous id (from identify)");
+                    "Declare a physical card a test card by its strong anonymous id (cert-…, from "
+                    "identify); a weak id (atr-…, e.g. any Juki card) is refused")
+        ->check(CLI::Validator(
+            [](std::string& id) { return identify::test_card_id_problem(id).value_or(""); },
+            "CARD_ID"));
     cmd->add_option("--db", options->db,
                     "Results database (default " + io::paths::default_database().string() + ")");
     cmd->add_option("--jobs", options->jobs, "Readers run at once with --all (default 4)");

@@ -66,7 +66,7 @@ std::ostream& operator<<(std::ostream& out, RunStatus status);
 std::ostream& operator<<(std::ostream& out, FailureKind kind);
 
 // One command/response exchange of a step, already redacted (PIN bytes, personal-data EF
-// contents and certificate subjects replaced by "<redacted len=N sha256=…>" markers).
+// contents and certificate subjects replaced by "<redacted len=N hmac=…>" markers).
 struct Exchange {
     std::string command;  // hex (spaced) or a redaction marker
     std::string response; // hex (spaced) or a redaction marker
@@ -123,7 +123,7 @@ struct ReaderIdentity {
 };
 
 struct CardRecord {
-    std::string card_id;   // anonymous: salted hash, stable per database
+    std::string card_id;   // anonymous: HMAC under the station key (cert-… strong, atr-… weak)
     std::string card_type; // mynumber, juki, jpki_phone, iso7816_unknown, no_card
     std::string interface; // contact, contactless
     Bytes atr;

@@ -6,12 +6,14 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <array>
 #include <chrono>
+#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <string_view>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace harness::store {
 namespace {
@@ -19,7 +21,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 2> migrations{
+constexpr std::array<std::string_view, 3> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -166,6 +168,11 @@ CREATE TABLE verdict_causes (
 );
 CREATE INDEX verdicts_by_session ON verdicts(session_id);
 )sql",
+    // 3: card ids and redaction markers are keyed by the station key, which never enters a
+    // database (io/station.hpp). The per-database salt next to the hashes made them reversible.
+    R"sql(
+DELETE FROM meta WHERE key = 'card_id_salt';
+)sql",
 };
 
 template <typename T>
@@ -265,6 +272,22 @@ std::optional<std::int64_t> upsert_card(SQLite::Database& db, const model::CardR
     q.bind(6, c.test_card ? 1 : 0);
     q.executeStep();
     return q.getColumn(0).getInt64();
+}
+
+// The database holds who tested what and when: owner-only. A new file is created 0600 before
+// SQLite opens it (SQLite gives its -wal and -shm files the database file's mode); an existing
+// file of ours with group or other access is tightened.
+void make_owner_only(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return; // SQLite reports why it cannot open the file
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0 && st.st_uid == ::geteuid()) {
+        ::fchmod(fd, 0600);
+        for (const char* suffix : {"-wal", "-shm", "-journal"})
+            ::chmod((path + suffix).c_str(), 0600);
+    }
+    ::close(fd);
 }
 
 model::RunStatus status_column(const SQLite::Column& column) {
@@ -420,10 +443,12 @@ Store::Store(const std::string& path, Access access, OwnerGone owner_gone)
             const auto parent = std::filesystem::path(path).parent_path();
             if (!parent.empty())
                 std::filesystem::create_directories(parent);
+            make_owner_only(path);
         }
         db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                                  busy_timeout_ms);
         db_->exec("PRAGMA foreign_keys = ON");
+        db_->exec("PRAGMA secure_delete = ON"); // deleted rows leave no bytes behind
         // Switching to WAL and the first schema read can answer SQLITE_BUSY without calling the
         // busy handler while another process is creating the same file (sqlite.org/wal.html
         // §"busy"): retry those for as long as the busy timeout.
@@ -925,29 +950,6 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
         return run;
     } catch (const SQLite::Exception& e) {
         fail(e, "reading run " + uuid_or_prefix);
-    }
-}
-
-io::Salt Store::salt() {
-    try {
-        SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-        SQLite::Statement q(*db_, "SELECT value FROM meta WHERE key = 'card_id_salt'");
-        if (q.executeStep()) {
-            io::Salt s{column_blob(q.getColumn(0))};
-            txn.commit();
-            return s;
-        }
-        io::Salt s{Bytes(32)};
-        if (RAND_bytes(s.bytes.data(), static_cast<int>(s.bytes.size())) != 1)
-            throw Error(
-                "cannot draw random bytes for the card-id salt (OpenSSL RAND_bytes failed)");
-        SQLite::Statement ins(*db_, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
-        bind_blob(ins, 1, s.bytes);
-        ins.exec();
-        txn.commit();
-        return s;
-    } catch (const SQLite::Exception& e) {
-        fail(e, "reading the card-id salt");
     }
 }
 

@@ -12,7 +12,8 @@
 // - Every SQLite failure is typed: disk full, I/O, corrupt, no access → StoreError (an
 //   EnvironmentError, exit 3) naming the file; "not a cardharness database" / a newer schema →
 //   UsageError (exit 2).
-#include "io/salt.hpp"
+// - The file is owner-only (0600) and holds no key: card ids and markers are HMACs under the
+//   station key (io/station.hpp).
 #include "model/run.hpp"
 #include "pure/error.hpp"
 
@@ -68,14 +69,14 @@ enum class Access {
     ReadOnly,  // never writes: an older schema is migrated in a private in-memory copy
 };
 
-class Store : public io::SaltStore {
+class Store {
 public:
     // Opens (ReadWrite: creating the file and its folder if needed) and migrates. ":memory:"
     // works. Throws UsageError for a file that is not a cardharness database or is newer than
     // this harness understands, StoreError when SQLite reports the file corrupt or unreadable.
     explicit Store(const std::string& path, Access access = Access::ReadWrite,
                    OwnerGone owner_gone = {});
-    ~Store() override;
+    ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
@@ -102,8 +103,6 @@ public:
     std::optional<model::Run> load_run(const std::string& uuid_or_prefix) const;
     std::vector<RunSummary> list_runs() const; // newest first, stale runs as "interrupted"
     std::optional<std::string> latest_run_uuid() const;
-
-    io::Salt salt() override;
 
 private:
     void migrate();

@@ -143,21 +143,56 @@ BOOST_AUTO_TEST_CASE(a_failed_session_write_leaves_nothing_half_written) {
     BOOST_TEST(st.list_runs().empty());
 }
 
-BOOST_AUTO_TEST_CASE(salt_is_stable_per_database_and_differs_between_databases) {
+BOOST_AUTO_TEST_CASE(no_key_is_kept_next_to_the_hashes) {
+    // Version 1 kept a per-database salt in meta; with it, anyone holding the file could reverse
+    // a marker of a My Number by trying all 10^12. The migration drops it (and secure_delete
+    // leaves no copy in free pages); new databases never have one.
     TempDir dir;
-    const auto a = (dir.path / "a.db").string();
-    const auto b = (dir.path / "b.db").string();
-    io::Salt first;
+    const auto old_db = (dir.path / "v1.db").string();
     {
-        store::Store st(a);
-        first = st.salt();
-        BOOST_TEST(first.bytes.size() == 32u);
-        BOOST_TEST((st.salt().bytes == first.bytes));
+        store::Store fresh(old_db);
+        BOOST_TEST(fresh.schema_version() == store::Store::latest_schema_version());
     }
-    store::Store reopened(a);
-    BOOST_TEST((reopened.salt().bytes == first.bytes));
-    store::Store other(b);
-    BOOST_TEST((other.salt().bytes != first.bytes));
+    const Bytes salt(32, 0xC7);
+    {
+        SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
+        raw.exec("PRAGMA user_version = 1");
+        SQLite::Statement ins(raw, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
+        ins.bind(1, salt.data(), static_cast<int>(salt.size()));
+        ins.exec();
+    }
+    {
+        store::Store migrated(old_db);
+        BOOST_TEST(migrated.schema_version() == store::Store::latest_schema_version());
+    }
+    SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
+    BOOST_TEST(raw.execAndGet("SELECT count(*) FROM meta WHERE key = 'card_id_salt'").getInt() ==
+               0);
+    raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    std::ifstream in(old_db, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(bytes.find(std::string(salt.begin(), salt.end())) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_database_is_owner_only) {
+    TempDir dir;
+    const auto path = dir.path / "h.db";
+    {
+        store::Store st(path.string());
+        st.begin_run(make_run("r1"));
+    }
+    const auto mode = [](const fs::path& p) {
+        return fs::status(p).permissions() & fs::perms::all;
+    };
+    BOOST_TEST((mode(path) == (fs::perms::owner_read | fs::perms::owner_write)));
+    if (fs::exists(path.string() + "-wal"))
+        BOOST_TEST(
+            (mode(path.string() + "-wal") == (fs::perms::owner_read | fs::perms::owner_write)));
+    // A database an older version left readable by everyone is tightened when opened.
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+    { store::Store again(path.string()); }
+    BOOST_TEST((mode(path) == (fs::perms::owner_read | fs::perms::owner_write)));
 }
 
 BOOST_AUTO_TEST_CASE(not_a_database_and_newer_schema_are_usage_errors) {
@@ -192,7 +227,6 @@ BOOST_AUTO_TEST_CASE(two_processes_writing_to_one_database_both_succeed) {
                     st.add_session(run.uuid, make_session("Reader " + std::to_string(child),
                                                           model::RunStatus::Complete));
                     st.finish_run(run.uuid, model::RunStatus::Complete, "", "t", {});
-                    st.salt();
                 }
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "child %d: %s\n", child, e.what());
