@@ -25,7 +25,7 @@ fail() {
 [ "$(id -u)" -eq 0 ] || skip "needs root (installs a Debian package)"
 [ "${CI:-}" = true ] || [ "${CARDHARNESS_PACKAGE_TEST:-}" = 1 ] ||
     skip "installs a system package: runs in CI (CI=true) or with CARDHARNESS_PACKAGE_TEST=1"
-: "${CARDHARNESS_SOURCE_DIR:?}" "${CARDHARNESS_BUILD_DIR:?}"
+: "${CARDHARNESS:?}" "${CARDHARNESS_SOURCE_DIR:?}" "${CARDHARNESS_BUILD_DIR:?}"
 for tool in apt-get dpkg dpkg-deb dpkg-query cpack help2man dpkg-shlibdeps pcscd unshare jq; do
     command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
 done
@@ -68,6 +68,11 @@ cleanup() {
     fi
     local pid
     for pid in $(installed_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+    if [ -n "${checkout_lab:-}" ]; then
+        [ ! -f "$checkout_lab/state.json" ] ||
+            timeout 20 "$CARDHARNESS" lab stop --dir "$checkout_lab" >/dev/null 2>&1 || true
+        rm -rf "$checkout_lab"
+    fi
     [ -z "${lab_pcscd:-}" ] || kill -KILL "$lab_pcscd" 2>/dev/null || true
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
         for log in "$work/package.log" /var/lib/cardharness/lab/lab.log; do
@@ -166,12 +171,20 @@ mkdir -p /etc/reader.conf.d
 printf '# Written by `cardharness lab start`: one reader per lab slot, on our driver.\nFRIENDLYNAME "x"\nDEVICENAME /var/lib/cardharness/lab/lab.sock:r01\nLIBPATH /usr/lib/cardharness/libifdcardharness.so\n' \
     >/etc/reader.conf.d/cardharness-lab.conf
 unset PCSCLITE_CSOCK_NAME
+# A lab of the source checkout (build tree's binary and driver) is not the package's: it survives.
+checkout_lab=$(mktemp -d /tmp/chpkl.XXXXXX)
+"$CARDHARNESS" lab start --dir "$checkout_lab" >/dev/null 2>&1 || fail "checkout lab start failed"
+checkout_pids=$(jq -r '"\(.pid) \(.pcscd_pid)"' "$checkout_lab/state.json")
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -q -o DPkg::Lock::Timeout=300 cardharness \
     >"$work/remove.log" 2>&1 || { cat "$work/remove.log" >&2; fail "apt-get remove failed"; }
 left=$(installed_pids)
 [ -z "$left" ] || fail "cardharness processes left after removal: $left"
 ! kill -0 "$lab_pid" 2>/dev/null || fail "the lab (pid $lab_pid) survived the removal"
 ! kill -0 "$lab_pcscd" 2>/dev/null || fail "the lab's pcscd (pid $lab_pcscd) survived the removal"
+for pid in $checkout_pids; do
+    kill -0 "$pid" 2>/dev/null || fail "the removal stopped the checkout's lab (pid $pid)"
+done
+"$CARDHARNESS" lab stop --dir "$checkout_lab" >/dev/null 2>&1 || fail "checkout lab stop failed"
 [ ! -e /usr/lib/cardharness ] || fail "left under /usr/lib/cardharness: $(ls -A /usr/lib/cardharness)"
 [ ! -e /usr/bin/cardharness ] || fail "/usr/bin/cardharness left"
 [ ! -e /etc/reader.conf.d/cardharness-lab.conf ] || fail "prerm left /etc/reader.conf.d/cardharness-lab.conf"
@@ -179,4 +192,4 @@ left=$(installed_pids)
 dpkg --purge cardharness >/dev/null || fail "dpkg --purge failed"
 [ ! -e /var/lib/cardharness/lab ] || fail "purge left /var/lib/cardharness/lab"
 [ -f /var/lib/cardharness/harness.db ] || fail "purge removed the results database"
-echo "removed while a lab ran: no process left, /usr/lib/cardharness gone; whole test $((SECONDS - started)) s"
+echo "removed while a lab ran: no process of the package left (a checkout's lab untouched), /usr/lib/cardharness gone; whole test $((SECONDS - started)) s"
