@@ -4,6 +4,9 @@
 #   ./dev.sh test   the same set-up, then every test through ctest (preset ci), the unit tests
 #                   again under ASan + UBSan (dev-unit), and each fuzz target for a bounded time
 #   ./dev.sh setup  only install what is missing and build
+#   ./dev.sh package  the Debian package (CPack): prints the path of
+#                   build/<preset>/cardharness_<version>_amd64.deb as its last line (preset
+#                   release; $CARDHARNESS_PACKAGE_PRESET=ci packages the CI build instead)
 #   ./dev.sh format clang-format every C++ file in place
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,7 +15,8 @@ cd "$(dirname "$0")"
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
     libpcsclite-dev libusb-1.0-0-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
     libboost-test-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-    clang libclang-rt-14-dev) # clang + its runtimes (libFuzzer, ASan, UBSan): the fuzz preset
+    help2man dpkg-dev file # man page from --help; dpkg-shlibdeps (+ file) for CPack's Depends
+    clang libclang-rt-14-dev) # clang + its runtimes (libFuzzer, ASan, UBSan): presets dev, fuzz
 RUNTIME_PACKAGES=(pcscd libccid vsmartcard-vpcd umockdev pcsc-tools libpcsc-perl opensc openssl jq sqlite3
     util-linux procps)
 
@@ -93,6 +97,8 @@ test)
     install_missing chromium fonts-noto-cjk
     rc=0
     build ci
+    # CI: the package test installs and removes the .deb on this machine (skipped without this).
+    export CARDHARNESS_PACKAGE_TEST=1
     log "running every test (ctest, preset ci)"
     ctest --preset ci -j "$(nproc)" || rc=1
     build dev dev-unit
@@ -103,11 +109,23 @@ test)
     ctest --preset fuzz -j "$(nproc)" || rc=1
     exit "$rc"
     ;;
+package)
+    install_missing
+    preset=${CARDHARNESS_PACKAGE_PRESET:-release}
+    build "$preset"
+    log "packaging (cpack -G DEB in build/$preset)"
+    rm -f "build/$preset"/cardharness_*_amd64.deb
+    (cd "build/$preset" && cpack -G DEB >&2)
+    debs=("$PWD/build/$preset"/cardharness_*_amd64.deb)
+    [ -f "${debs[0]}" ] || { log "cpack made no cardharness_*_amd64.deb"; exit 1; }
+    log "install it with: apt-get install ${debs[0]}"
+    echo "${debs[0]}"
+    ;;
 format)
     git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
     ;;
 *)
-    echo "usage: ./dev.sh run|test|setup|format" >&2
+    echo "usage: ./dev.sh run|test|setup|package|format" >&2
     exit 2
     ;;
 esac

@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
+#include "cli/lang.hpp"
 #include "cli/usb_source.hpp"
 #include "io/text_file.hpp"
 #include "pure/ccid_dump.hpp"
@@ -333,7 +334,7 @@ void add_describe_command(CLI::App& app, Context& context) {
         std::vector<std::string> values;
         std::vector<CLI::Option*> options;
         bool json = false;
-        std::string lang = "en";
+        std::string lang;
     };
     auto state = std::make_shared<State>();
     state->values.resize(state->sources.size());
@@ -343,8 +344,7 @@ void add_describe_command(CLI::App& app, Context& context) {
             cmd->add_option(s.option, state->values[i], s.help)->type_name(s.value_name));
     }
     cmd->add_flag("--json", state->json, "JSON output (snake_case keys)");
-    cmd->add_option("--lang", state->lang, "language of the text output: en or ja")
-        ->check(CLI::IsMember({"en", "ja"}));
+    add_lang_option(cmd, state->lang, "language of the text output", "en");
     cmd->callback([state, &context] {
         std::vector<std::size_t> given;
         std::string names;
@@ -362,7 +362,9 @@ void add_describe_command(CLI::App& app, Context& context) {
         if (state->json)
             fmt::print("{}\n", render_json(input).dump(2));
         else
-            fmt::print("{}", render_text(input, state->lang == "ja" ? Language::Ja : Language::En));
+            fmt::print("{}",
+                       render_text(input, resolve_lang(state->lang, "en") == "ja" ? Language::Ja
+                                                                                  : Language::En));
         context.exit_code = exit_code::ok;
     });
 }

@@ -21,6 +21,7 @@ struct DiffOptions {
     std::string format = "text";
     std::string db = io::paths::default_database().string();
     double timing_threshold_pct = 50.0;
+    bool allow_missing = false;
 };
 
 // A side is a database file, a JSON export, or a run id (UUID or prefix) in --db.
@@ -40,7 +41,7 @@ int diff_command(const DiffOptions& o) {
         throw UsageError("--timing-threshold must be a percentage >= 0");
     const auto baseline = load_side(o.baseline, o.db);
     const auto candidate = load_side(o.candidate, o.db);
-    const auto result = report::diff(baseline, candidate, o.timing_threshold_pct);
+    const auto result = report::diff(baseline, candidate, o.timing_threshold_pct, o.allow_missing);
     std::string text;
     if (o.format == "json")
         text = report::render_diff_json(result);
@@ -66,9 +67,14 @@ void add_diff_command(CLI::App& app, Context& context) {
         ->required();
     cmd->add_option("--format", options->format, "text (default), json or md")
         ->check(CLI::IsMember({"text", "json", "md"}));
-    cmd->add_option("--db", options->db, "Database for run ids (default results/harness.db)");
+    cmd->add_option("--db", options->db,
+                    "Database for run ids (default " + io::paths::default_database().string() +
+                        ")");
     cmd->add_option("--timing-threshold", options->timing_threshold_pct,
                     "List passing steps whose time changed by more than PCT percent (default 50)");
+    cmd->add_flag("--allow-missing", options->allow_missing,
+                  "Do not count readers or cells missing from the candidate (or compatible/partial "
+                  "→ untested) as regressions");
     cmd->callback([options, &context] { context.exit_code = diff_command(*options); });
 }
 

@@ -5,10 +5,10 @@
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
 #include "io/paths.hpp"
+#include "io/station.hpp"
 #include "model/card_identity.hpp"
 #include "pure/error.hpp"
 #include "pure/status_words.hpp"
-#include "services/store/store.hpp"
 
 #include <algorithm>
 #include <fmt/core.h>
@@ -27,7 +27,7 @@ using Json = nlohmann::ordered_json;
 struct IdentifyOptions {
     std::string reader;
     bool json = false;
-    std::string db = io::paths::default_database().string();
+    std::string db; // accepted, ignored
 };
 
 Json identity_json(const model::CardIdentity& id) {
@@ -119,8 +119,7 @@ int run_identify(const IdentifyOptions& options) {
         readers = {options.reader};
     }
 
-    std::unique_ptr<store::Store> db; // opened on the first card: the salt is the database's
-    std::optional<io::Salt> salt;
+    std::optional<io::StationKey> key; // loaded on the first card (station state, not the DB)
     std::vector<model::CardIdentity> identities;
     int exit = exit_code::ok;
     for (const std::string& reader : readers) {
@@ -136,13 +135,11 @@ int run_identify(const IdentifyOptions& options) {
             exit = exit_code::failure;
             continue;
         }
-        if (!salt) {
-            db = std::make_unique<store::Store>(options.db);
-            salt = db->salt();
-        }
+        if (!key)
+            key = io::load_station_key(io::paths::state_dir());
         try {
             pcsc::PcscChannel channel(context, reader, pcsc::ShareMode::Shared);
-            identities.push_back(identify::identify(channel, *salt));
+            identities.push_back(identify::identify(channel, *key));
         } catch (const EnvironmentError&) {
             throw;
         } catch (const Error& e) {
@@ -152,8 +149,8 @@ int run_identify(const IdentifyOptions& options) {
             exit = exit_code::failure;
         }
     }
-    if (salt)
-        OPENSSL_cleanse(salt->bytes.data(), salt->bytes.size());
+    if (key)
+        OPENSSL_cleanse(key->bytes.data(), key->bytes.size());
 
     if (options.json) {
         Json out = Json::array();
@@ -179,9 +176,11 @@ void add_identify_command(CLI::App& app, Context& context) {
                     "without VERIFY or reading personal data");
     cmd->add_option("--reader", options->reader, "only this PC/SC reader (exact name)");
     cmd->add_flag("--json", options->json, "JSON output");
+    // Card ids come from the station key (io::paths::state_dir()), the same for every database;
+    // --db is still accepted so that older scripts keep working.
     cmd->add_option("--db", options->db,
-                    "results database whose salt makes the anonymous card id (default " +
-                        io::paths::default_database().string() + ")");
+                    "ignored (card ids are keyed by the station key in the state folder, " +
+                        io::paths::state_dir().string() + ", not by a database)");
     cmd->callback([options, &context] { context.exit_code = run_identify(*options); });
 }
 

@@ -73,18 +73,7 @@ fs::path profiles_dir() {
 fs::path driver_path(const Options& o) {
     if (!o.driver.empty())
         return fs::absolute(o.driver);
-    if (const char* env = std::getenv("CARDHARNESS_IFD_DRIVER"); env && *env)
-        return fs::absolute(env);
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        for (const auto& candidate :
-             {exe.parent_path().parent_path() / "lib" / "libifdcardharness.so",
-              exe.parent_path() / "libifdcardharness.so"})
-            if (fs::exists(candidate))
-                return candidate;
-    }
-    return "/usr/lib/pcsc/drivers/serial/libifdcardharness.so";
+    return io::paths::lab_driver();
 }
 
 std::string now_text() {
@@ -429,7 +418,7 @@ void add_lab_command(CLI::App& app, Context& context) {
     lab->require_subcommand(1);
     const auto add_dir = [&](CLI::App* cmd) {
         cmd->add_option("--dir", options->dir,
-                        "Lab state folder (default $CARDHARNESS_LAB_DIR or results/lab)");
+                        "Lab state folder (default " + io::paths::default_lab_dir().string() + ")");
     };
 
     auto* start_cmd = lab->add_subcommand(
@@ -443,7 +432,8 @@ void add_lab_command(CLI::App& app, Context& context) {
                         "/etc/reader.conf.d/cardharness-lab.conf and restarts pcscd)");
     start_cmd->add_option(
         "--driver", options->driver,
-        "Reader driver (default $CARDHARNESS_IFD_DRIVER or ../lib/libifdcardharness.so)");
+        "Reader driver (default $CARDHARNESS_IFD_DRIVER, else the build tree's or the installed "
+        "lib/cardharness/libifdcardharness.so)");
     start_cmd->add_flag("--foreground", options->foreground,
                         "Run the lab in this process (debugging)");
     start_cmd->add_flag("--pcscd-debug", options->pcscd_debug,

@@ -4,6 +4,7 @@
 #include "backends/pcsc/reader_info.hpp"
 #include "cli/commands.hpp"
 #include "cli/describe.hpp"
+#include "cli/inventory_source.hpp"
 #include "cli/json_pcsc.hpp"
 #include "cli/json_usb.hpp"
 #include "cli/lab_usb.hpp"
@@ -20,29 +21,6 @@
 
 namespace harness::cli {
 namespace {
-
-inventory::Sources gather() {
-    inventory::Sources sources;
-    try {
-        pcsc::Context context;
-        sources.pcsc = pcsc::read_all_readers(context);
-        sources.pcsc_available = true;
-    } catch (const EnvironmentError& e) {
-        sources.pcsc_error = e.what();
-    } catch (const Error& e) {
-        sources.pcsc_error = e.what();
-    }
-    try {
-        sources.usb = discover_usb_readers();
-        sources.usb_available = true;
-    } catch (const EnvironmentError& e) {
-        sources.usb_error = e.what();
-    }
-    // A running lab behind PCSCLITE_CSOCK_NAME adds its readers' virtual USB identities.
-    for (auto& device : lab_usb_devices())
-        sources.usb.push_back(std::move(device));
-    return sources;
-}
 
 std::optional<ccid::Descriptor> descriptor_of(const model::InventoryRow& row) {
     if (!row.usb || !row.interface || *row.interface >= row.usb->interfaces.size())
@@ -180,7 +158,7 @@ void add_readers_command(CLI::App& app, Context& context) {
     auto json = std::make_shared<bool>(false);
     cmd->add_flag("--json", *json, "Print JSON (snake_case keys, documented in the README)");
     cmd->callback([json, &context] {
-        const auto inv = inventory::join(gather());
+        const auto inv = inventory::join(gather_inventory_sources());
         if (*json) {
             nlohmann::json out;
             out["pcsc_available"] = inv.pcsc_available;
@@ -207,7 +185,7 @@ void add_readers_command(CLI::App& app, Context& context) {
 namespace harness::cli {
 
 DescribeInput describe_pcsc_reader(const std::string& name) {
-    const auto inv = inventory::join(gather());
+    const auto inv = inventory::join(gather_inventory_sources());
     if (!inv.pcsc_available)
         throw EnvironmentError("PC/SC not available: " + inv.pcsc_error);
     std::vector<const model::InventoryRow*> matches;

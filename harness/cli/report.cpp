@@ -3,6 +3,7 @@
 #include "services/report/report.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/lang.hpp"
 #include "cli/report_source.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
@@ -29,9 +30,8 @@ int report_command(const ReportOptions& o) {
     if (!view)
         throw UsageError("--view must be public or technical");
     // Public pages are for Japanese municipalities; technical reports go to vendors and QA.
-    const auto lang = o.lang.empty()
-                          ? (*view == report::View::Public ? report::Lang::Ja : report::Lang::En)
-                          : report::lang_from(o.lang);
+    const auto lang =
+        report::lang_from(resolve_lang(o.lang, *view == report::View::Public ? "ja" : "en"));
     if (!lang)
         throw UsageError("--lang must be ja or en");
     if (o.latest && !o.run.empty())
@@ -40,6 +40,7 @@ int report_command(const ReportOptions& o) {
                            : o.latest     ? report::Selection::Latest
                                           : report::Selection::Newest;
     const auto model = report_from_db(o.db, selection, o.run);
+    warn_incomplete_runs(model, o.db);
 
     std::string text;
     std::string ext;
@@ -74,15 +75,15 @@ void add_report_command(CLI::App& app, Context& context) {
         "report", "Compatibility report (matrix, per-reader evidence) from the results database");
     cmd->add_option("--format", options->format, "html (default), csv, md, json or junit")
         ->check(CLI::IsMember({"html", "csv", "md", "json", "junit"}));
-    cmd->add_option("--lang", options->lang,
-                    "ja or en (default: ja for the public view, en for the technical view)")
-        ->check(CLI::IsMember({"ja", "en"}));
+    add_lang_option(cmd, options->lang, "Report language",
+                    "ja for the public view, en for the technical view");
     cmd->add_option("--view", options->view, "public (default) or technical (HTML)")
         ->check(CLI::IsMember({"public", "technical"}));
     cmd->add_option(
         "--out", options->out,
         "Output file, - for stdout (default: stdout; reports/out/report.html for html)");
-    cmd->add_option("--db", options->db, "Results database (default results/harness.db)");
+    cmd->add_option("--db", options->db,
+                    "Results database (default " + io::paths::default_database().string() + ")");
     cmd->add_flag("--latest", options->latest,
                   "Only the newest run per reader identity and card type");
     cmd->add_option("--run", options->run, "Only this run (UUID or unique prefix)");

@@ -1,5 +1,6 @@
 #include "cli/report_source.hpp"
 
+#include "io/process.hpp"
 #include "io/text_file.hpp"
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
@@ -29,7 +30,12 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
                                      db));
     if (!is_sqlite_file(db))
         throw UsageError(fmt::format("{}: not an SQLite database", db));
-    const store::Store store(db);
+    // Read-only: CI artefacts are read-only, and a report never changes what it reports. A run
+    // whose process is gone is shown as interrupted without being marked; SQLite's corruption and
+    // I/O errors become store::StoreError naming the file (exit 3).
+    const store::Store store(db, store::Access::ReadOnly, [](const model::RunOwner& owner) {
+        return io::liveness(owner) == io::Liveness::Gone;
+    });
     std::vector<model::Run> runs;
     if (!run_id.empty()) {
         auto run = store.load_run(run_id);
@@ -42,6 +48,14 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
                 runs.push_back(std::move(*run));
     }
     return report::build(runs, selection);
+}
+
+void warn_incomplete_runs(const report::ReportModel& model, const std::string& origin) {
+    for (const auto& r : model.runs)
+        if (r.status != model::RunStatus::Complete)
+            fmt::print(stderr, "cardharness: {}: run {} (started {}) is {}{}\n", origin, r.uuid,
+                       r.started_at, model::to_string(r.status),
+                       r.cause.empty() ? "" : ": " + r.cause);
 }
 
 report::ReportModel report_from_json(const std::string& path) {

@@ -12,6 +12,9 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
                                    const std::string& run_id);
 // A report JSON export; throws UsageError with file:line:column on bad JSON.
 report::ReportModel report_from_json(const std::string& path);
+// Tells stderr about every run of the model that did not complete (interrupted, incomplete,
+// running): a report never hides them.
+void warn_incomplete_runs(const report::ReportModel& model, const std::string& origin);
 // True when the file starts like an SQLite database.
 bool is_sqlite_file(const std::string& path);
 // Writes text to PATH (creating its folder); "-" is stdout.

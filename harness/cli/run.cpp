@@ -9,7 +9,11 @@
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
+#include "io/failure_kind.hpp"
 #include "io/paths.hpp"
+#include "io/process.hpp"
+#include "io/run_lock.hpp"
+#include "io/station.hpp"
 #include "model/card_identity.hpp"
 #include "pure/ccid.hpp"
 #include "pure/error.hpp"
@@ -43,6 +47,7 @@
 #include <openssl/rand.h>
 #include <optional>
 #include <poll.h>
+#include <set>
 #include <sstream>
 #include <string>
 #include <sys/utsname.h>
@@ -203,6 +208,7 @@ struct LabSlot {
     std::string interface; // contact / type_a / type_b
     std::optional<std::string> card;
     bool citizen = false;
+    std::optional<std::uint64_t> generation;
 };
 
 struct LabView {
@@ -236,6 +242,8 @@ std::optional<LabView> read_lab(const std::string& dir) {
             if (s.contains("card") && s["card"].is_string())
                 slot.card = s["card"].get<std::string>();
             slot.citizen = s.value("citizen", false);
+            if (s.contains("generation") && s["generation"].is_number_unsigned())
+                slot.generation = s["generation"].get<std::uint64_t>();
             view.slots.push_back(std::move(slot));
         }
         view.models = lab::load_reader_model_dir(profiles_dir() / "readers");
@@ -335,67 +343,82 @@ private:
     std::vector<std::pair<std::string, std::string>> lines_;
 };
 
-// ---- The single database writer: sessions queue up, one thread writes them. -------------------
+// ---- Why a run stops early, and the one place sessions are written. -----------------------------
 
-class Writer {
+// The first reason the run stopped early; later ones do not replace it.
+class Stop {
 public:
-    Writer(store::Store& db, std::string run_uuid)
-        : db_(db), uuid_(std::move(run_uuid)), thread_([this] { loop(); }) {}
-    ~Writer() { close(); }
-    Writer(const Writer&) = delete;
-    Writer& operator=(const Writer&) = delete;
-
-    void push(model::Session session) {
+    enum class Why { None, Signal, Environment, Store };
+    void request(Why why, model::FailureKind kind, std::string message) {
         {
             std::lock_guard lock(mutex_);
-            queue_.push_back(std::move(session));
+            if (why_ == Why::None) {
+                why_ = why;
+                kind_ = kind;
+                message_ = std::move(message);
+            }
         }
-        cv_.notify_one();
+        cancel_requested = true; // the runner aborts the remaining steps of every session
     }
-    void close() {
-        {
-            std::lock_guard lock(mutex_);
-            if (closed_)
-                return;
-            closed_ = true;
-        }
-        cv_.notify_one();
-        if (thread_.joinable())
-            thread_.join();
-    }
-    std::vector<std::string> errors() {
+    Why why() const {
         std::lock_guard lock(mutex_);
-        return errors_;
+        return why_;
+    }
+    model::FailureKind kind() const {
+        std::lock_guard lock(mutex_);
+        return kind_;
+    }
+    std::string message() const {
+        std::lock_guard lock(mutex_);
+        return message_;
     }
 
 private:
-    void loop() {
-        for (;;) {
-            std::unique_lock lock(mutex_);
-            cv_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-            if (queue_.empty() && closed_)
-                return;
-            model::Session session = std::move(queue_.front());
-            queue_.pop_front();
-            lock.unlock();
-            try {
-                db_.add_session(uuid_, session);
-            } catch (const std::exception& e) {
-                std::lock_guard again(mutex_);
-                errors_.push_back(fmt::format("storing the session of {}: {}",
-                                              session.reader.pcsc_name, e.what()));
-            }
+    mutable std::mutex mutex_;
+    Why why_ = Why::None;
+    model::FailureKind kind_ = model::FailureKind::None;
+    std::string message_;
+};
+
+// Writes each session with its verdict in one transaction (store::Store::add_session), one
+// writer at a time. The first write failure (disk full, I/O, corrupt) stops the run: nothing is
+// written after it, so the database never holds a verdict without its steps or a run that claims
+// more than it holds.
+class Sink {
+public:
+    Sink(store::Store& db, std::string run_uuid, Stop& stop)
+        : db_(db), uuid_(std::move(run_uuid)), stop_(stop) {}
+
+    bool write(const model::Session& session, const model::Verdict& verdict) {
+        std::lock_guard lock(mutex_);
+        if (!error_.empty())
+            return false;
+        try {
+            db_.add_session(uuid_, session, verdict);
+            ++stored_;
+            return true;
+        } catch (const std::exception& e) {
+            error_ = e.what();
+            stop_.request(Stop::Why::Store, model::FailureKind::Disk, error_);
+            return false;
         }
     }
+    std::string error() const {
+        std::lock_guard lock(mutex_);
+        return error_;
+    }
+    std::size_t stored() const {
+        std::lock_guard lock(mutex_);
+        return stored_;
+    }
 
+private:
     store::Store& db_;
     std::string uuid_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<model::Session> queue_;
-    bool closed_ = false;
-    std::vector<std::string> errors_;
-    std::thread thread_;
+    Stop& stop_;
+    mutable std::mutex mutex_;
+    std::string error_;
+    std::size_t stored_ = 0;
 };
 
 // ---- Suites. ---------------------------------------------------------------------------------
@@ -439,19 +462,27 @@ std::vector<std::string> optional_steps(const suite::LoadedSuite& s) {
 
 // ---- One reader × card session. --------------------------------------------------------------
 
+struct Result {
+    model::Session session;
+    model::Verdict verdict;
+    bool stored = false;
+};
+
 struct Shared {
     const RunOptions& options;
     const SuiteSet& suites;
     std::optional<LabView> lab; // refreshed before each card of --cards (a tester changes cards)
     const suite::PinSource& user_pins;
     std::optional<emu::Persona> persona; // the lab's PINs for its emulated test cards
-    io::Salt salt;
+    io::StationKey key;                  // card ids and redaction HMACs (station state)
+    std::shared_ptr<io::PinFailureMemory> failed_pins;
     ProgressBoard& board;
-    Writer& writer;
+    Sink& sink;
+    Stop& stop;
     std::mutex results_mutex;
-    std::vector<model::Session> sessions;
-    std::vector<model::Verdict> verdicts;
-    std::vector<std::vector<std::string>> cause_codes; // parallel to verdicts
+    std::vector<Result> results;
+    std::set<std::string> reached; // readers whose session began
+    std::set<std::string> not_run; // readers the run never reached (it stopped first)
 };
 
 plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
@@ -537,8 +568,63 @@ std::vector<std::string> pin_names(const suite::PinSource& pins) {
     return out;
 }
 
+// Did the environment fail under this session? Asked after a session met a transport failure or
+// ended early: a reader is never blamed for a lab that stopped or a pcscd that died. In a lab run
+// the lab's pcscd dies with the lab (and the lab stops within 100 ms when its pcscd dies), so a
+// pcscd that cannot be reached is asked about again after a moment: gone lab → LabStopped.
+model::FailureKind environment_now(const Shared& shared) {
+    const auto pcscd_reachable = [] {
+        try {
+            pcsc::Context probe;
+            (void)probe.list_readers();
+            return true;
+        } catch (const EnvironmentError&) {
+        } catch (const pcsc::PcscError&) {
+        }
+        return false;
+    };
+    if (shared.lab && !read_lab(shared.lab->dir))
+        return model::FailureKind::LabStopped;
+    if (pcscd_reachable())
+        return model::FailureKind::None;
+    if (shared.lab) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        if (!read_lab(shared.lab->dir))
+            return model::FailureKind::LabStopped;
+    }
+    return model::FailureKind::NoService;
+}
+
+bool met_transport_failure(const model::Session& session, const plan::Outcome& outcome) {
+    if (outcome.connect_failure || session.status != model::RunStatus::Complete ||
+        session.failure != model::FailureKind::None)
+        return true;
+    for (const auto& suite : session.suites)
+        for (const auto& step : suite.steps)
+            if (model::class_of(plan::failure_of(step)) != model::FailureClass::None &&
+                model::class_of(plan::failure_of(step)) != model::FailureClass::Guard)
+                return true;
+    return false;
+}
+
 void record(Shared& shared, model::Session session, const plan::Outcome& outcome_in,
             const std::string& title) {
+    // The environment's failure, typed, before any verdict: the session is untested then. A
+    // pcscd lost in a lab run is told apart from a lab that stopped (`lab stop` ends its pcscd).
+    const bool ask =
+        session.failure == model::FailureKind::NoService ||
+        (!model::is_environment(session.failure) && met_transport_failure(session, outcome_in));
+    if (ask)
+        if (const auto env = environment_now(shared); env != model::FailureKind::None) {
+            session.failure = env;
+            session.status = model::RunStatus::Incomplete;
+            if (session.cause.empty())
+                session.cause = model::to_string(env);
+        }
+    if (model::is_environment(session.failure))
+        shared.stop.request(Stop::Why::Environment, session.failure,
+                            fmt::format("{}: {}", session.reader.pcsc_name, session.cause));
+
     plan::Outcome outcome = outcome_in;
     outcome.session = &session;
     const auto judged = plan::judge(outcome);
@@ -550,22 +636,70 @@ void record(Shared& shared, model::Session session, const plan::Outcome& outcome
     verdict.verdict = judged.verdict;
     verdict.diagnosis_en = judged.diagnosis_en;
     verdict.diagnosis_ja = judged.diagnosis_ja;
-    shared.board.update(
-        title, fmt::format("{} — {}", model::to_string(judged.verdict), judged.diagnosis_en));
-    shared.writer.push(session);
-    std::lock_guard lock(shared.results_mutex);
-    shared.sessions.push_back(std::move(session));
-    shared.verdicts.push_back(std::move(verdict));
-    std::vector<std::string> codes;
     for (const auto& c : judged.causes)
-        codes.push_back(c.code);
-    shared.cause_codes.push_back(std::move(codes));
+        verdict.causes.push_back(c.code);
+    const bool stored = shared.sink.write(session, verdict);
+    shared.board.update(title, fmt::format("{} — {}{}", model::to_string(judged.verdict),
+                                           judged.diagnosis_en, stored ? "" : " (NOT stored)"));
+    std::lock_guard lock(shared.results_mutex);
+    shared.results.push_back({std::move(session), std::move(verdict), stored});
+}
+
+// A session that could not begin because the environment (or the run) stopped first.
+void record_not_run(Shared& shared, const std::string& reader, model::FailureKind failure,
+                    const std::string& cause) {
+    {
+        std::lock_guard lock(shared.results_mutex);
+        shared.not_run.insert(reader);
+    }
+    model::Session session;
+    session.reader.pcsc_name = reader;
+    session.status = model::RunStatus::Incomplete;
+    session.failure = failure;
+    session.cause = cause;
+    session.card.card_type = "no_card";
+    plan::Outcome outcome;
+    outcome.reader.name = reader;
+    outcome.card.card_type = "no_card";
+    if (shared.lab)
+        if (const auto* slot = shared.lab->slot_of(reader)) {
+            session.reader.reader_model = slot->reader_model;
+            if (slot->card) {
+                outcome.card.card_type = plan::card_type_of_profile(*slot->card);
+                outcome.card.interface = plan::card_interface_of(slot->interface);
+            }
+        }
+    record(shared, std::move(session), outcome, reader);
+}
+
+// What the lab says the slot holds now (issue 8: never the snapshot taken when the run started).
+std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
+                                                    const std::string& reader) {
+    if (!shared.lab)
+        return std::nullopt;
+    const auto view = read_lab(shared.lab->dir);
+    const LabSlot* slot = view ? view->slot_of(reader) : nullptr;
+    if (!slot)
+        return std::nullopt;
+    return suite::LabSlotFacts{slot->card, slot->citizen, slot->generation};
 }
 
 // Runs everything on the card now in `reader`. `expected_card` is set in the lab when the slot
 // holds a card (so a card the reader does not see is a finding, not an empty reader).
 void run_session(Shared& shared, pcsc::Context& context, const std::string& reader) {
+    {
+        std::lock_guard lock(shared.results_mutex);
+        shared.reached.insert(reader);
+    }
     const LabSlot* slot = shared.lab ? shared.lab->slot_of(reader) : nullptr;
+    const auto lab_at_connect = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
+    LabSlot fresh_slot;
+    if (slot) { // the card the slot holds now; unknown (no card, citizen) when unreadable
+        fresh_slot = *slot;
+        fresh_slot.card = lab_at_connect ? lab_at_connect->card : std::nullopt;
+        fresh_slot.citizen = lab_at_connect ? lab_at_connect->citizen : true;
+        slot = &fresh_slot;
+    }
     const std::string title = reader;
     const model::PcscReader info = pcsc::read_reader_info(context, reader);
     const plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
@@ -605,15 +739,19 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     try {
         channel = std::make_unique<pcsc::PcscChannel>(context, reader, pcsc::ShareMode::Shared);
     } catch (const io::TransportError& e) {
-        outcome.connect_failure = e.failure();
+        outcome.connect_failure = io::kind_of(e);
         outcome.connect_error = e.what();
     } catch (const pcsc::PcscError& e) {
-        outcome.connect_failure = io::TransportFailure::Other;
+        outcome.connect_failure = model::FailureKind::TransportOther;
         outcome.connect_error = e.what();
     }
     if (!channel) {
         session.status = model::RunStatus::Complete; // a failed connect is a result
         session.cause = "connect failed: " + outcome.connect_error;
+        if (outcome.connect_failure && model::is_environment(*outcome.connect_failure)) {
+            session.status = model::RunStatus::Incomplete;
+            session.failure = *outcome.connect_failure;
+        }
         session.card.card_type =
             outcome.card.card_type.empty() ? "iso7816_unknown" : outcome.card.card_type;
         session.card.interface = outcome.card.interface;
@@ -624,7 +762,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     }
 
     shared.board.update(title, "identifying the card");
-    const model::CardIdentity identity = identify::identify(*channel, shared.salt);
+    const model::CardIdentity identity = identify::identify(*channel, shared.key);
     std::string card_type = model::to_string(identity.type);
     if (slot && slot->card && plan::card_type_of_profile(*slot->card) == "transport")
         card_type = "transport";
@@ -647,15 +785,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         outcome.card.interface = model::to_string(identity.interface_kind);
     else
         outcome.card.interface = plan::card_interface_of(slot->interface);
-    const bool declared_test =
-        !identity.card_id.empty() &&
-        std::find(shared.options.test_cards.begin(), shared.options.test_cards.end(),
-                  identity.card_id) != shared.options.test_cards.end();
-    suite::CardTrust trust = suite::CardTrust::Physical;
-    if (slot && slot->card && !slot->citizen)
-        trust = suite::CardTrust::EmulatedTest;
-    else if (declared_test)
-        trust = suite::CardTrust::DeclaredTest;
+    suite::TrustFacts trust_facts;
+    trust_facts.lab_reader = slot != nullptr;
+    trust_facts.lab_at_connect = lab_at_connect;
+    trust_facts.lab_after_identify = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
+    trust_facts.card_id = identity.card_id;
+    trust_facts.card_id_strength = identity.card_id_strength;
+    trust_facts.declared_test_cards = shared.options.test_cards;
+    const suite::CardTrust trust = suite::decide_trust(trust_facts).trust;
     outcome.card.emulated = slot && slot->card;
     outcome.card.test_card = trust != suite::CardTrust::Physical;
 
@@ -673,7 +810,9 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     ctx.card_type = card_type;
     ctx.interface = outcome.card.interface;
     ctx.min_tries_left = shared.options.min_tries_left;
-    ctx.salt = shared.salt;
+    ctx.key = shared.key;
+    ctx.card_id = identity.card_id;
+    ctx.failed_pins = shared.failed_pins;
     ctx.cancel = &cancel_requested;
     ctx.variables["run.reader"] = bytes_of(reader);
     ctx.variables["run.atr"] = channel->atr();
@@ -720,12 +859,16 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     }
     session.status = ctx.status;
     session.cause = ctx.cause;
-    if (session.status == model::RunStatus::Incomplete &&
-        session.cause.find("cancel") == std::string::npos) {
+    session.failure = ctx.failure;
+    if (ctx.failure == model::FailureKind::CardRemoved) {
         // A card that is back a moment later bounced (contacts), rather than being taken out.
-        if (context.wait_for_card(reader, std::chrono::milliseconds(1500))) {
-            const auto again = context.status_of(reader);
-            outcome.card_back = again.state.present;
+        // Asking pcscd may fail now (it may have died): the session's steps are kept regardless.
+        try {
+            if (context.wait_for_card(reader, std::chrono::milliseconds(1500))) {
+                const auto again = context.status_of(reader);
+                outcome.card_back = again.state.present;
+            }
+        } catch (const Error&) {
         }
     }
     record(shared, std::move(session), outcome, title);
@@ -736,13 +879,23 @@ void run_reader(Shared& shared, const std::string& reader) {
         pcsc::Context context; // one PC/SC context per reader thread
         run_session(shared, context, reader);
     } catch (const EnvironmentError& e) {
+        // pcscd could not be reached for this reader: the environment, never the reader.
+        record_not_run(shared, reader, model::FailureKind::NoService,
+                       fmt::format("PC/SC unavailable: {}", e.what()));
+    } catch (const io::TransportError& e) {
+        // The reader could not be asked at all (gone, or pcscd died under it): typed.
         model::Session session;
         session.reader.pcsc_name = reader;
         session.status = model::RunStatus::Incomplete;
-        session.cause = fmt::format("PC/SC unavailable: {}", e.what());
+        session.cause = fmt::format("reader unavailable: {}", e.what());
+        session.failure =
+            model::is_environment(io::kind_of(e)) ? io::kind_of(e) : model::FailureKind::None;
+        session.card.card_type = "no_card";
         plan::Outcome outcome;
         outcome.reader.name = reader;
         outcome.card.card_type = "no_card";
+        outcome.connect_failure = io::kind_of(e);
+        outcome.connect_error = e.what();
         record(shared, std::move(session), outcome, reader);
     } catch (const std::exception& e) {
         model::Session session;
@@ -752,9 +905,7 @@ void run_reader(Shared& shared, const std::string& reader) {
         plan::Outcome outcome;
         outcome.reader.name = reader;
         outcome.card.card_type = "no_card";
-        outcome.connect_failure = io::TransportFailure::Other;
-        outcome.connect_error = e.what();
-        record(shared, std::move(session), outcome, reader);
+        record(shared, std::move(session), outcome, reader); // untested: nothing blames the reader
     }
 }
 
@@ -831,13 +982,21 @@ void run_cards(Shared& shared, const std::string& reader, const std::vector<std:
 
 // ---- Output. ---------------------------------------------------------------------------------
 
-Json run_json(const model::Run& run, const std::vector<std::vector<std::string>>& codes) {
+Json failure_json(model::FailureKind kind) {
+    return kind == model::FailureKind::None ? Json() : Json(model::to_string(kind));
+}
+
+Json run_json(const model::Run& run, const std::vector<Result>& results,
+              const std::vector<std::string>& not_reached, std::size_t stored,
+              const std::string& store_error) {
     Json suites = Json::array();
     for (const auto& s : run.suites)
         suites.push_back(Json{{"id", s.id}, {"content_hash", s.content_hash}});
     Json sessions = Json::array();
-    for (const auto& s : run.sessions) {
-        Json results = Json::array();
+    Json verdicts = Json::array();
+    for (const auto& result : results) {
+        const auto& s = result.session;
+        Json suite_results = Json::array();
         for (const auto& r : s.suites) {
             Json steps = Json::array();
             for (const auto& st : r.steps)
@@ -850,8 +1009,9 @@ Json run_json(const model::Run& run, const std::vector<std::vector<std::string>>
                                      {"reason_ja", st.reason_ja},
                                      {"sw", st.sw ? Json(fmt::format("{:04X}", *st.sw)) : Json()},
                                      {"duration_us", st.duration_us},
+                                     {"failure", failure_json(st.failure)},
                                      {"exchanges", st.exchanges.size()}});
-            results.push_back(Json{{"suite", r.suite.id}, {"steps", steps}});
+            suite_results.push_back(Json{{"suite", r.suite.id}, {"steps", steps}});
         }
         sessions.push_back(
             Json{{"reader", s.reader.pcsc_name},
@@ -867,11 +1027,10 @@ Json run_json(const model::Run& run, const std::vector<std::vector<std::string>>
                  {"test_card", s.card.test_card},
                  {"status", model::to_string(s.status)},
                  {"cause", s.cause},
-                 {"suites", results}});
-    }
-    Json verdicts = Json::array();
-    for (std::size_t i = 0; i < run.verdicts.size(); ++i) {
-        const auto& v = run.verdicts[i];
+                 {"failure", failure_json(s.failure)},
+                 {"stored", result.stored},
+                 {"suites", suite_results}});
+        const auto& v = result.verdict;
         verdicts.push_back(Json{{"reader", v.reader},
                                 {"reader_model", v.reader_model},
                                 {"card_type", v.card_type},
@@ -879,7 +1038,8 @@ Json run_json(const model::Run& run, const std::vector<std::vector<std::string>>
                                 {"verdict", model::to_string(v.verdict)},
                                 {"diagnosis", v.diagnosis_en},
                                 {"diagnosis_ja", v.diagnosis_ja},
-                                {"causes", i < codes.size() ? Json(codes[i]) : Json::array()}});
+                                {"causes", v.causes},
+                                {"stored", result.stored}});
     }
     return Json{{"uuid", run.uuid},
                 {"started_at", run.started_at},
@@ -887,26 +1047,49 @@ Json run_json(const model::Run& run, const std::vector<std::vector<std::string>>
                 {"status", model::to_string(run.status)},
                 {"cause", run.cause},
                 {"lab", run.lab},
+                {"owner", Json{{"host", run.owner.host}, {"pid", run.owner.pid}}},
                 {"environment", Json{{"host", run.environment.host},
                                      {"os", run.environment.os},
                                      {"pcsclite_version", run.environment.pcsclite_version},
                                      {"libccid_version", run.environment.libccid_version},
                                      {"harness_version", run.environment.harness_version}}},
+                {"stored_sessions", stored},
+                {"not_run", not_reached},
+                {"store_error", store_error.empty() ? Json() : Json(store_error)},
                 {"suites", suites},
                 {"sessions", sessions},
                 {"verdicts", verdicts}};
 }
 
-void print_summary(const model::Run& run, const std::string& db) {
+void print_summary(const model::Run& run, const std::vector<Result>& results,
+                   const std::vector<std::string>& not_reached, const std::string& db,
+                   std::size_t stored, const std::string& store_error, bool run_row_final) {
     std::size_t width = 6;
-    for (const auto& v : run.verdicts)
-        width = std::max(width, v.reader.size());
+    for (const auto& r : results)
+        width = std::max(width, r.verdict.reader.size());
     fmt::print("\n{:<{}}  {:<9} {:<12} {:<12} {}\n", "reader", width, "card", "interface",
                "verdict", "diagnosis");
-    for (const auto& v : run.verdicts)
-        fmt::print("{:<{}}  {:<9} {:<12} {:<12} {}\n", v.reader, width, v.card_type, v.interface,
-                   model::to_string(v.verdict), v.diagnosis_en);
-    fmt::print("\nrun {} ({}) stored in {}\n", run.uuid, model::to_string(run.status), db);
+    for (const auto& r : results) {
+        const auto& v = r.verdict;
+        fmt::print("{:<{}}  {:<9} {:<12} {:<12} {}{}\n", v.reader, width, v.card_type, v.interface,
+                   model::to_string(v.verdict), v.diagnosis_en, r.stored ? "" : " [NOT stored]");
+    }
+    for (const auto& r : not_reached)
+        fmt::print("{:<{}}  not run: the run stopped first\n", r, width);
+    // Say exactly what the database holds: never "stored" for what was not.
+    if (store_error.empty() && stored == results.size() && run_row_final) {
+        fmt::print("\nrun {} ({}) stored in {}\n", run.uuid, model::to_string(run.status), db);
+        return;
+    }
+    fmt::print("\nrun {} ({}): {} of {} sessions stored in {}\n", run.uuid,
+               model::to_string(run.status), stored, results.size(), db);
+    if (!store_error.empty())
+        fmt::print("NOT stored: {} session(s); the database could not be written: {}\n",
+                   results.size() - stored, store_error);
+    if (!run_row_final)
+        fmt::print("the run's end could not be recorded: it stays \"running\" in {} until the "
+                   "next `run` on it marks it interrupted\n",
+                   db);
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -917,6 +1100,21 @@ std::vector<std::string> split_list(const std::string& text) {
         if (!item.empty())
             out.push_back(item);
     return out;
+}
+
+// Where the run locks of these readers live: the lab's folder, or the station state folder for
+// hardware readers (keyed by pcscd socket and reader name: a private test pcscd is another one).
+struct LockPlace {
+    fs::path dir;
+    std::string prefix;
+};
+
+LockPlace lock_place(const std::optional<LabView>& lab) {
+    if (lab)
+        return {fs::path(lab->dir) / "locks", "reader:"};
+    const char* sock = std::getenv("PCSCLITE_CSOCK_NAME");
+    return {io::paths::state_dir() / "locks",
+            fmt::format("reader:{}|", sock ? sock : "/run/pcscd/pcscd.comm")};
 }
 
 int run_command(const RunOptions& options) {
@@ -938,12 +1136,41 @@ int run_command(const RunOptions& options) {
 
     const SuiteSet suites = load_suites(options.suites);
 
+    // From here on SIGINT/SIGTERM end the run cleanly: the sessions stop, what ran is stored, and
+    // a lab started for the run (--lab) is stopped by ~LabForRun.
+    std::signal(SIGINT, on_cancel_signal);
+    std::signal(SIGTERM, on_cancel_signal);
+
+    // The database first: a corrupt file is refused before anything starts, and runs whose
+    // process died are marked interrupted.
+    const auto owner_gone = [](const model::RunOwner& owner) {
+        return io::liveness(owner) == io::Liveness::Gone;
+    };
+    store::Store db(options.db, store::Access::ReadWrite, owner_gone);
+    db.check_integrity();
+    for (const auto& stale : db.mark_interrupted())
+        fmt::print(stderr,
+                   "cardharness: run {} (started {}) was interrupted ({}); marked so in {}\n",
+                   stale.uuid, stale.started_at, io::describe(stale.owner), options.db);
+
+    model::Run run;
+    run.uuid = new_uuid();
+    run.started_at = now_iso();
+    run.owner = io::current_process();
+    const io::LockHolder me{run.owner, run.started_at, run.uuid};
+
     std::string lab_dir = options.lab_dir;
     if (lab_dir.empty())
         lab_dir = io::paths::default_lab_dir().string();
+    io::RunLocks locks;
     std::unique_ptr<LabForRun> lab_run;
-    if (options.lab)
+    if (options.lab) {
+        locks.acquire(fs::path(lab_dir) / "locks", "lab", fmt::format("the lab in {}", lab_dir),
+                      me);
         lab_run = std::make_unique<LabForRun>(lab_dir);
+        if (cancel_requested)
+            throw EnvironmentError("interrupted (signal) while the lab started; it is stopped");
+    }
     std::optional<LabView> lab = read_lab(lab_dir);
     if (lab && !options.lab) {
         // A running lab describes these readers only when we talk to its pcscd.
@@ -973,6 +1200,16 @@ int run_command(const RunOptions& options) {
                                      readers.size(), available));
     }
 
+    // One run at a time per reader (and so per lab): taken before any session starts; a second
+    // run exits 3 here, naming the holder.
+    {
+        const LockPlace place = lock_place(lab);
+        std::vector<std::string> sorted = readers;
+        std::sort(sorted.begin(), sorted.end());
+        for (const auto& r : sorted)
+            locks.acquire(place.dir, place.prefix + r, fmt::format("reader \"{}\"", r), me);
+    }
+
     // Prompt (no echo, terminal only) for PINs the physical cards' suites would need.
     if (::isatty(STDIN_FILENO) == 1 && !lab) {
         for (auto p : {suite::PinName::Auth, suite::PinName::Sign}) {
@@ -983,23 +1220,21 @@ int run_command(const RunOptions& options) {
         }
     }
 
-    store::Store db(options.db);
-    model::Run run;
-    run.uuid = new_uuid();
-    run.started_at = now_iso();
+    // Station state (issue 8): the key of card ids and markers, and the failed-PIN memory.
+    io::StationKey station_key = io::load_station_key(io::paths::state_dir());
+    const auto failed_pins = std::make_shared<io::FilePinFailureMemory>(io::paths::state_dir());
     run.environment = gather_environment();
     run.lab = lab.has_value();
     for (const auto& [id, s] : suites.loaded)
         run.suites.push_back(model::SuiteRef{id, s.suite.content_hash});
     db.begin_run(run); // visible as "running" from now on: an interrupted run stays visible
 
-    std::signal(SIGINT, on_cancel_signal);
-    std::signal(SIGTERM, on_cancel_signal);
-
     ProgressBoard board(false);
-    Writer writer(db, run.uuid);
-    Shared shared{options, suites, lab, pins, std::nullopt, db.salt(),
-                  board,   writer, {},  {},   {},           {}};
+    Stop stop;
+    Sink sink(db, run.uuid, stop);
+    Shared shared{options,     suites, lab,  pins, std::nullopt, std::move(station_key),
+                  failed_pins, board,  sink, stop, {},           {},
+                  {},          {}};
     if (lab) {
         try {
             shared.persona = emu::load_persona(profiles_dir() / "cards" / "persona.csv");
@@ -1029,50 +1264,95 @@ int run_command(const RunOptions& options) {
         for (auto& w : workers)
             w.join();
     }
-    writer.close();
-    OPENSSL_cleanse(shared.salt.bytes.data(), shared.salt.bytes.size());
+    if (stop.why() == Stop::Why::None && cancel_requested)
+        stop.request(Stop::Why::Signal, model::FailureKind::None, "interrupted (signal)");
+    // Readers the run never reached: untested, with the reason the run stopped (stored unless the
+    // database is what failed).
+    if (stop.why() == Stop::Why::Environment || stop.why() == Stop::Why::Signal)
+        for (const auto& r : card_types.empty() ? readers : std::vector<std::string>{})
+            if (shared.reached.count(r) == 0)
+                record_not_run(shared, r, stop.kind(),
+                               fmt::format("not run: the run stopped ({})", stop.message()));
+    OPENSSL_cleanse(shared.key.bytes.data(), shared.key.bytes.size());
 
-    // Verdicts in reader order (threads finish in any order).
+    // Results in reader order (threads finish in any order).
     auto order = [&](const std::string& reader) {
         return std::find(readers.begin(), readers.end(), reader) - readers.begin();
     };
-    std::vector<std::size_t> index(shared.verdicts.size());
-    for (std::size_t i = 0; i < index.size(); ++i)
-        index[i] = i;
-    std::stable_sort(index.begin(), index.end(), [&](std::size_t a, std::size_t b) {
-        return order(shared.verdicts[a].reader) < order(shared.verdicts[b].reader);
-    });
-    std::vector<std::vector<std::string>> codes;
-    for (const std::size_t i : index) {
-        run.verdicts.push_back(shared.verdicts[i]);
-        codes.push_back(shared.cause_codes[i]);
+    std::stable_sort(
+        shared.results.begin(), shared.results.end(), [&](const Result& a, const Result& b) {
+            return order(a.session.reader.pcsc_name) < order(b.session.reader.pcsc_name);
+        });
+    for (const auto& r : shared.results) {
+        run.sessions.push_back(r.session);
+        run.verdicts.push_back(r.verdict);
     }
-    std::stable_sort(shared.sessions.begin(), shared.sessions.end(),
-                     [&](const auto& a, const auto& b) {
-                         return order(a.reader.pcsc_name) < order(b.reader.pcsc_name);
-                     });
-    run.sessions = std::move(shared.sessions);
     run.ended_at = now_iso();
     run.status = model::RunStatus::Complete;
     std::vector<std::string> causes;
-    if (cancel_requested)
-        causes.emplace_back("interrupted (signal)");
-    for (const auto& s : run.sessions)
-        if (s.status != model::RunStatus::Complete)
-            causes.push_back(fmt::format("{}: {}", s.reader.pcsc_name, s.cause));
-    for (const auto& e : writer.errors())
-        causes.push_back(e);
+    if (stop.why() != Stop::Why::None)
+        causes.push_back(stop.why() == Stop::Why::Signal ? "interrupted (signal)"
+                                                         : "stopped: " + stop.message());
+    std::size_t not_run = 0;
+    for (const auto& s : run.sessions) {
+        if (s.status == model::RunStatus::Complete)
+            continue;
+        if (shared.not_run.count(s.reader.pcsc_name) != 0) {
+            ++not_run;
+            continue;
+        }
+        const std::string cause = fmt::format("{}: {}", s.reader.pcsc_name, s.cause);
+        if (std::find(causes.begin(), causes.end(), cause) == causes.end() &&
+            cause != stop.message())
+            causes.push_back(cause);
+    }
+    if (not_run > 0)
+        causes.push_back(fmt::format("{} reader{} not run", not_run, not_run == 1 ? "" : "s"));
     if (!causes.empty()) {
         run.status = model::RunStatus::Incomplete;
         run.cause = fmt::format("{}", fmt::join(causes, "; "));
     }
-    db.finish_run(run.uuid, run.status, run.cause, run.ended_at, run.verdicts);
+    const std::string store_error = sink.error();
+    bool run_row_final = true;
+    try {
+        db.finish_run(run.uuid, run.status, run.cause, run.ended_at);
+    } catch (const std::exception& e) {
+        // The database failed (again): the run row stays "running"; the next run marks it.
+        run_row_final = false;
+        fmt::print(stderr, "cardharness: {}\n", e.what());
+    }
 
+    // Readers without any result (the database failed before they could be recorded).
+    std::vector<std::string> not_reached;
+    for (const auto& r : readers)
+        if (std::none_of(shared.results.begin(), shared.results.end(),
+                         [&](const Result& x) { return x.session.reader.pcsc_name == r; }))
+            not_reached.push_back(r);
     if (options.json)
-        fmt::print("{}\n", run_json(run, codes).dump(2));
+        fmt::print("{}\n",
+                   run_json(run, shared.results, not_reached, sink.stored(), store_error).dump(2));
     else
-        print_summary(run, options.db);
+        print_summary(run, shared.results, not_reached, options.db, sink.stored(), store_error,
+                      run_row_final);
 
+    bool environment_failed =
+        !store_error.empty() || !run_row_final || stop.why() == Stop::Why::Environment;
+    for (const auto& s : run.sessions)
+        environment_failed = environment_failed || model::is_environment(s.failure);
+    if (environment_failed) {
+        if (!store_error.empty() || !run_row_final)
+            fmt::print(stderr,
+                       "cardharness: the results database failed: {}; {} of {} session(s) NOT "
+                       "stored\n",
+                       store_error.empty() ? "the run's end could not be recorded" : store_error,
+                       shared.results.size() - sink.stored(), shared.results.size());
+        else
+            fmt::print(stderr,
+                       "cardharness: the environment failed ({}); the sessions it cut short are "
+                       "untested, not a reader result\n",
+                       stop.message());
+        return exit_code::environment;
+    }
     bool all_compatible = !run.verdicts.empty();
     for (const auto& v : run.verdicts)
         all_compatible = all_compatible && v.verdict == Compatibility::Compatible;
@@ -1099,7 +1379,11 @@ void add_run_command(CLI::App& app, Context& context) {
                     "PIN file: CSV with a `pin,value` header, names auth, sign, text, juki "
                     "(also $CARDHARNESS_PIN_AUTH …; PINs are never command-line arguments)");
     cmd->add_option("--test-card", options->test_cards,
-                    "Declare a physical card a test card by its anonymous id (from identify)");
+                    "Declare a physical card a test card by its strong anonymous id (cert-…, from "
+                    "identify); a weak id (atr-…, e.g. any Juki card) is refused")
+        ->check(CLI::Validator(
+            [](std::string& id) { return identify::test_card_id_problem(id).value_or(""); },
+            "CARD_ID"));
     cmd->add_option("--db", options->db,
                     "Results database (default " + io::paths::default_database().string() + ")");
     add_jobs_option(*cmd, options->jobs, "Readers run at once with --all (default 4)");

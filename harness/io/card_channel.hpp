@@ -55,6 +55,35 @@ public:
     // Warm or cold reset; afterwards atr() is the new ATR.
     virtual void reset(ResetKind kind) = 0;
     virtual std::string reader_name() const = 0;
+
+    // Holds every other client of the card off until the matching end_transaction() (PC/SC
+    // SCardBeginTransaction on a shared connection; the lab's in-process channel locks its
+    // reader). Nested calls count. Blocks while another client holds the card. Returns false
+    // when this channel cannot keep other clients out: callers that need atomicity (the PIN
+    // guard's counter read + VERIFY) must then not proceed. Throws TransportError like transmit.
+    virtual bool begin_transaction() { return false; }
+    virtual void end_transaction() {}
+};
+
+// RAII scope of one transaction: held() says whether other clients are kept out.
+class Transaction {
+public:
+    explicit Transaction(CardChannel& channel)
+        : channel_(channel), held_(channel.begin_transaction()) {}
+    ~Transaction() {
+        if (held_)
+            try {
+                channel_.end_transaction();
+            } catch (...) { // the card or reader went away: nothing is held any more
+            }
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    bool held() const { return held_; }
+
+private:
+    CardChannel& channel_;
+    bool held_;
 };
 
 } // namespace harness::io

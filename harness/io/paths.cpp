@@ -1,12 +1,14 @@
 #include "io/paths.hpp"
 
 #include <cstdlib>
+#include <string_view>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 
-// CARDHARNESS_SOURCE_DIR and CARDHARNESS_INSTALL_PREFIX are defined for this file only
-// (harness/CMakeLists.txt), so every other object file is independent of where the tree lives.
+// CARDHARNESS_SOURCE_DIR, CARDHARNESS_BINARY_DIR and CARDHARNESS_INSTALL_PREFIX are defined for
+// this file only (harness/CMakeLists.txt), so every other object file is independent of where the
+// tree lives.
 
 namespace harness::io::paths {
 namespace fs = std::filesystem;
@@ -28,16 +30,42 @@ fs::path home() {
     return "/tmp";
 }
 
+fs::path self_exe() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : exe.lexically_normal();
+}
+
+bool below(const fs::path& file, const fs::path& dir) {
+    const auto rel = file.lexically_relative(fs::path(dir).lexically_normal());
+    return !rel.empty() && *rel.begin() != "..";
+}
+
 } // namespace
 
 bool running_from_checkout() {
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (ec)
+    if (const char* layout = std::getenv("CARDHARNESS_LAYOUT"); layout && *layout) {
+        const std::string_view value(layout);
+        if (value == "checkout")
+            return true;
+        if (value == "installed")
+            return false;
+    }
+    const fs::path exe = self_exe();
+    if (exe.empty())
         return true;
-    const fs::path source = fs::path(CARDHARNESS_SOURCE_DIR).lexically_normal();
-    const auto rel = exe.lexically_normal().lexically_relative(source);
-    return !rel.empty() && *rel.begin() != "..";
+    return below(exe, CARDHARNESS_SOURCE_DIR) || below(exe, CARDHARNESS_BINARY_DIR);
+}
+
+fs::path install_prefix() {
+    const fs::path exe = self_exe();
+    if (!exe.empty() && exe.parent_path().filename() == "bin") {
+        const fs::path prefix = exe.parent_path().parent_path();
+        std::error_code ec;
+        if (fs::is_directory(prefix / "share" / "cardharness", ec))
+            return prefix;
+    }
+    return CARDHARNESS_INSTALL_PREFIX;
 }
 
 fs::path profiles_dir() {
@@ -45,7 +73,7 @@ fs::path profiles_dir() {
         return p;
     if (running_from_checkout())
         return fs::path(CARDHARNESS_SOURCE_DIR) / "profiles";
-    return fs::path(CARDHARNESS_INSTALL_PREFIX) / "share" / "cardharness" / "profiles";
+    return install_prefix() / "share" / "cardharness" / "profiles";
 }
 
 fs::path data_dir() {
@@ -85,7 +113,24 @@ fs::path default_pki_dir() {
 }
 
 fs::path install_lib_dir() {
-    return fs::path(CARDHARNESS_INSTALL_PREFIX) / "lib" / "cardharness";
+    return install_prefix() / "lib" / "cardharness";
+}
+
+fs::path lab_driver() {
+    constexpr const char* name = "libifdcardharness.so";
+    if (auto p = env_path("CARDHARNESS_IFD_DRIVER"); !p.empty())
+        return fs::absolute(p);
+    if (running_from_checkout()) {
+        // build/<preset>/bin/cardharness and build/<preset>/tools/* next to build/<preset>/lib.
+        std::error_code ec;
+        if (const fs::path exe = self_exe(); !exe.empty())
+            if (auto beside = exe.parent_path().parent_path() / "lib" / name;
+                fs::exists(beside, ec))
+                return beside;
+        if (auto built = fs::path(CARDHARNESS_BINARY_DIR) / "lib" / name; fs::exists(built, ec))
+            return built;
+    }
+    return install_lib_dir() / name;
 }
 
 fs::path ensure_private_dir(const fs::path& dir) {

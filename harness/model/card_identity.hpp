@@ -34,7 +34,7 @@ struct CardIdentity {
     CardInterface interface_kind = CardInterface::Unknown;
     Bytes atr;
     std::vector<Evidence> evidence;
-    std::string card_id; // salted hash; empty when there is no card
+    std::string card_id; // HMAC under the station key; empty when there is no card
     CardIdStrength card_id_strength = CardIdStrength::None;
     std::string card_id_source; // which material was hashed (never the material itself)
     Findings atr_hints;         // what the ATR alone suggests; never part of the verdict

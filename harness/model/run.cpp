@@ -37,10 +37,36 @@ constexpr std::array<std::pair<Compatibility, const char*>, 4> compatibilities{{
     {Compatibility::Incompatible, "incompatible"},
     {Compatibility::Untested, "untested"},
 }};
-constexpr std::array<std::pair<RunStatus, const char*>, 3> run_statuses{{
+constexpr std::array<std::pair<RunStatus, const char*>, 4> run_statuses{{
     {RunStatus::Running, "running"},
     {RunStatus::Complete, "complete"},
     {RunStatus::Incomplete, "incomplete"},
+    {RunStatus::Interrupted, "interrupted"},
+}};
+// The stored and exported names: never rename one (databases and JSON exports keep them).
+constexpr std::array<std::pair<FailureKind, const char*>, 15> failure_kinds{{
+    {FailureKind::None, ""},
+    {FailureKind::CardRemoved, "card_removed"},
+    {FailureKind::CardReset, "card_reset"},
+    {FailureKind::ReaderGone, "reader_gone"},
+    {FailureKind::Timeout, "timeout"},
+    {FailureKind::TooLong, "too_long"},
+    {FailureKind::Communication, "communication"},
+    {FailureKind::ProtocolMismatch, "protocol_mismatch"},
+    {FailureKind::Unresponsive, "unresponsive"},
+    {FailureKind::TransportOther, "transport_other"},
+    {FailureKind::NoService, "no_service"},
+    {FailureKind::LabStopped, "lab_stopped"},
+    {FailureKind::Disk, "disk"},
+    {FailureKind::RefusedByGuard, "refused_by_guard"},
+    {FailureKind::MissingInput, "missing_input"},
+}};
+constexpr std::array<std::pair<FailureClass, const char*>, 5> failure_classes{{
+    {FailureClass::None, "none"},
+    {FailureClass::Transport, "transport"},
+    {FailureClass::Environment, "environment"},
+    {FailureClass::Guard, "guard"},
+    {FailureClass::Consequence, "consequence"},
 }};
 
 } // namespace
@@ -54,6 +80,12 @@ const char* to_string(Compatibility compatibility) {
 const char* to_string(RunStatus status) {
     return name_of(run_statuses, status);
 }
+const char* to_string(FailureKind kind) {
+    return name_of(failure_kinds, kind);
+}
+const char* to_string(FailureClass failure_class) {
+    return name_of(failure_classes, failure_class);
+}
 std::optional<StepVerdict> step_verdict_from(std::string_view text) {
     return value_of(step_verdicts, text);
 }
@@ -63,6 +95,36 @@ std::optional<Compatibility> compatibility_from(std::string_view text) {
 std::optional<RunStatus> run_status_from(std::string_view text) {
     return value_of(run_statuses, text);
 }
+std::optional<FailureKind> failure_kind_from(std::string_view text) {
+    return value_of(failure_kinds, text);
+}
+
+FailureClass class_of(FailureKind kind) {
+    switch (kind) {
+    case FailureKind::None:
+        return FailureClass::None;
+    case FailureKind::CardRemoved:
+    case FailureKind::CardReset:
+    case FailureKind::ReaderGone:
+    case FailureKind::Timeout:
+    case FailureKind::TooLong:
+    case FailureKind::Communication:
+    case FailureKind::ProtocolMismatch:
+    case FailureKind::Unresponsive:
+    case FailureKind::TransportOther:
+        return FailureClass::Transport;
+    case FailureKind::NoService:
+    case FailureKind::LabStopped:
+    case FailureKind::Disk:
+        return FailureClass::Environment;
+    case FailureKind::RefusedByGuard:
+        return FailureClass::Guard;
+    case FailureKind::MissingInput:
+        return FailureClass::Consequence;
+    }
+    return FailureClass::None;
+}
+
 std::ostream& operator<<(std::ostream& out, StepVerdict verdict) {
     return out << to_string(verdict);
 }
@@ -71,6 +133,9 @@ std::ostream& operator<<(std::ostream& out, Compatibility compatibility) {
 }
 std::ostream& operator<<(std::ostream& out, RunStatus status) {
     return out << to_string(status);
+}
+std::ostream& operator<<(std::ostream& out, FailureKind kind) {
+    return out << (kind == FailureKind::None ? "none" : to_string(kind));
 }
 
 } // namespace harness::model

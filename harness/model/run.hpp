@@ -7,32 +7,75 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace harness::model {
 
 enum class StepVerdict { Pass, Fail, Skip, Error, Aborted };
 enum class Compatibility { Compatible, Partial, Incompatible, Untested };
-enum class RunStatus { Running, Complete, Incomplete };
+// Interrupted: the run's process died while the run was `running` (marked by the next `run` on
+// the database, or shown so by `report`/`diff` without writing).
+enum class RunStatus { Running, Complete, Incomplete, Interrupted };
+
+// Why a step, an exchange or a session did not reach a result of the card's own. A typed fact
+// carried as a value from the channel (io::TransportError) through the runner to the verdict
+// rules and the store: the rules read it, never a message text.
+enum class FailureKind {
+    None,
+    // Transport: what the reader (or the card in it) did.
+    CardRemoved,      // the card vanished (or was taken out)
+    CardReset,        // another application reset the card
+    ReaderGone,       // the reader went away
+    Timeout,          // the reader timed out waiting for the card
+    TooLong,          // the message did not fit (SCARD_E_INSUFFICIENT_BUFFER)
+    Communication,    // the reader failed the exchange
+    ProtocolMismatch, // no common protocol, failed PPS
+    Unresponsive,     // the card does not answer the reset
+    TransportOther,   // any other transport failure
+    // Environment: never the reader's fault (the session is untested, `run` exits 3).
+    NoService,  // pcscd stopped or cannot be reached
+    LabStopped, // the virtual lab stopped under the run
+    Disk,       // the results database could not be written
+    // The PIN guard refused to send the command (nothing reached the card).
+    RefusedByGuard,
+    // The step lacked a value an earlier step should have stored (a consequence, no cause).
+    MissingInput,
+};
+enum class FailureClass { None, Transport, Environment, Guard, Consequence };
 
 const char* to_string(StepVerdict verdict);
 const char* to_string(Compatibility compatibility);
 const char* to_string(RunStatus status);
+const char* to_string(FailureKind kind); // "card_removed", "no_service", …; "" for None
+const char* to_string(FailureClass failure_class);
 std::optional<StepVerdict> step_verdict_from(std::string_view text);
 std::optional<Compatibility> compatibility_from(std::string_view text);
 std::optional<RunStatus> run_status_from(std::string_view text);
+std::optional<FailureKind> failure_kind_from(std::string_view text); // "" → None
+FailureClass class_of(FailureKind kind);
+inline bool is_environment(FailureKind kind) {
+    return class_of(kind) == FailureClass::Environment;
+}
+inline bool is_transport(FailureKind kind) {
+    return class_of(kind) == FailureClass::Transport;
+}
 std::ostream& operator<<(std::ostream& out, StepVerdict verdict);
 std::ostream& operator<<(std::ostream& out, Compatibility compatibility);
 std::ostream& operator<<(std::ostream& out, RunStatus status);
+std::ostream& operator<<(std::ostream& out, FailureKind kind);
 
 // One command/response exchange of a step, already redacted (PIN bytes, personal-data EF
-// contents and certificate subjects replaced by "<redacted len=N sha256=…>" markers).
+// contents and certificate subjects replaced by "<redacted len=N hmac=…>" markers).
 struct Exchange {
     std::string command;  // hex (spaced) or a redaction marker
     std::string response; // hex (spaced) or a redaction marker
     std::optional<std::uint16_t> sw;
     std::int64_t duration_us = 0;
     std::string note; // e.g. "GET RESPONSE followed 61 10", "transport error: timeout"
+    // Typed facts (the verdict rules read these, never the texts above):
+    FailureKind failure = FailureKind::None;    // the transport failure this exchange met
+    std::optional<std::size_t> response_size{}; // bytes received (data + SW), also when redacted
 };
 
 struct StepResult {
@@ -48,6 +91,10 @@ struct StepResult {
     std::int64_t duration_us = 0;
     std::vector<Exchange> exchanges;
     std::string measurements_json; // e.g. latency statistics, "{}" when none
+    // Typed facts: the failure the step met (None when it met none), and the `requires` tokens
+    // that were not available when it was skipped for them (e.g. "pin:auth").
+    FailureKind failure = FailureKind::None;
+    std::vector<std::string> missing{};
 };
 
 struct SuiteRef {
@@ -76,7 +123,7 @@ struct ReaderIdentity {
 };
 
 struct CardRecord {
-    std::string card_id;   // anonymous: salted hash, stable per database
+    std::string card_id;   // anonymous: HMAC under the station key (cert-… strong, atr-… weak)
     std::string card_type; // mynumber, juki, jpki_phone, iso7816_unknown, no_card
     std::string interface; // contact, contactless
     Bytes atr;
@@ -91,6 +138,9 @@ struct Session {
     std::vector<SuiteResult> suites;
     RunStatus status = RunStatus::Complete;
     std::string cause; // why incomplete, e.g. "card removed during step jpki.sign.auth"
+    // What cut the session short (None when nothing did). An environment kind makes the session
+    // untested whatever its steps say.
+    FailureKind failure = FailureKind::None;
 };
 
 struct Verdict {
@@ -101,6 +151,7 @@ struct Verdict {
     Compatibility verdict = Compatibility::Untested;
     std::string diagnosis_en;
     std::string diagnosis_ja;
+    std::vector<std::string> causes{}; // cause codes, most telling first ("message_too_long", …)
 };
 
 struct Environment {
@@ -111,11 +162,19 @@ struct Environment {
     std::string harness_version;
 };
 
+// The process that runs (or ran) a run: enough to tell later whether it is still alive.
+struct RunOwner {
+    std::string host;
+    std::int64_t pid = 0;
+    std::string process_start; // boot id + the process's start time: tells a reused pid apart
+};
+
 struct Run {
     std::string uuid;
     std::string started_at; // ISO 8601 UTC
     std::string ended_at;   // empty while running
     Environment environment;
+    RunOwner owner;
     bool lab = false;
     RunStatus status = RunStatus::Running;
     std::string cause;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `cardharness identify` through a real pcscd: in-test identification cards (tests/tools/id_card)
 # served over vpcd slots of a private pcscd. Checks types and interfaces, the anonymous card id
-# (stable per database, different across databases, same card on both interfaces), --reader,
+# (keyed by the station key: stable on one station, different on another, same card on both
+# interfaces; cert-... strong, atr-... weak, refused by run --test-card when weak), --reader,
 # exit codes, and that no VERIFY / personal-data EF access ever reached a card.
 set -euo pipefail
 
@@ -47,6 +48,8 @@ remove_cards() {
     card_pids=()
 }
 
+# Each test station has its own state folder (station key).
+export CARDHARNESS_STATE_DIR=$dir/station-one
 identify() { "$CARDHARNESS" identify "$@"; }
 
 # wait_types <type/interface in slot 0> <type/interface in slot 1>: until identify sees them
@@ -55,7 +58,7 @@ identify() { "$CARDHARNESS" identify "$@"; }
 wait_types() {
     local deadline=$((SECONDS + 20)) got=""
     while [ "$SECONDS" -lt "$deadline" ]; do
-        got=$(identify --json --db "$dir/probe.db" 2>/dev/null | jq -r '[.[] | "\(.card_type)/\(.interface)"] | join(" ")' || true)
+        got=$(identify --json 2>/dev/null | jq -r '[.[] | "\(.card_type)/\(.interface)"] | join(" ")' || true)
         [ "$got" = "$1 $2" ] && return 0
         sleep 0.3
     done
@@ -81,20 +84,35 @@ ids() { jq -c '[.[] | {reader, card_id}]' "$1"; }
 card mynumber 0 --kind mynumber
 card juki 1 --kind juki
 wait_types mynumber/contact juki/contact
-identify --json --db "$dir/one.db" >"$dir/run1.json"
-identify --json --db "$dir/one.db" >"$dir/run2.json"
-identify --json --db "$dir/two.db" >"$dir/other.json"
+identify --json >"$dir/run1.json"
+identify --json --db "$dir/any.db" >"$dir/run2.json" # --db is accepted and ignored
+CARDHARNESS_STATE_DIR=$dir/station-two identify --json >"$dir/other.json"
 expect "$dir/run1.json" "$slot0" mynumber contact strong
 expect "$dir/run1.json" "$slot1" juki contact weak
 
-# Card ids: 24 hex digits, stable per database, different in another database.
-[ "$(ids "$dir/run1.json")" = "$(ids "$dir/run2.json")" ] || fail "card ids changed between two runs on one database"
-jq -e 'all(.[]; .card_id | test("^[0-9a-f]{24}$"))' "$dir/run1.json" >/dev/null || fail "card id format"
+# Card ids: cert-/atr- + 24 hex digits, stable on one station, different on another.
+[ "$(ids "$dir/run1.json")" = "$(ids "$dir/run2.json")" ] || fail "card ids changed between two runs on one station"
+jq -e 'all(.[]; .card_id | test("^(cert|atr)-[0-9a-f]{24}$"))' "$dir/run1.json" >/dev/null || fail "card id format"
+[ "$(field "$dir/run1.json" "$slot0" card_id | cut -c1-5)" = "cert-" ] || fail "the My Number card's id is not a strong cert- id"
+[ "$(field "$dir/run1.json" "$slot1" card_id | cut -c1-4)" = "atr-" ] || fail "the Juki card's id is not a weak atr- id"
 for r in "$slot0" "$slot1"; do
     [ "$(field "$dir/run1.json" "$r" card_id)" != "$(field "$dir/other.json" "$r" card_id)" ] ||
-        fail "$r: the same card id in two databases"
+        fail "$r: the same card id on two stations"
 done
-echo "ok: card ids stable per database, different across databases"
+[ "$(stat -c %a "$dir/station-one/station.key")" = 600 ] || fail "the station key is not 0600"
+echo "ok: card ids stable on a station, different across stations; the station key is 0600"
+
+# A weak id cannot declare a test card: refused before anything runs, saying why.
+set +e
+"$CARDHARNESS" run --reader "$slot1" --test-card "$(field "$dir/run1.json" "$slot1" card_id)" \
+    --db "$dir/weak.db" >"$dir/weak.out" 2>"$dir/weak.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "run --test-card <weak id> should exit 2, got $rc"
+grep -q "weak card id" "$dir/weak.err" || fail "no reason for the refusal: $(cat "$dir/weak.err")"
+grep -q "Juki card" "$dir/weak.err" || fail "the refusal does not mention Juki cards"
+[ ! -e "$dir/weak.db" ] || fail "a refused run created its database"
+echo "ok: run --test-card with a weak id exits 2 and says why"
 
 # Evidence: the text AP was probed (present on the My Number card, absent on the Juki card).
 text_ap_sw() {
@@ -105,12 +123,12 @@ text_ap_sw() {
 [ "$(text_ap_sw "$dir/run1.json" "$slot1")" = 6A82 ] || fail "text AP evidence on the Juki card"
 
 # Text output.
-identify --db "$dir/one.db" >"$dir/text.out"
+identify >"$dir/text.out"
 grep -q "My Number card (mynumber), contact" "$dir/text.out" || fail "text output: $(cat "$dir/text.out")"
 grep -q "Juki card (juki), contact" "$dir/text.out" || fail "text output lacks the Juki card"
 
 # --reader: one reader only; an unknown one is a usage error listing the readers.
-identify --json --db "$dir/one.db" --reader "$slot1" >"$dir/one_reader.json"
+identify --json --reader "$slot1" >"$dir/one_reader.json"
 jq -e 'length == 1 and .[0].card_type == "juki"' "$dir/one_reader.json" >/dev/null || fail "--reader"
 set +e
 identify --reader "No Such Reader" --db "$dir/one.db" >"$dir/bad.out" 2>"$dir/bad.err"
@@ -134,7 +152,7 @@ remove_cards
 card mynumber_cl 0 --kind mynumber --contactless
 card juki_cl 1 --kind juki --contactless
 wait_types mynumber/contactless juki/contactless
-identify --json --db "$dir/one.db" >"$dir/contactless.json"
+identify --json >"$dir/contactless.json"
 expect "$dir/contactless.json" "$slot0" mynumber contactless strong
 expect "$dir/contactless.json" "$slot1" juki contactless weak
 [ "$(field "$dir/run1.json" "$slot0" card_id)" = "$(field "$dir/contactless.json" "$slot0" card_id)" ] ||
@@ -146,7 +164,7 @@ remove_cards
 card phone 0 --kind phone
 card unknown 1 --kind unknown
 wait_types jpki_phone/contactless iso7816_unknown/contact
-identify --json --db "$dir/one.db" >"$dir/others.json"
+identify --json >"$dir/others.json"
 expect "$dir/others.json" "$slot0" jpki_phone contactless strong
 expect "$dir/others.json" "$slot1" iso7816_unknown contact weak
 remove_cards
@@ -166,7 +184,7 @@ echo "ok: the certificate subject appears in no output or database"
 
 # No pcscd at all: exit 3 with a clear message.
 set +e
-PCSCLITE_CSOCK_NAME="$dir/nowhere/pcscd.comm" "$CARDHARNESS" identify --db "$dir/one.db" \
+PCSCLITE_CSOCK_NAME="$dir/nowhere/pcscd.comm" "$CARDHARNESS" identify \
     >"$dir/nopcscd.out" 2>"$dir/nopcscd.err"
 status=$?
 set -e
@@ -179,7 +197,7 @@ stop_private_pcscd
 : >"$dir/empty.conf"
 start_private_pcscd "$dir/empty.conf" "$dir/pcscd-empty"
 set +e
-identify --db "$dir/one.db" >"$dir/noreaders.out" 2>"$dir/noreaders.err"
+identify >"$dir/noreaders.out" 2>"$dir/noreaders.err"
 status=$?
 set -e
 [ "$status" -eq 3 ] || fail "no readers: exit $status, expected 3 ($(cat "$dir/noreaders.err"))"

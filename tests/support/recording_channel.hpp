@@ -31,6 +31,8 @@ public:
     io::Protocol protocol() const override { return io::Protocol::T1; }
     void reset(io::ResetKind kind) override { atr_ = card_.reset(kind == io::ResetKind::Cold); }
     std::string reader_name() const override { return reader_; }
+    // The only client of its card: a transaction trivially keeps everyone else out.
+    bool begin_transaction() override { return true; }
 
     const std::vector<Bytes>& sent() const { return sent_; }
     // Commands after the first n fail as if the card was pulled out.

@@ -5,6 +5,8 @@
 //   pcsc_probe transmit READER APDU... [--reset warm|cold] [--exclusive]
 //       JSON {reader, atr, protocol, responses: [hex...], atr_after_reset}; a transport failure
 //       prints {error: {failure, call, raw_code, message}} and exits 1.
+//   pcsc_probe hold READER [--seconds N]     connect exclusively, print "held", keep the card N s
+//       (another application holding a reader, for `doctor`)
 // Exit codes follow the CLI: 2 usage, 3 environment (no pcscd).
 #include "backends/pcsc/card.hpp"
 #include "backends/pcsc/context.hpp"
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 using namespace harness;
 using namespace std::chrono;
@@ -45,6 +48,10 @@ int main(int argc, char** argv) {
     transmit->add_option("--reset", reset_kind, "reset after the APDUs")
         ->check(CLI::IsMember({"warm", "cold"}));
     transmit->add_flag("--exclusive", exclusive);
+    int seconds = 60;
+    auto* hold = app.add_subcommand("hold", "hold the card exclusively for a while");
+    hold->add_option("reader", reader)->required();
+    hold->add_option("--seconds", seconds);
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -57,6 +64,13 @@ int main(int argc, char** argv) {
             return context.wait_for_card(reader, milliseconds(timeout_ms)) ? 0 : 1;
         if (wait_removal->parsed())
             return context.wait_for_removal(reader, milliseconds(timeout_ms)) ? 0 : 1;
+        if (hold->parsed()) {
+            pcsc::Card card(context, reader, pcsc::ShareMode::Exclusive);
+            fmt::print("held\n");
+            std::fflush(stdout);
+            std::this_thread::sleep_for(std::chrono::seconds(seconds));
+            return 0;
+        }
         nlohmann::json out;
         out["reader"] = reader;
         nlohmann::json responses = nlohmann::json::array();

@@ -28,6 +28,20 @@ void PcscChannel::reset(io::ResetKind kind) {
     refresh_atr();
 }
 
+bool PcscChannel::begin_transaction() {
+    if (transaction_depth_ == 0)
+        card_.begin_transaction();
+    ++transaction_depth_;
+    return true;
+}
+
+void PcscChannel::end_transaction() {
+    if (transaction_depth_ == 0)
+        return;
+    if (--transaction_depth_ == 0)
+        card_.end_transaction(Disposition::Leave);
+}
+
 void PcscChannel::refresh_atr() {
     atr_ = card_.status().atr;
 }

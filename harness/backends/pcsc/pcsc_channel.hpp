@@ -1,9 +1,10 @@
 #pragma once
 // io::CardChannel over a real PC/SC card connection: transmits bytes exactly as given (no 61xx /
 // 6Cxx handling), resets through SCardReconnect (warm: SCARD_RESET_CARD, cold: SCARD_UNPOWER_CARD)
-// and reports the ATR and the negotiated protocol. A "successful" transmit that returns fewer than
-// two bytes (no SW1 SW2: the card vanished mid-command) is a TransportError (Communication) with
-// raw code 0; Card::transmit itself returns whatever came.
+// and reports the ATR and the negotiated protocol. Transactions keep other PC/SC clients out. A
+// "successful" transmit that returns fewer than two bytes (no SW1 SW2: the card vanished
+// mid-command) is a TransportError (Communication) with raw code 0; Card::transmit itself returns
+// whatever came.
 #include "backends/pcsc/card.hpp"
 #include "backends/pcsc/context.hpp"
 #include "io/card_channel.hpp"
@@ -22,6 +23,10 @@ public:
     io::Protocol protocol() const override { return card_.protocol(); }
     void reset(io::ResetKind kind) override;
     std::string reader_name() const override { return card_.reader(); }
+    // SCardBeginTransaction / SCardEndTransaction(SCARD_LEAVE_CARD), counted: only the outermost
+    // pair reaches pcscd. pcsc-lite's client waits while another handle holds the card.
+    bool begin_transaction() override;
+    void end_transaction() override;
 
     Card& card() { return card_; }
 
@@ -30,6 +35,7 @@ private:
 
     Card card_;
     Bytes atr_;
+    int transaction_depth_ = 0;
 };
 
 } // namespace harness::pcsc

@@ -3,6 +3,7 @@
 #include "pure/bytes.hpp"
 #include "pure/error.hpp"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@
 #include <openssl/x509v3.h>
 #include <sstream>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace harness::emu {
@@ -108,15 +110,37 @@ Bytes read_file(const std::filesystem::path& path) {
     return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
+// Written with its final mode from the first byte (private keys 0600: no moment where another
+// user could read them), then renamed into place.
+void write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                       mode_t mode = 0644) {
     const auto tmp = path.string() + ".tmp" + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        if (!out)
+    ::unlink(tmp.c_str());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        throw EnvironmentError("cannot write " + tmp);
+    ::fchmod(fd, mode); // the umask does not widen, but may narrow certificates: set exactly
+    std::size_t done = 0;
+    while (done < content.size()) {
+        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ::close(fd);
+            ::unlink(tmp.c_str());
             throw EnvironmentError("cannot write " + tmp);
+        }
+        done += static_cast<std::size_t>(n);
     }
+    ::close(fd);
     std::filesystem::rename(tmp, path);
+}
+
+// A private key (or its folder) of an older version readable by others: owner-only now.
+void make_private(const std::filesystem::path& path, mode_t mode) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && st.st_uid == ::geteuid())
+        ::chmod(path.c_str(), mode);
 }
 
 KeyPtr generate_key(int bits) {
@@ -252,7 +276,7 @@ std::string fingerprint(PkiStyle style,
 class DirLock {
 public:
     explicit DirLock(const std::filesystem::path& dir) {
-        fd_ = ::open((dir / ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+        fd_ = ::open((dir / ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
         if (fd_ >= 0)
             ::flock(fd_, LOCK_EX);
     }
@@ -319,6 +343,7 @@ std::shared_ptr<const Pki> Pki::load_or_create(const std::filesystem::path& dir,
     if (ec)
         throw EnvironmentError("cannot create PKI directory " + (dir / "keys").string() + ": " +
                                ec.message());
+    make_private(dir / "keys", 0700);
     DirLock lock(dir);
 
     auto impl = std::make_unique<Impl>();
@@ -327,11 +352,13 @@ std::shared_ptr<const Pki> Pki::load_or_create(const std::filesystem::path& dir,
     for (const auto& def : cert_defs) {
         const auto path = dir / "keys" / (std::string(def.name) + ".pem");
         KeyPtr key;
-        if (std::filesystem::exists(path))
+        if (std::filesystem::exists(path)) {
+            make_private(path, 0600);
             key = key_from_pem(read_file(path));
+        }
         if (!key || EVP_PKEY_get_bits(key.get()) != def.bits) {
             key = generate_key(def.bits);
-            write_file_atomic(path, key_to_pem(key.get()));
+            write_file_atomic(path, key_to_pem(key.get()), 0600);
             new_keys = true;
         }
         impl->keys.emplace(def.name, std::move(key));

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string_view>
 
 namespace harness::identify {
@@ -29,6 +30,9 @@ constexpr std::size_t token_length = 32;
 constexpr std::size_t max_certificate_prefix = 2048;
 constexpr int max_certificate_reads = 16;
 constexpr std::size_t card_id_bytes = 12; // 24 hex digits
+constexpr std::string_view card_id_domain = "cardharness card id v2";
+constexpr std::string_view strong_prefix = "cert-";
+constexpr std::string_view weak_prefix = "atr-";
 
 // ATRs of domain.md §7 (pcsc-tools' list): hints only, never the verdict.
 struct KnownAtr {
@@ -272,21 +276,22 @@ std::optional<CertMaterial> certificate_material(Session& session, model::CardId
     return std::nullopt;
 }
 
-std::string card_id_of(const io::Salt& salt, std::string_view label, ByteView material) {
+std::string card_id_of(const io::StationKey& key, std::string_view prefix, std::string_view label,
+                       ByteView material) {
+    Bytes message(card_id_domain.begin(), card_id_domain.end());
+    message.push_back(0);
+    message.insert(message.end(), label.begin(), label.end());
+    message.push_back(0);
+    message.insert(message.end(), material.begin(), material.end());
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const std::string_view domain = "cardharness card id v1";
-    bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
-              EVP_DigestUpdate(ctx, domain.data(), domain.size()) == 1 &&
-              EVP_DigestUpdate(ctx, salt.bytes.data(), salt.bytes.size()) == 1 &&
-              EVP_DigestUpdate(ctx, label.data(), label.size()) == 1 &&
-              EVP_DigestUpdate(ctx, material.data(), material.size()) == 1 &&
-              EVP_DigestFinal_ex(ctx, digest.data(), &length) == 1;
-    EVP_MD_CTX_free(ctx);
+    const bool ok = !key.bytes.empty() &&
+                    HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
+                         message.data(), message.size(), digest.data(), &length) != nullptr;
+    OPENSSL_cleanse(message.data(), message.size());
     if (!ok || length < card_id_bytes)
-        throw Error("OpenSSL SHA-256 failed while computing the card id");
-    return hex_lower(ByteView(digest.data(), card_id_bytes));
+        throw Error("OpenSSL HMAC-SHA-256 failed while computing the card id");
+    return std::string(prefix) + hex_lower(ByteView(digest.data(), card_id_bytes));
 }
 
 const char* type_en(CardType type) {
@@ -345,7 +350,7 @@ model::CardIdentity no_card(const std::string& reader) {
     return id;
 }
 
-model::CardIdentity identify(io::CardChannel& channel, const io::Salt& salt) {
+model::CardIdentity identify(io::CardChannel& channel, const io::StationKey& key) {
     model::CardIdentity id;
     id.reader = channel.reader_name();
     id.type = CardType::Iso7816Unknown;
@@ -431,7 +436,7 @@ model::CardIdentity identify(io::CardChannel& channel, const io::Salt& salt) {
 
     const char* label = model::to_string(id.type);
     if (cert) {
-        id.card_id = card_id_of(salt, label, cert->bytes);
+        id.card_id = card_id_of(key, strong_prefix, label, cert->bytes);
         id.card_id_strength = CardIdStrength::Strong;
         id.card_id_source = cert->source;
         OPENSSL_cleanse(cert->bytes.data(), cert->bytes.size());
@@ -439,13 +444,34 @@ model::CardIdentity identify(io::CardChannel& channel, const io::Salt& salt) {
         // Nothing card-unique is freely readable: ATR (+ token) is shared by every card of a kind.
         Bytes material = id.atr;
         material.insert(material.end(), token_bytes.begin(), token_bytes.end());
-        id.card_id = card_id_of(salt, label, material);
+        id.card_id = card_id_of(key, weak_prefix, label, material);
         id.card_id_strength = CardIdStrength::Weak;
         id.card_id_source = token_bytes.empty()
                                 ? "ATR (not unique: shared by cards of the same model)"
                                 : "ATR + JPKI token (not unique: shared by cards of the same kind)";
     }
     return id;
+}
+
+std::optional<std::string> test_card_id_problem(std::string_view id) {
+    const auto hex_tail = [](std::string_view tail) {
+        return tail.size() == 2 * card_id_bytes &&
+               std::all_of(tail.begin(), tail.end(),
+                           [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    };
+    if (id.starts_with(strong_prefix) && hex_tail(id.substr(strong_prefix.size())))
+        return std::nullopt;
+    if (id.starts_with(weak_prefix) && hex_tail(id.substr(weak_prefix.size())))
+        return fmt::format(
+            "{} is a weak card id: it comes from the ATR and the JPKI token, which every card of "
+            "that kind shares, so declaring it would make other cards (a citizen's card too) test "
+            "cards. Only a strong id (cert-…, from the certificate issuer and serial number) can "
+            "declare a test card; a Juki card has nothing card-unique that is freely readable and "
+            "can be a test card only as an emulated card in the lab",
+            id);
+    return fmt::format("\"{}\" is not a card id (expected cert- and 24 hex digits, as `cardharness "
+                       "identify` prints it)",
+                       id);
 }
 
 } // namespace harness::identify

@@ -3,17 +3,26 @@
 // SELECT text AP (domain.md §2–§3, §7). Never a VERIFY, never a read of a personal-data EF (text AP
 // 0001/0002, JPKI 0001): only SELECTs and READ BINARY of the free EFs 0006 and 000A.
 #include "io/card_channel.hpp"
-#include "io/salt.hpp"
+#include "io/station.hpp"
 #include "model/card_identity.hpp"
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace harness::identify {
 
 // Identifies the card behind the channel. Transport failures end identification early and are
-// recorded as evidence (never thrown).
-model::CardIdentity identify(io::CardChannel& channel, const io::Salt& salt);
+// recorded as evidence (never thrown). The card id is an HMAC under the station key (never stored
+// with the results): "cert-" + 24 hex digits from the authentication certificate's issuer and
+// serial number (card-unique: a strong id), else "atr-" + 24 hex digits from the ATR and the JPKI
+// token (shared by every card of a kind: a weak id).
+model::CardIdentity identify(io::CardChannel& channel, const io::StationKey& key);
+
+// Why `id` cannot declare a test card (`run --test-card ID`), or nullopt when it can: only a
+// strong id (certificate issuer + serial) names one card. A Juki card has nothing card-unique
+// that is freely readable, so it can be a test card only as an emulated card of the lab.
+std::optional<std::string> test_card_id_problem(std::string_view id);
 
 // The identity of an empty reader.
 model::CardIdentity no_card(const std::string& reader);

@@ -219,4 +219,49 @@ Outcome EmulatedReader::transmit(ByteView command) {
     return out;
 }
 
+ReaderArbiter::Call::Call(ReaderArbiter& arbiter, const void* client) : arbiter_(arbiter) {
+    std::unique_lock lock(arbiter_.mutex_);
+    arbiter_.changed_.wait(lock, [&] {
+        return !arbiter_.busy_ && (arbiter_.holder_ == nullptr || arbiter_.holder_ == client);
+    });
+    arbiter_.busy_ = true;
+}
+
+ReaderArbiter::Call::~Call() {
+    {
+        std::lock_guard lock(arbiter_.mutex_);
+        arbiter_.busy_ = false;
+    }
+    arbiter_.changed_.notify_all();
+}
+
+void ReaderArbiter::begin_transaction(const void* client) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !busy_ && (holder_ == nullptr || holder_ == client); });
+    holder_ = client;
+    ++depth_;
+}
+
+void ReaderArbiter::end_transaction(const void* client) {
+    {
+        std::lock_guard lock(mutex_);
+        if (holder_ != client || depth_ == 0)
+            return;
+        if (--depth_ == 0)
+            holder_ = nullptr;
+    }
+    changed_.notify_all();
+}
+
+void ReaderArbiter::release(const void* client) {
+    {
+        std::lock_guard lock(mutex_);
+        if (holder_ != client)
+            return;
+        holder_ = nullptr;
+        depth_ = 0;
+    }
+    changed_.notify_all();
+}
+
 } // namespace harness::lab

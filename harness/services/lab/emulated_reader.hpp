@@ -1,14 +1,17 @@
 #pragma once
 // An emulated reader: a ReaderModel's quirks applied to an io::VirtualCard, as the host side of a
-// real CCID reader (driver + firmware) would behave. Not thread-safe: the lab serialises calls.
+// real CCID reader (driver + firmware) would behave. Not thread-safe: the lab serialises calls;
+// in-process LabChannels serialise theirs through the reader's ReaderArbiter.
 // Delays are returned, not slept: the caller waits (in real time in the lab, virtually in tests).
 #include "io/virtual_card.hpp"
 #include "pure/lab_wire.hpp"
 #include "services/lab/reader_model.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -42,6 +45,34 @@ struct Outcome {
     bool ok() const { return code == ifd::Code::Success; }
 };
 
+// Serialises the in-process clients (LabChannels) of one emulated reader, as pcscd does for its
+// clients, and lets one of them hold a transaction (SCardBeginTransaction): while it does, the
+// other clients' calls wait. The lab process serialises its own calls and does not use it.
+class ReaderArbiter {
+public:
+    // One call (transmit, power): waits for a running call, and for another client's transaction.
+    class Call {
+    public:
+        Call(ReaderArbiter& arbiter, const void* client);
+        ~Call();
+        Call(const Call&) = delete;
+        Call& operator=(const Call&) = delete;
+
+    private:
+        ReaderArbiter& arbiter_;
+    };
+    void begin_transaction(const void* client); // nests for the holder
+    void end_transaction(const void* client);
+    void release(const void* client); // a client that goes away ends its transaction
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    const void* holder_ = nullptr;
+    int depth_ = 0;
+    bool busy_ = false;
+};
+
 class EmulatedReader {
 public:
     EmulatedReader(ReaderModel model, Interface interface);
@@ -69,6 +100,7 @@ public:
     const Bytes& atr() const { return atr_; }
     int protocol() const { return protocol_; }
     std::uint64_t transmit_count() const { return transmits_; }
+    ReaderArbiter& arbiter() const { return *arbiter_; }
 
 private:
     Outcome fail(ifd::Code code, std::string note, std::chrono::microseconds delay = {}) const;
@@ -81,6 +113,7 @@ private:
     int protocol_ = -1;
     std::uint64_t transmits_ = 0;
     bool bounced_ = false;
+    std::shared_ptr<ReaderArbiter> arbiter_ = std::make_shared<ReaderArbiter>();
 };
 
 } // namespace harness::lab

@@ -100,6 +100,7 @@ std::vector<SlotStatus> Lab::status() const {
         if (s->reader.card() && probe_)
             st.pins = probe_(*s->reader.card());
         st.opened = s->opened;
+        st.generation = s->generation;
         out.push_back(std::move(st));
     }
     return out;
@@ -120,6 +121,7 @@ nlohmann::json Lab::status_json() const {
                          {"citizen", st.citizen},
                          {"pins", pins},
                          {"opened", st.opened},
+                         {"generation", st.generation},
                          {"usb",
                           {{"vendor_id", fmt::format("{:04x}", m.usb.vendor_id)},
                            {"product_id", fmt::format("{:04x}", m.usb.product_id)},

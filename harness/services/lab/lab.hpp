@@ -59,6 +59,9 @@ struct SlotStatus {
     bool citizen = false;
     std::map<std::string, int> pins;
     bool opened = false; // pcscd has created the channel and polled the slot
+    // Bumped by every insert, remove and reset: two reads with the same generation saw the same
+    // card (a run decides a session's trust from it, issue 8).
+    std::uint64_t generation = 0;
 };
 
 class Lab {

@@ -51,6 +51,19 @@ LabChannel::LabChannel(EmulatedReader& reader, Options options)
     connect(true);
 }
 
+LabChannel::~LabChannel() {
+    reader_.arbiter().release(this);
+}
+
+bool LabChannel::begin_transaction() {
+    reader_.arbiter().begin_transaction(this);
+    return true;
+}
+
+void LabChannel::end_transaction() {
+    reader_.arbiter().end_transaction(this);
+}
+
 void LabChannel::spend(std::chrono::microseconds delay) {
     elapsed_ += delay;
     if (options_.real_time && delay.count() > 0)
@@ -58,6 +71,7 @@ void LabChannel::spend(std::chrono::microseconds delay) {
 }
 
 void LabChannel::connect(bool cold) {
+    const ReaderArbiter::Call call(reader_.arbiter(), this);
     if (cold)
         reader_.power(PowerAction::Down);
     Outcome power = reader_.power(cold ? PowerAction::Up : PowerAction::Reset);
@@ -78,7 +92,10 @@ void LabChannel::connect(bool cold) {
 }
 
 Bytes LabChannel::transmit(ByteView command) {
-    Outcome out = reader_.transmit(command);
+    Outcome out = [&] {
+        const ReaderArbiter::Call call(reader_.arbiter(), this);
+        return reader_.transmit(command);
+    }();
     spend(out.delay);
     if (!out.ok())
         throw transport_error(out.code, "SCardTransmit", out.note);

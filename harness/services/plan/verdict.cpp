@@ -13,15 +13,9 @@ namespace harness::plan {
 namespace {
 
 using model::Compatibility;
+using model::FailureKind;
 using model::StepResult;
 using model::StepVerdict;
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool has(const std::vector<std::string>& list, std::string_view value) {
     return std::find(list.begin(), list.end(), value) != list.end();
@@ -44,24 +38,6 @@ std::optional<apdu::Command> parse_command(const std::string& command_hex) {
     if (!bytes || bytes->size() < 4)
         return std::nullopt;
     return apdu::parse(*bytes).command;
-}
-
-// Length of a recorded response: hex bytes, or the len= of a redaction marker.
-std::optional<std::size_t> response_length(const std::string& response) {
-    if (const auto at = response.find("len="); at != std::string::npos) {
-        std::size_t n = 0;
-        bool any = false;
-        for (std::size_t i = at + 4;
-             i < response.size() && std::isdigit(static_cast<unsigned char>(response[i])); ++i) {
-            n = n * 10 + static_cast<std::size_t>(response[i] - '0');
-            any = true;
-        }
-        if (any)
-            return n;
-    }
-    if (const auto bytes = hex::parse(response))
-        return bytes->size();
-    return std::nullopt;
 }
 
 // What a command is, for a diagnosis: "signature", "READ BINARY", … (never its data).
@@ -96,14 +72,39 @@ struct StepContext {
     const StepResult& step;
     const model::Exchange* exchange;
     std::optional<apdu::Command> command;
-    std::optional<io::TransportFailure> failure;
+    FailureKind failure; // None when the step met no failure of the transport
     bool optional_step;
 };
 
-bool is_link_failure(const std::optional<io::TransportFailure>& failure) {
-    return failure == io::TransportFailure::Communication ||
-           failure == io::TransportFailure::InsufficientBuffer ||
-           failure == io::TransportFailure::Other;
+bool is_link_failure(FailureKind failure) {
+    return failure == FailureKind::Communication || failure == FailureKind::TooLong ||
+           failure == FailureKind::TransportOther;
+}
+
+// The environment failed: never the reader's fault, the session is untested.
+Cause environment_cause(FailureKind kind, const std::string& where_en,
+                        const std::string& where_ja) {
+    const std::string at_en = where_en.empty() ? "" : fmt::format(" ({})", where_en);
+    const std::string at_ja = where_ja.empty() ? "" : fmt::format("（{}）", where_ja);
+    switch (kind) {
+    case FailureKind::LabStopped:
+        return Cause{
+            "lab_stopped", Compatibility::Untested,
+            fmt::format("the lab stopped during the session{}: not a reader result", at_en),
+            fmt::format("セッション中にラボが停止した{}: リーダーの結果ではない", at_ja)};
+    case FailureKind::Disk:
+        return Cause{"disk", Compatibility::Untested,
+                     fmt::format("the results could not be stored{}: not a reader result", at_en),
+                     fmt::format("結果を保存できなかった{}: リーダーの結果ではない", at_ja)};
+    default:
+        return Cause{"pcscd_lost", Compatibility::Untested,
+                     fmt::format("pcscd stopped or could not be reached during the session{}: "
+                                 "not a reader result",
+                                 at_en),
+                     fmt::format("セッション中にpcscdが停止した（または接続できない）{}: "
+                                 "リーダーの結果ではない",
+                                 at_ja)};
+    }
 }
 
 // pcscd reports a driver's IFD_RESPONSE_TIMEOUT as SCARD_E_NOT_TRANSACTED: a link failure after a
@@ -113,8 +114,7 @@ constexpr std::int64_t long_wait_us = 500000;
 std::optional<Cause> rule_timeout(const StepContext& c) {
     const std::int64_t us =
         c.exchange && c.exchange->duration_us > 0 ? c.exchange->duration_us : c.step.duration_us;
-    if (c.failure != io::TransportFailure::Timeout &&
-        !(is_link_failure(c.failure) && us >= long_wait_us))
+    if (c.failure != FailureKind::Timeout && !(is_link_failure(c.failure) && us >= long_wait_us))
         return std::nullopt;
     const auto [kind, kind_ja] = command_kind(c.step, c.command);
     const std::string what = kind == "signature" ? "signing" : kind;
@@ -193,22 +193,23 @@ std::optional<Cause> rule_chaining(const StepContext& c) {
     // An extended exchange that failed, or a capability step (requires extended_apdu) whose data
     // check failed on an extended-level reader (e.g. a certificate read in one extended READ
     // BINARY that does not chain to its CA).
-    const bool data_check =
-        c.optional_step && !c.failure && level == ccid::ExchangeLevel::ExtendedApdu;
+    const bool data_check = c.optional_step && c.failure == FailureKind::None &&
+                            level == ccid::ExchangeLevel::ExtendedApdu;
     if (!is_extended_exchange(c.command) && !data_check)
         return std::nullopt;
     if (level && level != ccid::ExchangeLevel::ExtendedApdu)
         return std::nullopt;
-    if (c.failure && !is_link_failure(c.failure))
+    if (c.failure != FailureKind::None && !is_link_failure(c.failure))
         return std::nullopt;
     const auto [kind, kind_ja] = command_kind(c.step, c.command);
     std::size_t size = 0;
     if (c.exchange)
-        size = response_length(c.exchange->response).value_or(0);
+        size = c.exchange->response_size.value_or(0);
     const std::string size_en = size > 0 ? fmt::format(" ({}-byte response)", size) : "";
     const std::string size_ja = size > 0 ? fmt::format("（応答{}バイト）", size) : "";
-    const std::string how = c.failure ? "failed in transport" : "came back wrong";
-    const std::string how_ja = c.failure ? "が通信エラー" : "の内容が不正";
+    const bool failed = c.failure != FailureKind::None;
+    const std::string how = failed ? "failed in transport" : "came back wrong";
+    const std::string how_ja = failed ? "が通信エラー" : "の内容が不正";
     const std::string limit =
         c.outcome.reader.descriptor
             ? fmt::format(" ({}-byte messages)", c.outcome.reader.descriptor->max_message_length)
@@ -224,8 +225,7 @@ std::optional<Cause> rule_chaining(const StepContext& c) {
 }
 
 std::optional<Cause> rule_removed(const StepContext& c) {
-    if (c.failure != io::TransportFailure::CardRemoved &&
-        c.failure != io::TransportFailure::CardReset)
+    if (c.failure != FailureKind::CardRemoved && c.failure != FailureKind::CardReset)
         return std::nullopt;
     if (c.outcome.card_back)
         return Cause{"card_lost", Compatibility::Incompatible,
@@ -243,21 +243,19 @@ std::optional<Cause> rule_removed(const StepContext& c) {
 }
 
 std::optional<Cause> rule_lost(const StepContext& c) {
-    if (c.failure == io::TransportFailure::ReaderGone)
+    if (c.failure == FailureKind::ReaderGone)
         return Cause{"reader_lost", Compatibility::Untested,
                      fmt::format("the reader went away during \"{}\"", c.step.title_en),
                      fmt::format("「{}」の途中でリーダーが失われた", c.step.title_ja)};
-    if (c.failure == io::TransportFailure::ServiceGone)
-        return Cause{"pcscd_lost", Compatibility::Untested,
-                     fmt::format("pcscd stopped during \"{}\"", c.step.title_en),
-                     fmt::format("「{}」の途中でpcscdが停止した", c.step.title_ja)};
+    if (model::is_environment(c.failure))
+        return environment_cause(c.failure, c.step.title_en, c.step.title_ja);
     return std::nullopt;
 }
 
 std::optional<Cause> rule_generic(const StepContext& c) {
     const std::string reason = c.step.reason_en.empty() ? "failed" : c.step.reason_en;
     const std::string reason_ja = c.step.reason_ja.empty() ? "失敗" : c.step.reason_ja;
-    return Cause{c.failure ? "transport_failure" : "step_failed",
+    return Cause{c.failure != FailureKind::None ? "transport_failure" : "step_failed",
                  c.optional_step ? Compatibility::Partial : Compatibility::Incompatible,
                  fmt::format("\"{}\" failed: {}", c.step.title_en, reason),
                  fmt::format("「{}」が失敗: {}", c.step.title_ja, reason_ja)};
@@ -299,6 +297,15 @@ std::optional<Cause> rule_not_seen(const Outcome& o) {
 std::optional<Cause> rule_connect(const Outcome& o) {
     if (!o.connect_failure)
         return std::nullopt;
+    // Nothing to connect to: the reader went away, or the card was taken out first.
+    if (*o.connect_failure == FailureKind::ReaderGone)
+        return Cause{"reader_lost", Compatibility::Untested,
+                     fmt::format("the reader went away before the session ({})", o.connect_error),
+                     fmt::format("セッション前にリーダーが失われた（{}）", o.connect_error)};
+    if (*o.connect_failure == FailureKind::CardRemoved)
+        return Cause{"card_removed", Compatibility::Untested,
+                     fmt::format("the card was removed before the session ({})", o.connect_error),
+                     fmt::format("セッション前にカードが抜かれた（{}）", o.connect_error)};
     const atr::Atr decoded = o.card.atr.empty() ? atr::Atr{} : atr::decode(o.card.atr);
     const bool needs_pps = decoded.ta1_present && (decoded.fi_index != 1 || decoded.di_index != 1);
     const bool reader_pps =
@@ -306,8 +313,8 @@ std::optional<Cause> rule_connect(const Outcome& o) {
     const bool reader_no_pps =
         o.reader.descriptor && !reader_pps &&
         o.reader.descriptor->max_data_rate_bps <= o.reader.descriptor->data_rate_bps;
-    if (needs_pps && (o.connect_failure == io::TransportFailure::ProtocolMismatch ||
-                      o.connect_failure == io::TransportFailure::Unresponsive || reader_no_pps)) {
+    if (needs_pps && (o.connect_failure == FailureKind::ProtocolMismatch ||
+                      o.connect_failure == FailureKind::Unresponsive || reader_no_pps)) {
         const std::uint8_t ta1 = decoded.raw.size() > 2 ? decoded.raw[2] : 0;
         const std::string evidence =
             reader_no_pps ? fmt::format(" (no automatic PPS, dwMaxDataRate {} bps = the default "
@@ -344,7 +351,8 @@ int rank(Compatibility c) {
 void add_unique(std::vector<Cause>& causes, Cause cause) {
     // Losing the card or the reader is told once: the steps after it fail the same way.
     const bool once = cause.code == "card_lost" || cause.code == "card_removed" ||
-                      cause.code == "reader_lost" || cause.code == "pcscd_lost";
+                      cause.code == "reader_lost" || cause.code == "pcscd_lost" ||
+                      cause.code == "lab_stopped" || cause.code == "disk";
     for (const auto& c : causes)
         if (c.code == cause.code && (once || c.en == cause.en))
             return;
@@ -398,40 +406,22 @@ std::string level_text_ja(ccid::ExchangeLevel level) {
     return "不明";
 }
 
-std::optional<io::TransportFailure> transport_failure_of(const StepResult& step) {
-    std::string text;
-    for (const auto& e : step.exchanges)
-        if (!e.sw)
-            text += lower(e.note) + " ";
-    text += lower(step.reason_en);
-    constexpr std::array failures{
-        io::TransportFailure::CardRemoved,       io::TransportFailure::CardReset,
-        io::TransportFailure::ReaderGone,        io::TransportFailure::ServiceGone,
-        io::TransportFailure::Timeout,           io::TransportFailure::Communication,
-        io::TransportFailure::ProtocolMismatch,  io::TransportFailure::Unresponsive,
-        io::TransportFailure::InsufficientBuffer};
-    for (auto f : failures)
-        if (text.find(io::to_string(f)) != std::string::npos)
-            return f;
-    // pcsc-lite names and plain words, for results recorded without the failure key.
-    const std::array<std::pair<const char*, io::TransportFailure>, 8> words{{
-        {"scard_w_removed_card", io::TransportFailure::CardRemoved},
-        {"card removed", io::TransportFailure::CardRemoved},
-        {"card was removed", io::TransportFailure::CardRemoved},
-        {"scard_e_timeout", io::TransportFailure::Timeout},
-        {"timed out", io::TransportFailure::Timeout},
-        {"scard_e_no_service", io::TransportFailure::ServiceGone},
-        {"scard_e_reader_unavailable", io::TransportFailure::ReaderGone},
-        {"scard_e_comm_data_lost", io::TransportFailure::Communication},
-    }};
-    for (const auto& [word, f] : words)
-        if (text.find(word) != std::string::npos)
-            return f;
-    if (text.find("transport") != std::string::npos &&
-        std::any_of(step.exchanges.begin(), step.exchanges.end(),
-                    [](const model::Exchange& e) { return !e.sw; }))
-        return io::TransportFailure::Other;
-    return std::nullopt;
+FailureKind failure_of(const StepResult& step) {
+    if (step.failure != FailureKind::None && step.failure != FailureKind::RefusedByGuard &&
+        step.failure != FailureKind::MissingInput)
+        return step.failure;
+    for (auto it = step.exchanges.rbegin(); it != step.exchanges.rend(); ++it)
+        if (it->failure != FailureKind::None)
+            return it->failure;
+    return FailureKind::None;
+}
+
+FailureKind environment_failure(const Outcome& o) {
+    if (o.session && model::is_environment(o.session->failure))
+        return o.session->failure;
+    if (o.connect_failure && model::is_environment(*o.connect_failure))
+        return *o.connect_failure;
+    return FailureKind::None;
 }
 
 std::optional<std::size_t> expected_response_size(const std::string& command_hex) {
@@ -443,6 +433,15 @@ std::optional<std::size_t> expected_response_size(const std::string& command_hex
 
 Judgement judge(const Outcome& o) {
     Judgement j;
+    // The environment failed (pcscd, the lab, the disk): nothing in this session is evidence
+    // about the reader, whatever its steps say.
+    if (const FailureKind env = environment_failure(o); env != FailureKind::None) {
+        const std::string where = o.session ? o.session->cause : o.connect_error;
+        j.verdict = Compatibility::Untested;
+        j.causes.push_back(environment_cause(env, where, where));
+        finish(j);
+        return j;
+    }
     if (auto cause = rule_not_seen(o)) {
         j.verdict = cause->effect;
         j.causes.push_back(std::move(*cause));
@@ -471,20 +470,12 @@ Judgement judge(const Outcome& o) {
             case StepVerdict::Pass:
                 ++passed;
                 continue;
-            case StepVerdict::Skip: {
+            case StepVerdict::Skip:
                 ++skipped;
-                const std::string reason = lower(step.reason_en);
-                if (const auto at = reason.find("pin:"); at != std::string::npos) {
-                    std::size_t end = at + 4;
-                    while (end < reason.size() &&
-                           std::isalpha(static_cast<unsigned char>(reason[end])))
-                        ++end;
-                    const std::string pin = reason.substr(at, end - at);
-                    if (!has(skipped_pins, pin))
-                        skipped_pins.push_back(pin);
-                }
+                for (const auto& token : step.missing)
+                    if (token.rfind("pin:", 0) == 0 && !has(skipped_pins, token))
+                        skipped_pins.push_back(token);
                 continue;
-            }
             case StepVerdict::Fail:
             case StepVerdict::Error:
             case StepVerdict::Aborted:
@@ -496,14 +487,13 @@ Judgement judge(const Outcome& o) {
                           step,
                           exchange,
                           exchange ? parse_command(exchange->command) : std::nullopt,
-                          transport_failure_of(step),
+                          failure_of(step),
                           has(o.optional_steps, step.step_id)};
             // An aborted step that met no failure of its own follows an earlier one: no cause.
-            if (step.verdict == StepVerdict::Aborted && !c.failure)
+            if (step.verdict == StepVerdict::Aborted && c.failure == FailureKind::None)
                 continue;
             // A step that lacks a value an earlier failed step should have stored adds nothing.
-            if (!c.failure &&
-                lower(step.reason_en).find("no earlier step stored it") != std::string::npos)
+            if (step.failure == FailureKind::MissingInput)
                 continue;
             for (Rule rule : step_rules)
                 if (auto cause = rule(c)) {

@@ -3,7 +3,6 @@
 // untested, with a diagnosis in English and Japanese that ties what failed to what is known of the
 // reader (CCID descriptor: exchange level, message size, automatic PPS) and of the card (ATR TA1,
 // response sizes). Each rule is a small pure function over the recorded results; see verdict.cpp.
-#include "io/card_channel.hpp"
 #include "model/run.hpp"
 #include "services/plan/plan.hpp"
 
@@ -20,8 +19,8 @@ struct Outcome {
     // A card is known to be in the reader (a lab slot holds one) but pcscd reports it empty.
     bool card_seen = true;
     std::string presented_interface; // lab: contact / type_a / type_b; empty when unknown
-    // SCardConnect failed: the failure kind and pcsc-lite's text.
-    std::optional<io::TransportFailure> connect_failure;
+    // SCardConnect (or reaching the reader at all) failed: the typed kind and pcsc-lite's text.
+    std::optional<model::FailureKind> connect_failure;
     std::string connect_error;
     const model::Session* session = nullptr; // results; null when nothing ran
     bool card_back = false; // after a removal abort the card was present again (it bounced)
@@ -47,8 +46,13 @@ struct Judgement {
 
 Judgement judge(const Outcome& outcome);
 
-// The transport failure a failed step met (from its exchanges' notes and its reason), if any.
-std::optional<io::TransportFailure> transport_failure_of(const model::StepResult& step);
+// The transport or environment failure a step met (its typed kind, else its failing exchange's),
+// None when it met none. Guard refusals and missing inputs are not failures of the transport.
+model::FailureKind failure_of(const model::StepResult& step);
+// The environment failure (pcscd, lab, disk) that voids an outcome: the session's, else the
+// connect's; None when the environment held. Such an outcome is judged untested, never a reader
+// verdict.
+model::FailureKind environment_failure(const Outcome& outcome);
 
 // Bytes of a response the command asked for (Ne + SW1 SW2) when the command parses; nullopt for
 // redacted or malformed commands and commands without Le.

@@ -210,6 +210,7 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
         cell.verdict = e->verdict->verdict;
         cell.reason_en = e->verdict->diagnosis_en;
         cell.reason_ja = e->verdict->diagnosis_ja;
+        cell.causes = e->verdict->causes;
         cell.tested_at = run.started_at;
         cell.run_uuid = run.uuid;
         if (e->session) {
@@ -223,6 +224,7 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
             cs.test_card = s.card.test_card;
             cs.status = s.status;
             cs.cause = s.cause;
+            cs.failure = s.failure;
             cs.suites = s.suites;
             cell.session = std::move(cs);
         }
@@ -243,7 +245,7 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
                std::make_tuple(b.maker, b.model, b.vid_pid(), b.firmware(), b.key);
     });
     for (std::size_t i = 0; i < runs.size(); ++i) {
-        if (!used[i])
+        if (!used[i] && runs[i]->status == model::RunStatus::Complete)
             continue;
         const auto& r = *runs[i];
         out.runs.push_back(RunInfo{r.uuid, r.started_at, r.ended_at, r.status, r.cause, r.lab,

@@ -42,8 +42,8 @@ StepMap steps_of(const Cell& c) {
     return out;
 }
 
-void compare_cells(const ReaderRow& row, const Cell& b, const Cell& c, double threshold,
-                   std::vector<Change>& out) {
+void compare_cells(const ReaderRow& row, const Cell& b, const Cell& c, bool c_present,
+                   double threshold, std::vector<Change>& out) {
     const auto make = [&](ChangeKind kind) {
         Change ch;
         ch.kind = kind;
@@ -61,7 +61,10 @@ void compare_cells(const ReaderRow& row, const Cell& b, const Cell& c, double th
                                     : ChangeKind::Fix;
         auto ch = make(kind);
         ch.before = model::to_string(b.verdict);
-        ch.after = model::to_string(c.verdict);
+        ch.after = c_present ? model::to_string(c.verdict) : "missing";
+        ch.lost = kind == ChangeKind::MissingCell &&
+                  (!c_present || b.verdict == model::Compatibility::Compatible ||
+                   b.verdict == model::Compatibility::Partial);
         const Cell& why = kind == ChangeKind::MissingCell ? b : c;
         ch.reason_en = reason(Lang::En, why);
         ch.reason_ja = reason(Lang::Ja, why);
@@ -183,13 +186,26 @@ const char* to_string(ChangeKind kind) {
     return "timing";
 }
 
+std::size_t DiffResult::lost() const {
+    return static_cast<std::size_t>(
+        std::count_if(changes.begin(), changes.end(), [](const Change& c) { return c.lost; }));
+}
+
 std::size_t DiffResult::count(ChangeKind kind) const {
     return static_cast<std::size_t>(std::count_if(
         changes.begin(), changes.end(), [kind](const Change& c) { return c.kind == kind; }));
 }
 
-DiffResult diff(const ReportModel& baseline, const ReportModel& candidate, double threshold) {
+DiffResult diff(const ReportModel& baseline, const ReportModel& candidate, double threshold,
+                bool allow_missing) {
     DiffResult result;
+    result.allow_missing = allow_missing;
+    for (const auto& [side, model] : {std::pair{"baseline", &baseline}, {"candidate", &candidate}})
+        for (const auto& r : model->runs)
+            if (r.status != model::RunStatus::Complete)
+                result.incomplete_runs.push_back(
+                    fmt::format("{}: run {} (started {}) is {}{}", side, r.uuid, r.started_at,
+                                model::to_string(r.status), r.cause.empty() ? "" : ": " + r.cause));
     std::map<std::string, const ReaderRow*> base, cand;
     for (const auto& r : baseline.readers)
         base[r.key] = &r;
@@ -211,6 +227,7 @@ DiffResult diff(const ReportModel& baseline, const ReportModel& candidate, doubl
             const auto& row = bi == base.end() ? *ci->second : *bi->second;
             ch.reader_key = key;
             ch.reader = reader_title(row);
+            ch.lost = ch.kind == ChangeKind::MissingReader;
             result.changes.push_back(std::move(ch));
             continue;
         }
@@ -228,14 +245,37 @@ DiffResult diff(const ReportModel& baseline, const ReportModel& candidate, doubl
             untested.interface = iface;
             const Cell* b = brow.cell(card, iface);
             const Cell* c = crow.cell(card, iface);
-            compare_cells(crow, b ? *b : untested, c ? *c : untested, threshold, result.changes);
+            compare_cells(crow, b ? *b : untested, c ? *c : untested, c != nullptr, threshold,
+                          result.changes);
         }
     }
     return result;
 }
 
+namespace {
+
+std::string gate_line(const DiffResult& r) {
+    if (r.lost() == 0)
+        return {};
+    return r.allow_missing
+               ? fmt::format("{} change{} lost evidence the baseline had (allowed by "
+                             "--allow-missing)\n",
+                             r.lost(), r.lost() == 1 ? "" : "s")
+               : fmt::format("{} change{} lost evidence the baseline had: a regression (missing "
+                             "readers or cells, compatible/partial → untested; --allow-missing "
+                             "accepts them)\n",
+                             r.lost(), r.lost() == 1 ? "" : "s");
+}
+
+} // namespace
+
 std::string render_diff_text(const DiffResult& r) {
     std::string out;
+    if (!r.incomplete_runs.empty()) {
+        out += fmt::format("Runs not complete ({}):\n", r.incomplete_runs.size());
+        for (const auto& line : r.incomplete_runs)
+            out += "  " + line + "\n";
+    }
     for (auto kind : kind_order) {
         const auto n = r.count(kind);
         if (n == 0)
@@ -255,11 +295,17 @@ std::string render_diff_text(const DiffResult& r) {
         r.count(ChangeKind::NewReader), r.count(ChangeKind::NewReader) == 1 ? "" : "s",
         r.count(ChangeKind::MissingReader), r.count(ChangeKind::MissingReader) == 1 ? "" : "s",
         r.count(ChangeKind::Timing), r.count(ChangeKind::Timing) == 1 ? "" : "s");
-    return out;
+    return out + gate_line(r);
 }
 
 std::string render_diff_markdown(const DiffResult& r) {
     std::string out = "# cardharness diff\n\n";
+    if (!r.incomplete_runs.empty()) {
+        out += fmt::format("## Runs not complete ({})\n\n", r.incomplete_runs.size());
+        for (const auto& line : r.incomplete_runs)
+            out += "- " + xml_escape(line) + "\n";
+        out += "\n";
+    }
     for (auto kind : kind_order) {
         const auto n = r.count(kind);
         if (n == 0)
@@ -275,6 +321,8 @@ std::string render_diff_markdown(const DiffResult& r) {
     }
     if (r.changes.empty())
         out += "No changes.\n";
+    if (const auto gate = gate_line(r); !gate.empty())
+        out += "\n" + xml_escape(gate);
     return out;
 }
 
@@ -285,16 +333,16 @@ std::string render_diff_json(const DiffResult& r) {
         Json j{{"kind", to_string(c.kind)}, {"reader_key", c.reader_key}, {"reader", c.reader},
                {"card_type", c.card_type},  {"interface", c.interface},   {"suite", c.suite},
                {"step_id", c.step_id},      {"before", c.before},         {"after", c.after},
-               {"reason_en", c.reason_en},  {"reason_ja", c.reason_ja}};
+               {"reason_en", c.reason_en},  {"reason_ja", c.reason_ja},   {"lost", c.lost}};
         changes.push_back(std::move(j));
     }
     Json counts = Json::object();
     for (auto kind : kind_order)
         counts[to_string(kind)] = r.count(kind);
-    const Json doc{{"schema_version", schema_version},
-                   {"regression", r.has_regression()},
-                   {"counts", counts},
-                   {"changes", changes}};
+    counts["lost"] = r.lost();
+    const Json doc{{"schema_version", schema_version},     {"regression", r.has_regression()},
+                   {"allow_missing", r.allow_missing},     {"counts", counts},
+                   {"incomplete_runs", r.incomplete_runs}, {"changes", changes}};
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

@@ -40,6 +40,12 @@ Json env_json(const model::Environment& e) {
                 {"harness_version", e.harness_version}};
 }
 
+Json failure_json(model::FailureKind kind) {
+    if (kind == model::FailureKind::None)
+        return nullptr;
+    return model::to_string(kind);
+}
+
 Json step_json(const model::StepResult& s) {
     Json ex = Json::array();
     for (const auto& x : s.exchanges)
@@ -47,7 +53,9 @@ Json step_json(const model::StepResult& s) {
                           {"response", x.response},
                           {"sw", sw_json(x.sw)},
                           {"duration_us", x.duration_us},
-                          {"note", x.note}});
+                          {"note", x.note},
+                          {"failure", failure_json(x.failure)},
+                          {"response_size", x.response_size ? Json(*x.response_size) : Json()}});
     return Json{{"id", s.step_id},
                 {"group", s.group},
                 {"title_en", s.title_en},
@@ -59,6 +67,8 @@ Json step_json(const model::StepResult& s) {
                 {"sw", sw_json(s.sw)},
                 {"duration_us", s.duration_us},
                 {"measurements", parsed_or_text(s.measurements_json)},
+                {"failure", failure_json(s.failure)},
+                {"missing", s.missing},
                 {"exchanges", ex}};
 }
 
@@ -118,6 +128,24 @@ struct Reader {
             fail(where + "." + key, "an array");
         return j[key];
     }
+    model::FailureKind failure(const Json& j, const std::string& where) const {
+        const auto s = str(j, "failure", where);
+        if (auto v = model::failure_kind_from(s))
+            return *v;
+        fail(where + ".failure", "a failure kind (card_removed, timeout, no_service, …) or null");
+    }
+    std::vector<std::string> strings(const Json& j, const char* key,
+                                     const std::string& where) const {
+        std::vector<std::string> out;
+        std::size_t i = 0;
+        for (const auto& x : array(j, key, where)) {
+            if (!x.is_string())
+                fail(fmt::format("{}.{}[{}]", where, key, i), "a string");
+            out.push_back(x.get<std::string>());
+            ++i;
+        }
+        return out;
+    }
     template <typename T, typename F>
     T parse_enum(const Json& j, const char* key, const std::string& where, F from,
                  const char* what) const {
@@ -165,6 +193,8 @@ struct Reader {
             s.measurements_json = j["measurements"].is_string()
                                       ? j["measurements"].get<std::string>()
                                       : j["measurements"].dump();
+        s.failure = failure(j, w);
+        s.missing = strings(j, "missing", w);
         std::size_t i = 0;
         for (const auto& x : array(j, "exchanges", w)) {
             const auto xw = fmt::format("{}.exchanges[{}]", w, i++);
@@ -174,6 +204,9 @@ struct Reader {
             e.sw = hex16(x, "sw", xw);
             e.duration_us = integer(x, "duration_us", xw);
             e.note = str(x, "note", xw);
+            e.failure = failure(x, xw);
+            if (x.contains("response_size") && !x["response_size"].is_null())
+                e.response_size = static_cast<std::size_t>(integer(x, "response_size", xw));
             s.exchanges.push_back(std::move(e));
         }
         return s;
@@ -203,6 +236,7 @@ std::string render_json(const ReportModel& m) {
                       {"mark", mark(c.verdict)},
                       {"reason_en", c.reason_en},
                       {"reason_ja", c.reason_ja},
+                      {"causes", c.causes},
                       {"tested_at", c.tested_at},
                       {"run_uuid", c.run_uuid},
                       {"suites", suites_json(c.suites)},
@@ -226,6 +260,7 @@ std::string render_json(const ReportModel& m) {
                                        {"test_card", c.session->test_card},
                                        {"status", model::to_string(c.session->status)},
                                        {"cause", c.session->cause},
+                                       {"failure", failure_json(c.session->failure)},
                                        {"suites", suites}};
             } else {
                 cell["session"] = nullptr;
@@ -298,8 +333,8 @@ ReportModel parse_json_document(std::string_view text_in, const std::string& ori
         info.uuid = rd.str(r, "uuid", w);
         info.started_at = rd.str(r, "started_at", w);
         info.ended_at = rd.str(r, "ended_at", w);
-        info.status = rd.parse_enum<model::RunStatus>(r, "status", w, model::run_status_from,
-                                                      "running, complete or incomplete");
+        info.status = rd.parse_enum<model::RunStatus>(
+            r, "status", w, model::run_status_from, "running, complete, incomplete or interrupted");
         info.cause = rd.str(r, "cause", w);
         info.lab = rd.boolean(r, "lab", w);
         info.environment = rd.env(r, w);
@@ -337,6 +372,7 @@ ReportModel parse_json_document(std::string_view text_in, const std::string& ori
                 "compatible, partial, incompatible or untested");
             cell.reason_en = rd.str(c, "reason_en", cw);
             cell.reason_ja = rd.str(c, "reason_ja", cw);
+            cell.causes = rd.strings(c, "causes", cw);
             cell.tested_at = rd.str(c, "tested_at", cw);
             cell.run_uuid = rd.str(c, "run_uuid", cw);
             cell.suites = rd.suites(c, cw);
@@ -356,9 +392,11 @@ ReportModel parse_json_document(std::string_view text_in, const std::string& ori
                 cs.atr = rd.str(s, "atr", sw);
                 cs.emulated = rd.boolean(s, "emulated", sw);
                 cs.test_card = rd.boolean(s, "test_card", sw);
-                cs.status = rd.parse_enum<model::RunStatus>(s, "status", sw, model::run_status_from,
-                                                            "running, complete or incomplete");
+                cs.status =
+                    rd.parse_enum<model::RunStatus>(s, "status", sw, model::run_status_from,
+                                                    "running, complete, incomplete or interrupted");
                 cs.cause = rd.str(s, "cause", sw);
+                cs.failure = rd.failure(s, sw);
                 std::size_t n = 0;
                 for (const auto& su : rd.array(s, "suites", sw)) {
                     const auto suw = fmt::format("{}.suites[{}]", sw, n++);

@@ -434,6 +434,12 @@ std::string session_html(const Cell& c, Lang lang) {
         model::to_string(c.verdict), mark(c.verdict),
         esc(card_label(lang, c.card_type, c.interface)), label(lang, c.verdict),
         esc(reason(lang, c)));
+    if (!c.causes.empty()) {
+        std::string codes;
+        for (const auto& code : c.causes)
+            codes += (codes.empty() ? "" : " ") + fmt::format("<code>{}</code>", esc(code));
+        out += fmt::format("<p class=\"causes\">{}: {}</p>\n", text(lang, "causes"), codes);
+    }
     if (!c.session)
         return out;
     const auto& s = *c.session;

@@ -50,6 +50,7 @@ struct CellSession {
     bool test_card = false;
     model::RunStatus status = model::RunStatus::Complete;
     std::string cause;
+    model::FailureKind failure = model::FailureKind::None; // what cut the session short
     std::vector<model::SuiteResult> suites;
 };
 
@@ -60,7 +61,8 @@ struct Cell {
     model::Compatibility verdict = model::Compatibility::Untested;
     std::string reason_en;
     std::string reason_ja;
-    std::string tested_at; // the run's start, ISO 8601 UTC
+    std::vector<std::string> causes; // the verdict's cause codes, most telling first
+    std::string tested_at;           // the run's start, ISO 8601 UTC
     std::string run_uuid;
     std::vector<model::SuiteRef> suites; // id + content hash, as run
     StepCounts steps;
@@ -103,7 +105,9 @@ struct RunInfo {
 
 struct ReportModel {
     Selection selection = Selection::Newest;
-    std::vector<RunInfo> runs;      // the runs that contributed, oldest first
+    // The runs that contributed, and every run that did not complete (interrupted, incomplete,
+    // still running) even without a verdict: nothing hidden. Oldest first.
+    std::vector<RunInfo> runs;
     std::vector<ReaderRow> readers; // sorted by maker, model, VID:PID, firmware
 };
 

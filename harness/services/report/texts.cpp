@@ -101,6 +101,7 @@ constexpr std::array texts{
     Text{"env.harness", "cardharness", "cardharness"},
     Text{"suite_hashes", "スイートの内容ハッシュ", "Suite content hashes"},
     Text{"session.incomplete", "試験は中断しました", "The session ended early"},
+    Text{"causes", "原因コード", "Cause codes"},
     Text{"chart.steps", "リーダー別の手順の合否", "Test steps per reader: passed and failed"},
     Text{"chart.latency", "リーダー別の署名の所要時間 (ms)", "Signing latency per reader (ms)"},
     Text{"chart.none", "署名の測定値はありません。", "No signing measurements."},

@@ -2,14 +2,18 @@
 
 #include "pure/error.hpp"
 
+#include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <array>
 #include <chrono>
+#include <fcntl.h>
 #include <filesystem>
-#include <openssl/rand.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <string_view>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace harness::store {
 namespace {
@@ -17,7 +21,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 1> migrations{
+constexpr std::array<std::string_view, 3> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -121,6 +125,54 @@ CREATE INDEX steps_by_session ON steps(session_id);
 CREATE INDEX exchanges_by_step ON exchanges(step_row);
 CREATE INDEX verdicts_by_run ON verdicts(run_id);
 )sql",
+    // 2: runs may be "interrupted" and record their owner (pid + process start; host is in
+    // runs.host); typed failure kinds on sessions, steps and exchanges; the exchange's response
+    // size; each verdict tied to its session (they land together) with its cause codes.
+    // The runs table is rebuilt (a CHECK cannot be altered): migrate() turns foreign keys off
+    // around this migration, as sqlite.org/lang_altertable.html §7 prescribes.
+    R"sql(
+CREATE TABLE runs_v2 (
+    id               INTEGER PRIMARY KEY,
+    uuid             TEXT NOT NULL UNIQUE,
+    started_at       TEXT NOT NULL,
+    ended_at         TEXT NOT NULL DEFAULT '',
+    host             TEXT NOT NULL DEFAULT '',
+    os               TEXT NOT NULL DEFAULT '',
+    pcsclite_version TEXT NOT NULL DEFAULT '',
+    libccid_version  TEXT NOT NULL DEFAULT '',
+    harness_version  TEXT NOT NULL DEFAULT '',
+    lab              INTEGER NOT NULL CHECK (lab IN (0, 1)),
+    status           TEXT NOT NULL
+                     CHECK (status IN ('running', 'complete', 'incomplete', 'interrupted')),
+    cause            TEXT NOT NULL DEFAULT '',
+    owner_pid        INTEGER NOT NULL DEFAULT 0,
+    owner_start      TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO runs_v2 (id, uuid, started_at, ended_at, host, os, pcsclite_version,
+                     libccid_version, harness_version, lab, status, cause)
+    SELECT id, uuid, started_at, ended_at, host, os, pcsclite_version, libccid_version,
+           harness_version, lab, status, cause FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v2 RENAME TO runs;
+ALTER TABLE sessions ADD COLUMN failure TEXT NOT NULL DEFAULT '';
+ALTER TABLE steps ADD COLUMN failure TEXT NOT NULL DEFAULT '';
+ALTER TABLE steps ADD COLUMN missing TEXT NOT NULL DEFAULT '';
+ALTER TABLE exchanges ADD COLUMN failure TEXT NOT NULL DEFAULT '';
+ALTER TABLE exchanges ADD COLUMN response_size INTEGER;
+ALTER TABLE verdicts ADD COLUMN session_id INTEGER REFERENCES sessions(id) ON DELETE CASCADE;
+CREATE TABLE verdict_causes (
+    verdict_id INTEGER NOT NULL REFERENCES verdicts(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    code       TEXT NOT NULL,
+    PRIMARY KEY (verdict_id, seq)
+);
+CREATE INDEX verdicts_by_session ON verdicts(session_id);
+)sql",
+    // 3: card ids and redaction markers are keyed by the station key, which never enters a
+    // database (io/station.hpp). The per-database salt next to the hashes made them reversible.
+    R"sql(
+DELETE FROM meta WHERE key = 'card_id_salt';
+)sql",
 };
 
 template <typename T>
@@ -222,22 +274,181 @@ std::optional<std::int64_t> upsert_card(SQLite::Database& db, const model::CardR
     return q.getColumn(0).getInt64();
 }
 
+// The database holds who tested what and when: owner-only. A new file is created 0600 before
+// SQLite opens it (SQLite gives its -wal and -shm files the database file's mode); an existing
+// file of ours with group or other access is tightened.
+void make_owner_only(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return; // SQLite reports why it cannot open the file
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0 && st.st_uid == ::geteuid()) {
+        ::fchmod(fd, 0600);
+        for (const char* suffix : {"-wal", "-shm", "-journal"})
+            ::chmod((path + suffix).c_str(), 0600);
+    }
+    ::close(fd);
+}
+
 model::RunStatus status_column(const SQLite::Column& column) {
     return model::run_status_from(column.getString()).value_or(model::RunStatus::Incomplete);
 }
 
+std::string join_tokens(const std::vector<std::string>& tokens) {
+    std::string out;
+    for (const auto& t : tokens)
+        out += (out.empty() ? "" : " ") + t;
+    return out;
+}
+
+std::vector<std::string> split_tokens(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto end = text.find(' ', at);
+        const auto token = text.substr(at, end == std::string::npos ? end : end - at);
+        if (!token.empty())
+            out.push_back(token);
+        if (end == std::string::npos)
+            break;
+        at = end + 1;
+    }
+    return out;
+}
+
+model::FailureKind failure_column(const SQLite::Column& column) {
+    // An unknown name (a newer harness wrote it) is still a failure of the transport.
+    return model::failure_kind_from(column.getString())
+        .value_or(model::FailureKind::TransportOther);
+}
+
+std::optional<StoreFailure> classify(int extended_code) {
+    switch (extended_code & 0xFF) {
+    case SQLITE_FULL:
+        return StoreFailure::Full;
+    case SQLITE_IOERR:
+        return StoreFailure::Io;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return StoreFailure::Corrupt;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return StoreFailure::Access;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return StoreFailure::Busy;
+    default:
+        return std::nullopt;
+    }
+}
+
+// file:PATH?mode=ro (or immutable=1) with the URI's special characters escaped.
+std::string read_only_uri(const std::string& path, bool immutable) {
+    std::string uri = "file:";
+    for (const char c : path) {
+        if (c == '?' || c == '#' || c == '%')
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        else
+            uri += c;
+    }
+    return uri + (immutable ? "?immutable=1" : "?mode=ro");
+}
+
 } // namespace
 
-Store::Store(const std::string& path) : path_(path) {
+const char* to_string(StoreFailure failure) {
+    switch (failure) {
+    case StoreFailure::Full:
+        return "disk full";
+    case StoreFailure::Io:
+        return "I/O error";
+    case StoreFailure::Corrupt:
+        return "database corrupt";
+    case StoreFailure::Access:
+        return "no access";
+    case StoreFailure::Busy:
+        return "database busy";
+    }
+    return "error";
+}
+
+std::string interrupted_cause(const model::RunOwner& owner) {
+    return fmt::format("interrupted: the run's process is gone (host {}, pid {})",
+                       owner.host.empty() ? "?" : owner.host, owner.pid);
+}
+
+void Store::fail(const SQLite::Exception& e, const std::string& doing) const {
+    const int code = e.getExtendedErrorCode();
+    if (const auto failure = classify(code))
+        throw StoreError(*failure, path_, code,
+                         fmt::format("database {}: {} while {} ({})", path_, to_string(*failure),
+                                     doing, e.what()));
+    throw Error(fmt::format("database {}: {} while {}", path_, e.what(), doing));
+}
+
+Store::Store(const std::string& path, Access access, OwnerGone owner_gone)
+    : path_(path), access_(access), owner_gone_(std::move(owner_gone)) {
+    const bool memory = path == ":memory:";
+    if (access == Access::ReadOnly) {
+        if (!memory && !std::filesystem::exists(path))
+            throw UsageError("database " + path + ": no such file");
+        try {
+            try {
+                db_ = std::make_unique<SQLite::Database>(read_only_uri(path, false),
+                                                         SQLite::OPEN_READONLY | SQLite::OPEN_URI,
+                                                         busy_timeout_ms);
+                (void)db_->execAndGet("PRAGMA user_version").getInt();
+            } catch (const SQLite::Exception& e) {
+                // A WAL database in a folder we may not write (a CI artefact): its -shm cannot be
+                // created, so read the file as it is (nobody can be writing it from here).
+                if ((e.getErrorCode() & 0xFF) != SQLITE_CANTOPEN || memory)
+                    throw;
+                db_ = std::make_unique<SQLite::Database>(read_only_uri(path, true),
+                                                         SQLite::OPEN_READONLY | SQLite::OPEN_URI,
+                                                         busy_timeout_ms);
+            }
+            const int version = schema_version();
+            if (version == 0)
+                throw UsageError("database " + path +
+                                 ": not a cardharness results database (no "
+                                 "schema)");
+            if (version > latest_schema_version())
+                throw UsageError(
+                    "database " + path + " has schema version " + std::to_string(version) +
+                    ", newer than this cardharness understands (" +
+                    std::to_string(latest_schema_version()) + "): upgrade cardharness");
+            if (version < latest_schema_version()) {
+                // Never write the file: migrate a private in-memory copy.
+                auto copy = std::make_unique<SQLite::Database>(":memory:", SQLite::OPEN_READWRITE |
+                                                                               SQLite::OPEN_CREATE);
+                {
+                    SQLite::Backup backup(*copy, *db_);
+                    backup.executeStep(-1);
+                } // finished before the source closes
+                db_ = std::move(copy);
+                migrate();
+            }
+        } catch (const SQLite::Exception& e) {
+            if ((e.getErrorCode() & 0xFF) == SQLITE_NOTADB)
+                throw UsageError("database " + path + ": " + e.what() +
+                                 " (is it a cardharness results database?)");
+            fail(e, "opening it read-only");
+        }
+        return;
+    }
     try {
-        if (path != ":memory:") {
+        if (!memory) {
             const auto parent = std::filesystem::path(path).parent_path();
             if (!parent.empty())
                 std::filesystem::create_directories(parent);
+            make_owner_only(path);
         }
         db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                                  busy_timeout_ms);
         db_->exec("PRAGMA foreign_keys = ON");
+        db_->exec("PRAGMA secure_delete = ON"); // deleted rows leave no bytes behind
         // Switching to WAL and the first schema read can answer SQLITE_BUSY without calling the
         // busy handler while another process is creating the same file (sqlite.org/wal.html
         // §"busy"): retry those for as long as the busy timeout.
@@ -245,7 +456,7 @@ Store::Store(const std::string& path) : path_(path) {
             std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
         for (;;) {
             try {
-                if (path != ":memory:")
+                if (!memory)
                     db_->execAndGet("PRAGMA journal_mode = WAL");
                 db_->exec("PRAGMA synchronous = NORMAL");
                 migrate();
@@ -258,6 +469,12 @@ Store::Store(const std::string& path) : path_(path) {
             }
         }
     } catch (const SQLite::Exception& e) {
+        const int primary = e.getErrorCode() & 0xFF;
+        if (primary == SQLITE_NOTADB)
+            throw UsageError("database " + path + ": " + e.what() +
+                             " (is it a cardharness results database?)");
+        if (classify(e.getExtendedErrorCode()))
+            fail(e, "opening it");
         throw UsageError("database " + path + ": " + e.what() +
                          " (is it a cardharness results database?)");
     } catch (const std::filesystem::filesystem_error& e) {
@@ -275,7 +492,46 @@ int Store::schema_version() const {
     return db_->execAndGet("PRAGMA user_version").getInt();
 }
 
+void Store::check_integrity() const {
+    try {
+        SQLite::Statement q(*db_, "PRAGMA quick_check");
+        std::vector<std::string> problems;
+        while (q.executeStep()) {
+            const std::string line = q.getColumn(0).getString();
+            if (line != "ok" && problems.size() < 3)
+                problems.push_back(line);
+        }
+        if (!problems.empty())
+            throw StoreError(StoreFailure::Corrupt, path_, SQLITE_CORRUPT,
+                             fmt::format("database {}: database corrupt (PRAGMA quick_check: {}); "
+                                         "keep it for inspection and use another --db",
+                                         path_, fmt::join(problems, "; ")));
+    } catch (const SQLite::Exception& e) {
+        fail(e, "checking its integrity");
+    }
+}
+
 void Store::migrate() {
+    if (schema_version() >= latest_schema_version()) {
+        if (schema_version() > latest_schema_version())
+            throw UsageError("database " + path_ + " has schema version " +
+                             std::to_string(schema_version()) +
+                             ", newer than this cardharness understands (" +
+                             std::to_string(latest_schema_version()) + "): upgrade cardharness");
+        return;
+    }
+    // Migration 2 rebuilds a parent table: foreign keys off around the transaction (the pragma is
+    // a no-op inside one), checked before the commit.
+    db_->exec("PRAGMA foreign_keys = OFF");
+    struct KeysBackOn {
+        SQLite::Database& db;
+        ~KeysBackOn() {
+            try {
+                db.exec("PRAGMA foreign_keys = ON");
+            } catch (const SQLite::Exception&) {
+            }
+        }
+    } keys_back_on{*db_};
     // BEGIN IMMEDIATE so that two processes opening a fresh file do not both migrate it.
     SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     const int version = schema_version();
@@ -287,150 +543,259 @@ void Store::migrate() {
         db_->exec(std::string(migrations[static_cast<std::size_t>(v)]));
         db_->exec("PRAGMA user_version = " + std::to_string(v + 1));
     }
+    SQLite::Statement check(*db_, "PRAGMA foreign_key_check");
+    if (check.executeStep())
+        throw Error("database " + path_ + ": the migration broke a foreign key (table " +
+                    check.getColumn(0).getString() + ")");
     txn.commit();
+}
+
+bool Store::stale(model::RunStatus status, const model::RunOwner& owner) const {
+    return status == model::RunStatus::Running && owner_gone_ && owner_gone_(owner);
 }
 
 void Store::begin_run(const model::Run& run) {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement ins(*db_, "INSERT INTO runs (uuid, started_at, ended_at, host, os, "
-                                "pcsclite_version, libccid_version, harness_version, lab, status, "
-                                "cause) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-    ins.bind(1, run.uuid);
-    ins.bind(2, run.started_at);
-    ins.bind(3, run.ended_at);
-    ins.bind(4, run.environment.host);
-    ins.bind(5, run.environment.os);
-    ins.bind(6, run.environment.pcsclite_version);
-    ins.bind(7, run.environment.libccid_version);
-    ins.bind(8, run.environment.harness_version);
-    ins.bind(9, run.lab ? 1 : 0);
-    ins.bind(10, to_string(run.status));
-    ins.bind(11, run.cause);
-    ins.exec();
-    const std::int64_t run_id = db_->getLastInsertRowid();
-    for (const auto& suite : run.suites) {
-        SQLite::Statement s(
-            *db_, "INSERT INTO run_suites (run_id, suite_id, content_hash) VALUES (?,?,?)");
-        s.bind(1, run_id);
-        s.bind(2, suite.id);
-        s.bind(3, suite.content_hash);
-        s.exec();
+    try {
+        SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+        SQLite::Statement ins(*db_,
+                              "INSERT INTO runs (uuid, started_at, ended_at, host, os, "
+                              "pcsclite_version, libccid_version, harness_version, lab, status, "
+                              "cause, owner_pid, owner_start) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        ins.bind(1, run.uuid);
+        ins.bind(2, run.started_at);
+        ins.bind(3, run.ended_at);
+        ins.bind(4, run.owner.host.empty() ? run.environment.host : run.owner.host);
+        ins.bind(5, run.environment.os);
+        ins.bind(6, run.environment.pcsclite_version);
+        ins.bind(7, run.environment.libccid_version);
+        ins.bind(8, run.environment.harness_version);
+        ins.bind(9, run.lab ? 1 : 0);
+        ins.bind(10, to_string(run.status));
+        ins.bind(11, run.cause);
+        ins.bind(12, static_cast<std::int64_t>(run.owner.pid));
+        ins.bind(13, run.owner.process_start);
+        ins.exec();
+        const std::int64_t run_id = db_->getLastInsertRowid();
+        for (const auto& suite : run.suites) {
+            SQLite::Statement s(
+                *db_, "INSERT INTO run_suites (run_id, suite_id, content_hash) VALUES (?,?,?)");
+            s.bind(1, run_id);
+            s.bind(2, suite.id);
+            s.bind(3, suite.content_hash);
+            s.exec();
+        }
+        txn.commit();
+    } catch (const SQLite::Exception& e) {
+        fail(e, "recording the start of run " + run.uuid);
     }
-    txn.commit();
 }
 
-void Store::add_session(const std::string& run_uuid, const model::Session& session) {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    const std::int64_t run_id = run_row_id(*db_, run_uuid);
-    const std::int64_t reader_id = upsert_reader(*db_, session.reader);
-    const auto card_id = upsert_card(*db_, session.card);
-    SQLite::Statement seq_q(*db_, "SELECT COUNT(*) FROM sessions WHERE run_id = ?");
-    seq_q.bind(1, run_id);
-    seq_q.executeStep();
-    const int seq = seq_q.getColumn(0).getInt();
+namespace {
 
-    SQLite::Statement ins(*db_, "INSERT INTO sessions (run_id, seq, reader_id, card_id, status, "
-                                "cause) VALUES (?,?,?,?,?,?)");
+void insert_verdict(SQLite::Database& db, std::int64_t run_id,
+                    std::optional<std::int64_t> session_id, const model::Verdict& v) {
+    SQLite::Statement ins(db, "INSERT INTO verdicts (run_id, reader, reader_model, card_type, "
+                              "interface, verdict, diagnosis_en, diagnosis_ja, session_id) "
+                              "VALUES (?,?,?,?,?,?,?,?,?)");
     ins.bind(1, run_id);
-    ins.bind(2, seq);
-    ins.bind(3, reader_id);
-    if (card_id)
-        ins.bind(4, *card_id);
+    ins.bind(2, v.reader);
+    ins.bind(3, v.reader_model);
+    ins.bind(4, v.card_type);
+    ins.bind(5, v.interface);
+    ins.bind(6, to_string(v.verdict));
+    ins.bind(7, v.diagnosis_en);
+    ins.bind(8, v.diagnosis_ja);
+    if (session_id)
+        ins.bind(9, *session_id);
     else
-        ins.bind(4);
-    ins.bind(5, to_string(session.status));
-    ins.bind(6, session.cause);
+        ins.bind(9);
     ins.exec();
-    const std::int64_t session_id = db_->getLastInsertRowid();
+    const std::int64_t verdict_id = db.getLastInsertRowid();
+    SQLite::Statement cause(db,
+                            "INSERT INTO verdict_causes (verdict_id, seq, code) VALUES (?,?,?)");
+    int seq = 0;
+    for (const auto& code : v.causes) {
+        cause.reset();
+        cause.bind(1, verdict_id);
+        cause.bind(2, seq++);
+        cause.bind(3, code);
+        cause.exec();
+    }
+}
 
-    SQLite::Statement step_ins(
-        *db_, "INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, grp, title_en, "
-              "title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, measurements) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    SQLite::Statement ex_ins(*db_, "INSERT INTO exchanges (step_row, seq, command, response, sw, "
-                                   "duration_us, note) VALUES (?,?,?,?,?,?,?)");
-    int step_seq = 0;
-    for (const auto& suite : session.suites) {
-        for (const auto& step : suite.steps) {
-            step_ins.reset();
-            step_ins.bind(1, session_id);
-            step_ins.bind(2, step_seq++);
-            step_ins.bind(3, suite.suite.id);
-            step_ins.bind(4, suite.suite.content_hash);
-            step_ins.bind(5, step.step_id);
-            step_ins.bind(6, step.group);
-            step_ins.bind(7, step.title_en);
-            step_ins.bind(8, step.title_ja);
-            step_ins.bind(9, step.action);
-            step_ins.bind(10, to_string(step.verdict));
-            step_ins.bind(11, step.reason_en);
-            step_ins.bind(12, step.reason_ja);
-            bind_optional(step_ins, 13, step.sw);
-            step_ins.bind(14, step.duration_us);
-            step_ins.bind(15, step.measurements_json.empty() ? "{}" : step.measurements_json);
-            step_ins.exec();
-            const std::int64_t step_row = db_->getLastInsertRowid();
-            int ex_seq = 0;
-            for (const auto& ex : step.exchanges) {
-                ex_ins.reset();
-                ex_ins.bind(1, step_row);
-                ex_ins.bind(2, ex_seq++);
-                ex_ins.bind(3, ex.command);
-                ex_ins.bind(4, ex.response);
-                bind_optional(ex_ins, 5, ex.sw);
-                ex_ins.bind(6, ex.duration_us);
-                ex_ins.bind(7, ex.note);
-                ex_ins.exec();
+} // namespace
+
+void Store::add_session(const std::string& run_uuid, const model::Session& session,
+                        const std::optional<model::Verdict>& verdict) {
+    try {
+        SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+        const std::int64_t run_id = run_row_id(*db_, run_uuid);
+        const std::int64_t reader_id = upsert_reader(*db_, session.reader);
+        const auto card_id = upsert_card(*db_, session.card);
+        SQLite::Statement seq_q(*db_, "SELECT COUNT(*) FROM sessions WHERE run_id = ?");
+        seq_q.bind(1, run_id);
+        seq_q.executeStep();
+        const int seq = seq_q.getColumn(0).getInt();
+
+        SQLite::Statement ins(*db_, "INSERT INTO sessions (run_id, seq, reader_id, card_id, "
+                                    "status, cause, failure) VALUES (?,?,?,?,?,?,?)");
+        ins.bind(1, run_id);
+        ins.bind(2, seq);
+        ins.bind(3, reader_id);
+        if (card_id)
+            ins.bind(4, *card_id);
+        else
+            ins.bind(4);
+        ins.bind(5, to_string(session.status));
+        ins.bind(6, session.cause);
+        ins.bind(7, to_string(session.failure));
+        ins.exec();
+        const std::int64_t session_id = db_->getLastInsertRowid();
+
+        SQLite::Statement step_ins(
+            *db_, "INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, grp, "
+                  "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
+                  "measurements, failure, missing) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        SQLite::Statement ex_ins(*db_,
+                                 "INSERT INTO exchanges (step_row, seq, command, response, sw, "
+                                 "duration_us, note, failure, response_size) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?)");
+        int step_seq = 0;
+        for (const auto& suite : session.suites) {
+            for (const auto& step : suite.steps) {
+                step_ins.reset();
+                step_ins.bind(1, session_id);
+                step_ins.bind(2, step_seq++);
+                step_ins.bind(3, suite.suite.id);
+                step_ins.bind(4, suite.suite.content_hash);
+                step_ins.bind(5, step.step_id);
+                step_ins.bind(6, step.group);
+                step_ins.bind(7, step.title_en);
+                step_ins.bind(8, step.title_ja);
+                step_ins.bind(9, step.action);
+                step_ins.bind(10, to_string(step.verdict));
+                step_ins.bind(11, step.reason_en);
+                step_ins.bind(12, step.reason_ja);
+                bind_optional(step_ins, 13, step.sw);
+                step_ins.bind(14, step.duration_us);
+                step_ins.bind(15, step.measurements_json.empty() ? "{}" : step.measurements_json);
+                step_ins.bind(16, to_string(step.failure));
+                step_ins.bind(17, join_tokens(step.missing));
+                step_ins.exec();
+                const std::int64_t step_row = db_->getLastInsertRowid();
+                int ex_seq = 0;
+                for (const auto& ex : step.exchanges) {
+                    ex_ins.reset();
+                    ex_ins.bind(1, step_row);
+                    ex_ins.bind(2, ex_seq++);
+                    ex_ins.bind(3, ex.command);
+                    ex_ins.bind(4, ex.response);
+                    bind_optional(ex_ins, 5, ex.sw);
+                    ex_ins.bind(6, ex.duration_us);
+                    ex_ins.bind(7, ex.note);
+                    ex_ins.bind(8, to_string(ex.failure));
+                    if (ex.response_size)
+                        ex_ins.bind(9, static_cast<std::int64_t>(*ex.response_size));
+                    else
+                        ex_ins.bind(9);
+                    ex_ins.exec();
+                }
             }
         }
+        if (verdict)
+            insert_verdict(*db_, run_id, session_id, *verdict);
+        txn.commit();
+    } catch (const SQLite::Exception& e) {
+        fail(e, "storing the session of " + session.reader.pcsc_name);
     }
-    txn.commit();
 }
 
 void Store::finish_run(const std::string& run_uuid, model::RunStatus status,
                        const std::string& cause, const std::string& ended_at,
                        const std::vector<model::Verdict>& verdicts) {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    const std::int64_t run_id = run_row_id(*db_, run_uuid);
-    SQLite::Statement upd(*db_, "UPDATE runs SET status = ?, cause = ?, ended_at = ? WHERE id = ?");
-    upd.bind(1, to_string(status));
-    upd.bind(2, cause);
-    upd.bind(3, ended_at);
-    upd.bind(4, run_id);
-    upd.exec();
-    SQLite::Statement ins(*db_, "INSERT INTO verdicts (run_id, reader, reader_model, card_type, "
-                                "interface, verdict, diagnosis_en, diagnosis_ja) "
-                                "VALUES (?,?,?,?,?,?,?,?)");
-    for (const auto& v : verdicts) {
-        ins.reset();
-        ins.bind(1, run_id);
-        ins.bind(2, v.reader);
-        ins.bind(3, v.reader_model);
-        ins.bind(4, v.card_type);
-        ins.bind(5, v.interface);
-        ins.bind(6, to_string(v.verdict));
-        ins.bind(7, v.diagnosis_en);
-        ins.bind(8, v.diagnosis_ja);
-        ins.exec();
+    try {
+        SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+        const std::int64_t run_id = run_row_id(*db_, run_uuid);
+        SQLite::Statement upd(*db_,
+                              "UPDATE runs SET status = ?, cause = ?, ended_at = ? WHERE id = ?");
+        upd.bind(1, to_string(status));
+        upd.bind(2, cause);
+        upd.bind(3, ended_at);
+        upd.bind(4, run_id);
+        upd.exec();
+        for (const auto& v : verdicts)
+            insert_verdict(*db_, run_id, std::nullopt, v);
+        txn.commit();
+    } catch (const SQLite::Exception& e) {
+        fail(e, "recording the end of run " + run_uuid);
     }
-    txn.commit();
+}
+
+std::vector<RunSummary> Store::mark_interrupted() {
+    std::vector<RunSummary> marked;
+    if (!owner_gone_)
+        return marked;
+    try {
+        SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+        SQLite::Statement q(*db_, "SELECT uuid, started_at, host, owner_pid, owner_start FROM runs "
+                                  "WHERE status = 'running'");
+        std::vector<RunSummary> running;
+        while (q.executeStep()) {
+            RunSummary s;
+            s.uuid = q.getColumn(0).getString();
+            s.started_at = q.getColumn(1).getString();
+            s.owner.host = q.getColumn(2).getString();
+            s.owner.pid = q.getColumn(3).getInt64();
+            s.owner.process_start = q.getColumn(4).getString();
+            running.push_back(std::move(s));
+        }
+        SQLite::Statement upd(*db_, "UPDATE runs SET status = 'interrupted', cause = ? "
+                                    "WHERE uuid = ? AND status = 'running'");
+        for (auto& s : running) {
+            if (!owner_gone_(s.owner))
+                continue;
+            s.status = model::RunStatus::Interrupted;
+            s.cause = interrupted_cause(s.owner);
+            upd.reset();
+            upd.bind(1, s.cause);
+            upd.bind(2, s.uuid);
+            upd.exec();
+            marked.push_back(std::move(s));
+        }
+        txn.commit();
+    } catch (const SQLite::Exception& e) {
+        fail(e, "marking interrupted runs");
+    }
+    return marked;
 }
 
 std::vector<RunSummary> Store::list_runs() const {
     std::vector<RunSummary> out;
-    SQLite::Statement q(*db_, "SELECT uuid, started_at, ended_at, status, cause, lab, "
-                              "(SELECT COUNT(*) FROM sessions s WHERE s.run_id = runs.id) "
-                              "FROM runs ORDER BY started_at DESC, id DESC");
-    while (q.executeStep()) {
-        RunSummary s;
-        s.uuid = q.getColumn(0).getString();
-        s.started_at = q.getColumn(1).getString();
-        s.ended_at = q.getColumn(2).getString();
-        s.status = status_column(q.getColumn(3));
-        s.cause = q.getColumn(4).getString();
-        s.lab = q.getColumn(5).getInt() != 0;
-        s.sessions = q.getColumn(6).getInt();
-        out.push_back(std::move(s));
+    try {
+        SQLite::Statement q(*db_, "SELECT uuid, started_at, ended_at, status, cause, lab, "
+                                  "(SELECT COUNT(*) FROM sessions s WHERE s.run_id = runs.id), "
+                                  "host, owner_pid, owner_start "
+                                  "FROM runs ORDER BY started_at DESC, id DESC");
+        while (q.executeStep()) {
+            RunSummary s;
+            s.uuid = q.getColumn(0).getString();
+            s.started_at = q.getColumn(1).getString();
+            s.ended_at = q.getColumn(2).getString();
+            s.status = status_column(q.getColumn(3));
+            s.cause = q.getColumn(4).getString();
+            s.lab = q.getColumn(5).getInt() != 0;
+            s.sessions = q.getColumn(6).getInt();
+            s.owner.host = q.getColumn(7).getString();
+            s.owner.pid = q.getColumn(8).getInt64();
+            s.owner.process_start = q.getColumn(9).getString();
+            if (stale(s.status, s.owner)) {
+                s.status = model::RunStatus::Interrupted;
+                s.cause = interrupted_cause(s.owner);
+            }
+            out.push_back(std::move(s));
+        }
+    } catch (const SQLite::Exception& e) {
+        fail(e, "listing its runs");
     }
     return out;
 }
@@ -443,132 +808,149 @@ std::optional<std::string> Store::latest_run_uuid() const {
 }
 
 std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) const {
-    SQLite::Statement find(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
-                                 "pcsclite_version, libccid_version, harness_version, lab, status, "
-                                 "cause FROM runs WHERE uuid = ? OR uuid LIKE ? || '%' LIMIT 2");
-    find.bind(1, uuid_or_prefix);
-    find.bind(2, uuid_or_prefix);
-    if (!find.executeStep())
-        return std::nullopt;
-    model::Run run;
-    const std::int64_t run_id = find.getColumn(0).getInt64();
-    run.uuid = find.getColumn(1).getString();
-    run.started_at = find.getColumn(2).getString();
-    run.ended_at = find.getColumn(3).getString();
-    run.environment = {find.getColumn(4).getString(), find.getColumn(5).getString(),
-                       find.getColumn(6).getString(), find.getColumn(7).getString(),
-                       find.getColumn(8).getString()};
-    run.lab = find.getColumn(9).getInt() != 0;
-    run.status = status_column(find.getColumn(10));
-    run.cause = find.getColumn(11).getString();
-    if (find.executeStep() && run.uuid != uuid_or_prefix)
-        throw UsageError("run id prefix " + uuid_or_prefix + " is ambiguous");
-
-    SQLite::Statement suites(*db_, "SELECT suite_id, content_hash FROM run_suites WHERE run_id = ? "
-                                   "ORDER BY suite_id");
-    suites.bind(1, run_id);
-    while (suites.executeStep())
-        run.suites.push_back({suites.getColumn(0).getString(), suites.getColumn(1).getString()});
-
-    SQLite::Statement sessions(
-        *db_, "SELECT s.id, s.status, s.cause, r.pcsc_name, r.vid, r.pid, r.bcd_device, "
-              "r.manufacturer, r.product, r.serial, r.driver, r.reader_model, r.ccid_descriptor, "
-              "r.descriptor_findings, c.card_id, c.card_type, c.interface, c.atr, c.emulated, "
-              "c.test_card FROM sessions s JOIN readers r ON r.id = s.reader_id "
-              "LEFT JOIN cards c ON c.id = s.card_id WHERE s.run_id = ? ORDER BY s.seq");
-    sessions.bind(1, run_id);
-    SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
-                                  "title_ja, action, verdict, reason_en, reason_ja, sw, "
-                                  "duration_us, measurements FROM steps WHERE session_id = ? "
-                                  "ORDER BY seq");
-    SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note FROM "
-                                      "exchanges WHERE step_row = ? ORDER BY seq");
-    while (sessions.executeStep()) {
-        model::Session session;
-        session.status = status_column(sessions.getColumn(1));
-        session.cause = sessions.getColumn(2).getString();
-        auto& r = session.reader;
-        r.pcsc_name = sessions.getColumn(3).getString();
-        r.vid = column_optional<std::uint16_t>(sessions.getColumn(4));
-        r.pid = column_optional<std::uint16_t>(sessions.getColumn(5));
-        r.bcd_device = column_optional<std::uint16_t>(sessions.getColumn(6));
-        r.manufacturer = sessions.getColumn(7).getString();
-        r.product = sessions.getColumn(8).getString();
-        r.serial = sessions.getColumn(9).getString();
-        r.driver = sessions.getColumn(10).getString();
-        r.reader_model = sessions.getColumn(11).getString();
-        r.ccid_descriptor = column_blob(sessions.getColumn(12));
-        r.descriptor_findings_json = sessions.getColumn(13).getString();
-        if (!sessions.getColumn(14).isNull()) {
-            auto& c = session.card;
-            c.card_id = sessions.getColumn(14).getString();
-            c.card_type = sessions.getColumn(15).getString();
-            c.interface = sessions.getColumn(16).getString();
-            c.atr = column_blob(sessions.getColumn(17));
-            c.emulated = sessions.getColumn(18).getInt() != 0;
-            c.test_card = sessions.getColumn(19).getInt() != 0;
+    try {
+        SQLite::Statement find(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
+                                     "pcsclite_version, libccid_version, harness_version, lab, "
+                                     "status, cause, owner_pid, owner_start FROM runs "
+                                     "WHERE uuid = ? OR uuid LIKE ? || '%' LIMIT 2");
+        find.bind(1, uuid_or_prefix);
+        find.bind(2, uuid_or_prefix);
+        if (!find.executeStep())
+            return std::nullopt;
+        model::Run run;
+        const std::int64_t run_id = find.getColumn(0).getInt64();
+        run.uuid = find.getColumn(1).getString();
+        run.started_at = find.getColumn(2).getString();
+        run.ended_at = find.getColumn(3).getString();
+        run.environment = {find.getColumn(4).getString(), find.getColumn(5).getString(),
+                           find.getColumn(6).getString(), find.getColumn(7).getString(),
+                           find.getColumn(8).getString()};
+        run.lab = find.getColumn(9).getInt() != 0;
+        run.status = status_column(find.getColumn(10));
+        run.cause = find.getColumn(11).getString();
+        run.owner.host = run.environment.host;
+        run.owner.pid = find.getColumn(12).getInt64();
+        run.owner.process_start = find.getColumn(13).getString();
+        if (stale(run.status, run.owner)) {
+            run.status = model::RunStatus::Interrupted;
+            run.cause = interrupted_cause(run.owner);
         }
-        steps.reset();
-        steps.bind(1, sessions.getColumn(0).getInt64());
-        while (steps.executeStep()) {
-            const std::string suite_id = steps.getColumn(1).getString();
-            if (session.suites.empty() || session.suites.back().suite.id != suite_id)
-                session.suites.push_back({{suite_id, steps.getColumn(2).getString()}, {}});
-            model::StepResult step;
-            step.step_id = steps.getColumn(3).getString();
-            step.group = steps.getColumn(4).getString();
-            step.title_en = steps.getColumn(5).getString();
-            step.title_ja = steps.getColumn(6).getString();
-            step.action = steps.getColumn(7).getString();
-            step.verdict = model::step_verdict_from(steps.getColumn(8).getString())
-                               .value_or(model::StepVerdict::Error);
-            step.reason_en = steps.getColumn(9).getString();
-            step.reason_ja = steps.getColumn(10).getString();
-            step.sw = column_optional<std::uint16_t>(steps.getColumn(11));
-            step.duration_us = steps.getColumn(12).getInt64();
-            step.measurements_json = steps.getColumn(13).getString();
-            exchanges.reset();
-            exchanges.bind(1, steps.getColumn(0).getInt64());
-            while (exchanges.executeStep())
-                step.exchanges.push_back(
-                    {exchanges.getColumn(0).getString(), exchanges.getColumn(1).getString(),
-                     column_optional<std::uint16_t>(exchanges.getColumn(2)),
-                     exchanges.getColumn(3).getInt64(), exchanges.getColumn(4).getString()});
-            session.suites.back().steps.push_back(std::move(step));
+        if (find.executeStep() && run.uuid != uuid_or_prefix)
+            throw UsageError("run id prefix " + uuid_or_prefix + " is ambiguous");
+
+        SQLite::Statement suites(*db_, "SELECT suite_id, content_hash FROM run_suites WHERE "
+                                       "run_id = ? ORDER BY suite_id");
+        suites.bind(1, run_id);
+        while (suites.executeStep())
+            run.suites.push_back(
+                {suites.getColumn(0).getString(), suites.getColumn(1).getString()});
+
+        SQLite::Statement sessions(
+            *db_, "SELECT s.id, s.status, s.cause, r.pcsc_name, r.vid, r.pid, r.bcd_device, "
+                  "r.manufacturer, r.product, r.serial, r.driver, r.reader_model, "
+                  "r.ccid_descriptor, r.descriptor_findings, c.card_id, c.card_type, c.interface, "
+                  "c.atr, c.emulated, c.test_card, s.failure FROM sessions s "
+                  "JOIN readers r ON r.id = s.reader_id LEFT JOIN cards c ON c.id = s.card_id "
+                  "WHERE s.run_id = ? ORDER BY s.seq");
+        sessions.bind(1, run_id);
+        SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
+                                      "title_ja, action, verdict, reason_en, reason_ja, sw, "
+                                      "duration_us, measurements, failure, missing FROM steps "
+                                      "WHERE session_id = ? ORDER BY seq");
+        SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note, "
+                                          "failure, response_size FROM exchanges "
+                                          "WHERE step_row = ? ORDER BY seq");
+        while (sessions.executeStep()) {
+            model::Session session;
+            session.status = status_column(sessions.getColumn(1));
+            session.cause = sessions.getColumn(2).getString();
+            auto& r = session.reader;
+            r.pcsc_name = sessions.getColumn(3).getString();
+            r.vid = column_optional<std::uint16_t>(sessions.getColumn(4));
+            r.pid = column_optional<std::uint16_t>(sessions.getColumn(5));
+            r.bcd_device = column_optional<std::uint16_t>(sessions.getColumn(6));
+            r.manufacturer = sessions.getColumn(7).getString();
+            r.product = sessions.getColumn(8).getString();
+            r.serial = sessions.getColumn(9).getString();
+            r.driver = sessions.getColumn(10).getString();
+            r.reader_model = sessions.getColumn(11).getString();
+            r.ccid_descriptor = column_blob(sessions.getColumn(12));
+            r.descriptor_findings_json = sessions.getColumn(13).getString();
+            if (!sessions.getColumn(14).isNull()) {
+                auto& c = session.card;
+                c.card_id = sessions.getColumn(14).getString();
+                c.card_type = sessions.getColumn(15).getString();
+                c.interface = sessions.getColumn(16).getString();
+                c.atr = column_blob(sessions.getColumn(17));
+                c.emulated = sessions.getColumn(18).getInt() != 0;
+                c.test_card = sessions.getColumn(19).getInt() != 0;
+            }
+            session.failure = failure_column(sessions.getColumn(20));
+            steps.reset();
+            steps.bind(1, sessions.getColumn(0).getInt64());
+            while (steps.executeStep()) {
+                const std::string suite_id = steps.getColumn(1).getString();
+                if (session.suites.empty() || session.suites.back().suite.id != suite_id)
+                    session.suites.push_back({{suite_id, steps.getColumn(2).getString()}, {}});
+                model::StepResult step;
+                step.step_id = steps.getColumn(3).getString();
+                step.group = steps.getColumn(4).getString();
+                step.title_en = steps.getColumn(5).getString();
+                step.title_ja = steps.getColumn(6).getString();
+                step.action = steps.getColumn(7).getString();
+                step.verdict = model::step_verdict_from(steps.getColumn(8).getString())
+                                   .value_or(model::StepVerdict::Error);
+                step.reason_en = steps.getColumn(9).getString();
+                step.reason_ja = steps.getColumn(10).getString();
+                step.sw = column_optional<std::uint16_t>(steps.getColumn(11));
+                step.duration_us = steps.getColumn(12).getInt64();
+                step.measurements_json = steps.getColumn(13).getString();
+                step.failure = failure_column(steps.getColumn(14));
+                step.missing = split_tokens(steps.getColumn(15).getString());
+                exchanges.reset();
+                exchanges.bind(1, steps.getColumn(0).getInt64());
+                while (exchanges.executeStep()) {
+                    model::Exchange x{
+                        exchanges.getColumn(0).getString(), exchanges.getColumn(1).getString(),
+                        column_optional<std::uint16_t>(exchanges.getColumn(2)),
+                        exchanges.getColumn(3).getInt64(), exchanges.getColumn(4).getString()};
+                    x.failure = failure_column(exchanges.getColumn(5));
+                    if (!exchanges.getColumn(6).isNull())
+                        x.response_size =
+                            static_cast<std::size_t>(exchanges.getColumn(6).getInt64());
+                    step.exchanges.push_back(std::move(x));
+                }
+                session.suites.back().steps.push_back(std::move(step));
+            }
+            run.sessions.push_back(std::move(session));
         }
-        run.sessions.push_back(std::move(session));
-    }
 
-    SQLite::Statement verdicts(*db_, "SELECT reader, reader_model, card_type, interface, verdict, "
-                                     "diagnosis_en, diagnosis_ja FROM verdicts WHERE run_id = ? "
-                                     "ORDER BY id");
-    verdicts.bind(1, run_id);
-    while (verdicts.executeStep())
-        run.verdicts.push_back(
-            {verdicts.getColumn(0).getString(), verdicts.getColumn(1).getString(),
-             verdicts.getColumn(2).getString(), verdicts.getColumn(3).getString(),
-             model::compatibility_from(verdicts.getColumn(4).getString())
-                 .value_or(model::Compatibility::Untested),
-             verdicts.getColumn(5).getString(), verdicts.getColumn(6).getString()});
-    return run;
-}
-
-io::Salt Store::salt() {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_, "SELECT value FROM meta WHERE key = 'card_id_salt'");
-    if (q.executeStep()) {
-        io::Salt s{column_blob(q.getColumn(0))};
-        txn.commit();
-        return s;
+        SQLite::Statement verdicts(*db_, "SELECT id, reader, reader_model, card_type, interface, "
+                                         "verdict, diagnosis_en, diagnosis_ja FROM verdicts "
+                                         "WHERE run_id = ? ORDER BY id");
+        SQLite::Statement causes(*db_, "SELECT code FROM verdict_causes WHERE verdict_id = ? "
+                                       "ORDER BY seq");
+        verdicts.bind(1, run_id);
+        while (verdicts.executeStep()) {
+            model::Verdict v{verdicts.getColumn(1).getString(),
+                             verdicts.getColumn(2).getString(),
+                             verdicts.getColumn(3).getString(),
+                             verdicts.getColumn(4).getString(),
+                             model::compatibility_from(verdicts.getColumn(5).getString())
+                                 .value_or(model::Compatibility::Untested),
+                             verdicts.getColumn(6).getString(),
+                             verdicts.getColumn(7).getString(),
+                             {}};
+            causes.reset();
+            causes.bind(1, verdicts.getColumn(0).getInt64());
+            while (causes.executeStep())
+                v.causes.push_back(causes.getColumn(0).getString());
+            run.verdicts.push_back(std::move(v));
+        }
+        return run;
+    } catch (const SQLite::Exception& e) {
+        fail(e, "reading run " + uuid_or_prefix);
     }
-    io::Salt s{Bytes(32)};
-    if (RAND_bytes(s.bytes.data(), static_cast<int>(s.bytes.size())) != 1)
-        throw Error("cannot draw random bytes for the card-id salt (OpenSSL RAND_bytes failed)");
-    SQLite::Statement ins(*db_, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
-    bind_blob(ins, 1, s.bytes);
-    ins.exec();
-    txn.commit();
-    return s;
 }
 
 } // namespace harness::store

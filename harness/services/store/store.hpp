@@ -2,11 +2,22 @@
 // The results database (SQLite through SQLiteCpp). Schema versions are migrations keyed by
 // PRAGMA user_version; WAL and foreign keys are on; every write is one BEGIN IMMEDIATE
 // transaction with a busy timeout, so two processes can write to one database at once.
-// A run row is written at start (status "running"), so an interrupted run stays visible; each
-// reader session (its steps and exchanges) lands in one transaction.
-#include "io/salt.hpp"
+//
+// Nothing half-written, nothing hidden:
+// - A run row is written at start (status "running", with its owner: host, pid, process start),
+//   so a run whose process dies stays visible; the next `run` on the database marks it
+//   "interrupted" (mark_interrupted), and a read-only open shows it so without writing.
+// - A reader session (steps, exchanges) and its verdict (with its cause codes) land in ONE
+//   transaction, or not at all.
+// - Every SQLite failure is typed: disk full, I/O, corrupt, no access → StoreError (an
+//   EnvironmentError, exit 3) naming the file; "not a cardharness database" / a newer schema →
+//   UsageError (exit 2).
+// - The file is owner-only (0600) and holds no key: card ids and markers are HMACs under the
+//   station key (io/station.hpp).
 #include "model/run.hpp"
+#include "pure/error.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,10 +25,28 @@
 
 namespace SQLite {
 class Database;
-}
+class Exception;
+} // namespace SQLite
 
 namespace harness::store {
 
+enum class StoreFailure { Full, Io, Corrupt, Access, Busy };
+const char* to_string(StoreFailure failure); // "disk full", "I/O error", …
+
+// The database file could not be read or written: the run stops (exit 3), the file is named.
+class StoreError : public EnvironmentError {
+public:
+    StoreError(StoreFailure failure, std::string path, int sqlite_code, const std::string& what)
+        : EnvironmentError(what), failure_(failure), path_(std::move(path)),
+          sqlite_code_(sqlite_code) {}
+    StoreFailure failure() const { return failure_; }
+    const std::string& path() const { return path_; }
+    int sqlite_code() const { return sqlite_code_; } // extended result code
+private:
+    StoreFailure failure_;
+    std::string path_;
+    int sqlite_code_;
+};
 
 // Header of a stored run, for listings.
 struct RunSummary {
@@ -28,15 +57,26 @@ struct RunSummary {
     std::string cause;
     bool lab = false;
     int sessions = 0;
+    model::RunOwner owner;
 };
 
-class Store : public io::SaltStore {
+// Whether a run's owner process is gone (a "running" run whose owner is gone was interrupted).
+// The CLI passes io::liveness; tests pass their own.
+using OwnerGone = std::function<bool(const model::RunOwner&)>;
+
+enum class Access {
+    ReadWrite, // creates the file and its folder, migrates
+    ReadOnly,  // never writes: an older schema is migrated in a private in-memory copy
+};
+
+class Store {
 public:
-    // Opens (creating the file and its folder if needed) and migrates. ":memory:" works.
-    // Throws harness::UsageError for a file that is not a cardharness database or is newer
-    // than this harness understands.
-    explicit Store(const std::string& path);
-    ~Store() override;
+    // Opens (ReadWrite: creating the file and its folder if needed) and migrates. ":memory:"
+    // works. Throws UsageError for a file that is not a cardharness database or is newer than
+    // this harness understands, StoreError when SQLite reports the file corrupt or unreadable.
+    explicit Store(const std::string& path, Access access = Access::ReadWrite,
+                   OwnerGone owner_gone = {});
+    ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
@@ -44,22 +84,38 @@ public:
     int schema_version() const;
     const std::string& path() const { return path_; }
 
+    // PRAGMA quick_check; throws StoreError (Corrupt) naming the file unless it answers "ok".
+    void check_integrity() const;
+
     void begin_run(const model::Run& run);
-    void add_session(const std::string& run_uuid, const model::Session& session);
+    // The session, its steps and exchanges, and its verdict (when given) in one transaction.
+    void add_session(const std::string& run_uuid, const model::Session& session,
+                     const std::optional<model::Verdict>& verdict = std::nullopt);
+    // Ends the run; `verdicts` are verdicts without a session of their own (usually none).
     void finish_run(const std::string& run_uuid, model::RunStatus status, const std::string& cause,
-                    const std::string& ended_at, const std::vector<model::Verdict>& verdicts);
+                    const std::string& ended_at, const std::vector<model::Verdict>& verdicts = {});
+    // Marks "running" runs whose owner is gone as "interrupted" (with the owner in the cause);
+    // returns the runs marked. Needs the owner_gone check given at open.
+    std::vector<RunSummary> mark_interrupted();
 
-    // Full run by UUID (or a unique UUID prefix); nullopt when absent.
+    // Full run by UUID (or a unique UUID prefix); nullopt when absent. A "running" run whose
+    // owner is gone is returned as "interrupted" (without writing).
     std::optional<model::Run> load_run(const std::string& uuid_or_prefix) const;
-    std::vector<RunSummary> list_runs() const; // newest first
+    std::vector<RunSummary> list_runs() const; // newest first, stale runs as "interrupted"
     std::optional<std::string> latest_run_uuid() const;
-
-    io::Salt salt() override;
 
 private:
     void migrate();
+    bool stale(model::RunStatus status, const model::RunOwner& owner) const;
+    [[noreturn]] void fail(const SQLite::Exception& e, const std::string& doing) const;
+
     std::string path_;
+    Access access_;
+    OwnerGone owner_gone_;
     std::unique_ptr<SQLite::Database> db_;
 };
+
+// "the run's process is gone (host H, pid P)": the cause stored/shown for an interrupted run.
+std::string interrupted_cause(const model::RunOwner& owner);
 
 } // namespace harness::store

@@ -1,10 +1,12 @@
 #include "services/suite/actions.hpp"
 
 #include "pure/tlv.hpp"
+#include "services/suite/pin_policy.hpp"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <fmt/core.h>
 
 namespace harness::suite {
 namespace {
@@ -35,11 +37,6 @@ std::string join(const std::vector<std::string_view>& items, std::string_view se
         out += items[i];
     }
     return out;
-}
-
-// ISO 7816-4 §11.5: VERIFY (20/21), CHANGE REFERENCE DATA (24), RESET RETRY COUNTER (2C).
-bool is_pin_ins(std::uint8_t ins) {
-    return ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C;
 }
 
 std::optional<std::int64_t> parse_integer(std::string_view text) {
@@ -617,10 +614,9 @@ std::optional<Args> build(const ActionSpec& spec, ArgReader& r) {
         auto command = r.hex("cmd");
         if (!command)
             return std::nullopt;
-        // A suite names PINs and never holds them: VERIFY-like commands with data are refused.
-        if (carries_pin_data(*command)) {
-            r.fail("cmd", "expected no PIN data in a raw VERIFY / CHANGE REFERENCE DATA / RESET "
-                          "RETRY COUNTER (a suite names PINs, never holds them: use verify_pin)");
+        // A suite names PINs and never holds them (the one PIN policy, pin_policy.hpp).
+        if (const auto problem = pin_command_problem(*command)) {
+            r.fail("cmd", *problem);
             return std::nullopt;
         }
         return ApduArgs{std::move(*command), follow_of(r.text("follow")), r.optional_text("store")};
@@ -711,6 +707,10 @@ std::optional<Args> build(const ActionSpec& spec, ArgReader& r) {
         auto command = r.hex("cmd");
         if (!command)
             return std::nullopt;
+        if (const auto problem = pin_command_problem(*command)) {
+            r.fail("cmd", *problem);
+            return std::nullopt;
+        }
         RepeatArgs args;
         args.command = std::move(*command);
         args.count = static_cast<std::size_t>(r.integer("count"));
@@ -762,6 +762,14 @@ std::optional<Args> build(const ActionSpec& spec, ArgReader& r) {
         }
         if (args.apdu_case == 1 && extended) {
             r.fail("form", "expected form=short for case 1 (it has no length fields)");
+            return std::nullopt;
+        }
+        if (const PinCommand c = classify_sweep(args.cla, args.ins_for_case(), args.apdu_case);
+            c.sensitive()) {
+            r.fail(r.has("ins") ? "ins" : "case",
+                   fmt::format("expected no {} with a data field (case {} sends data; it can carry "
+                               "a PIN, and a suite never holds one)",
+                               to_string(c.kind), args.apdu_case));
             return std::nullopt;
         }
         return args;
@@ -832,23 +840,18 @@ Bytes HexTemplate::substitute(const Variables& values) const {
     return out;
 }
 
-bool carries_pin_data(ByteView command) {
-    // Any class: GSM 11.11 VERIFY CHV is A0 20; the transport card's 80 20 has no data field.
-    if (command.size() < 2 || !is_pin_ins(command[1]))
-        return false;
-    const auto parsed = apdu::parse(command);
-    if (parsed.command)
-        return !parsed.command->data.empty();
-    return command.size() > 5; // malformed: anything beyond a case-2 header may be a PIN
-}
-
-bool carries_pin_data(const HexTemplate& command) {
-    if (const auto bytes = command.literal())
-        return carries_pin_data(*bytes);
-    const auto& first = command.segments.front();
-    if (!first.variable.empty() || first.literal.size() < 2)
-        return true; // cannot tell: "${x} …" might be a VERIFY
-    return is_pin_ins(first.literal[1]);
+std::optional<std::string> pin_command_problem(const HexTemplate& command) {
+    const PinCommand c = classify_pin_command(command);
+    if (!c.sensitive())
+        return std::nullopt;
+    if (c.kind == PinCommandKind::Unknown)
+        return std::string("expected the instruction written out (a ${var} in the header could be "
+                           "a VERIFY; a suite never holds PIN data)");
+    if (c.kind == PinCommandKind::Envelope)
+        return std::string("expected no ENVELOPE (it can wrap a VERIFY past the PIN guard)");
+    return fmt::format("expected no PIN data in a raw {} (a suite names PINs, never holds them: "
+                       "use verify_pin)",
+                       to_string(c.kind));
 }
 
 std::optional<Bytes> HexTemplate::literal() const {

@@ -58,11 +58,11 @@ struct HexTemplate {
     bool operator==(const HexTemplate&) const = default;
 };
 
-// A raw command that carries PIN-like data: VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER
-// (INS 20, 21, 24, 2C) of any class with a data field. Templates whose variables
-// could hide such a command count as carrying one. Suites must never hold PIN values.
-bool carries_pin_data(ByteView command);
-bool carries_pin_data(const HexTemplate& command);
+// Which raw commands a suite may hold is pin_policy.hpp's one classifier: none that can carry a
+// PIN (VERIFY / CHANGE REFERENCE DATA / ENABLE, DISABLE VERIFICATION REQUIREMENT / RESET RETRY
+// COUNTER with data, any class, even or odd INS; ENVELOPE; a ${var} instruction) in `apdu`,
+// `repeat`, `measure` or `sweep`. The error message when it can, else nullopt.
+std::optional<std::string> pin_command_problem(const HexTemplate& command);
 
 // ---- Parsed, typed args per action ---------------------------------------------------------
 // Whether the runner follows 61xx (GET RESPONSE) and/or 6Cxx (re-send with Le = xx); every extra

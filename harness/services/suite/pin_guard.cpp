@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <fmt/core.h>
 
 namespace harness::suite {
@@ -11,10 +12,6 @@ namespace harness::suite {
 namespace {
 
 constexpr std::uint8_t ins_verify = 0x20;
-constexpr std::uint8_t ins_change_reference_data = 0x24;
-constexpr std::uint8_t ins_reset_retry_counter = 0x2C;
-constexpr std::uint8_t ins_envelope = 0xC2;
-constexpr std::uint8_t ins_envelope_odd = 0xC3;
 
 std::string pin_title_ja(PinName pin) {
     switch (pin) {
@@ -45,18 +42,6 @@ std::uint16_t sw_of(ByteView response) {
 }
 
 } // namespace
-
-const char* to_string(CardTrust trust) {
-    switch (trust) {
-    case CardTrust::EmulatedTest:
-        return "emulated_test";
-    case CardTrust::DeclaredTest:
-        return "declared_test";
-    case CardTrust::Physical:
-        return "physical";
-    }
-    return "physical";
-}
 
 PinRefused::PinRefused(std::optional<PinName> pin, std::optional<int> tries_left,
                        std::string reason_en, std::string reason_ja)
@@ -160,6 +145,7 @@ Bytes PinGuard::send(ByteView command, std::string note) {
     try {
         exchange.response = inner_.transmit(command);
     } catch (const io::TransportError& error) {
+        exchange.failure = io::kind_of(error);
         exchange.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - start);
         exchange.note = note.empty() ? fmt::format("transport error: {}", error.what())
                                      : fmt::format("{}; transport error: {}", note, error.what());
@@ -195,43 +181,71 @@ Bytes PinGuard::send(ByteView command, std::string note) {
 }
 
 Bytes PinGuard::transmit(ByteView command) {
-    // Any class: a proprietary VERIFY (GSM A0 20, …) could carry a PIN just as well.
-    const bool pin_bearing = command.size() > 5 &&
-                             (command[1] == ins_verify || command[1] == ins_change_reference_data ||
-                              command[1] == ins_reset_retry_counter);
-    const bool envelope =
-        command.size() >= 2 && (command[1] == ins_envelope || command[1] == ins_envelope_odd);
-    if (policy_.trust != CardTrust::Physical || (!pin_bearing && !envelope))
+    const PinCommand pin_command = classify_pin_command(command);
+    if (policy_.trust != CardTrust::Physical || pin_command.kind == PinCommandKind::None ||
+        pin_command.counter_query())
         return send(command, {}); // test cards: wrong-PIN and blocking tests may run
-    if (envelope)
+    switch (pin_command.kind) {
+    case PinCommandKind::Verify:
+        return guarded(command, pin_command);
+    case PinCommandKind::Envelope:
         refuse(command, std::nullopt, std::nullopt,
                "ENVELOPE could carry a PIN past the guard and is never sent to a card that is "
                "not a test card",
                "ENVELOPE は暗証番号を運べるため、テストカード以外には送信しません");
-    return guarded(command);
+    default:
+        refuse(command, std::nullopt, std::nullopt,
+               fmt::format("{} is never sent to a card that is not a test card",
+                           to_string(pin_command.kind)),
+               fmt::format("テストカード以外に {} は送信しません", to_string(pin_command.kind)));
+    }
 }
 
-Bytes PinGuard::guarded(ByteView command) {
-    if (command[1] != ins_verify)
+void PinGuard::remember_failure(PinName pin, const std::string& what, std::string& note_en) {
+    state_.failed.insert(pin);
+    if (policy_.remembered == nullptr)
+        return;
+    try {
+        io::PinFailureRecord record;
+        record.card_id = policy_.card_id;
+        record.pin = to_string(pin);
+        const std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        record.when = when;
+        record.what = what;
+        policy_.remembered->remember(record);
+        note_en = fmt::format("; remembered on this station: not sent to card {} again until "
+                              "`cardharness pins forget --card {}`",
+                              policy_.card_id, policy_.card_id);
+    } catch (const std::exception& e) {
+        note_en = fmt::format("; the failure could not be remembered for later runs: {}", e.what());
+    }
+}
+
+Bytes PinGuard::guarded(ByteView command, const PinCommand& pin_command) {
+    // Logical channels, secure messaging, chaining, the odd INS and references other than the
+    // selected EF would make the file the card acts on not the one the guard checked: a PIN goes
+    // only as a plain 00 20 00 80.
+    if (!pin_command.plain || command[1] != ins_verify)
         refuse(command, std::nullopt, std::nullopt,
-               "CHANGE REFERENCE DATA and RESET RETRY COUNTER are never sent to a card that is "
-               "not a test card",
-               "テストカード以外に CHANGE REFERENCE DATA / RESET RETRY COUNTER は送信しません");
-    // Logical channels, secure messaging and chaining would make the tracked EF not the one the
-    // card acts on: a PIN goes only as a plain CLA 00 command.
-    if (command[0] != 0x00)
+               fmt::format("a PIN is sent only as a plain VERIFY (CLA 00 INS 20: basic channel, "
+                           "no secure messaging or chaining), not CLA {:02X} INS {:02X}",
+                           command[0], command[1]),
+               fmt::format("暗証番号は CLA 00 INS 20 の VERIFY でのみ送信します (CLA {:02X} INS "
+                           "{:02X} は不可)",
+                           command[0], command[1]));
+    if (!pin_command.current_ef_reference)
         refuse(command, std::nullopt, std::nullopt,
-               fmt::format("a PIN is sent only with CLA 00 (basic channel, no secure messaging "
-                           "or chaining), not CLA {:02X}",
-                           command[0]),
-               fmt::format("暗証番号は CLA 00 でのみ送信します (CLA {:02X} は不可)", command[0]));
-    // VERIFY P2 (ISO 7816-4 §11.5.6): b8 = specific reference; low 5 bits = short EF id, or the
-    // current EF when 0 (JPKI: 00 20 00 80 after selecting the PIN EF, or 00 20 00 9x).
-    const std::uint8_t p2 = command[3];
-    std::optional<std::uint16_t> ef;
-    if ((p2 & 0x80) != 0)
-        ef = (p2 & 0x1F) != 0 ? std::optional<std::uint16_t>(p2 & 0x1F) : selection_.ef;
-    const auto pin = ef ? pin_of(selection_.app, *ef) : std::nullopt;
+               fmt::format("a PIN is sent only with P1 00 P2 80 (the selected PIN EF), not P1 "
+                           "{:02X} P2 {:02X}",
+                           command[2], command[3]),
+               "暗証番号は P1 00 P2 80 (選択中の暗証番号 EF) でのみ送信します");
+    const auto pin = selection_.known && selection_.aid && selection_.ef
+                         ? pin_of(selection_.app, *selection_.ef)
+                         : std::nullopt;
     if (!pin)
         refuse(command, std::nullopt, std::nullopt,
                "the PIN EF this VERIFY addresses is not a known PIN (select auth 0018, sign "
@@ -245,19 +259,6 @@ Bytes PinGuard::guarded(ByteView command) {
         refuse(command, pin, known_tries(),
                fmt::format("an earlier attempt on the {} PIN failed in this run", to_string(*pin)),
                fmt::format("この実行で{}の試行が既に失敗しています", pin_title_ja(*pin)));
-    // The retry counter, read without spending a try (domain.md §4): also for a refusal, so the
-    // report can say how many tries are left.
-    const Bytes query{command[0], ins_verify, command[2], command[3]};
-    const auto read_tries = [&]() -> std::pair<std::optional<int>, std::uint16_t> {
-        const Bytes answer =
-            send(query, "PIN guard: retry counter query (case-1 VERIFY, no try spent)");
-        const std::uint16_t sw = sw_of(answer);
-        if ((sw & 0xFFF0) == 0x63C0)
-            return {sw & 0x0F, sw};
-        if (sw == 0x6984)
-            return {0, sw};
-        return {std::nullopt, sw};
-    };
     const auto supplied = pins_.get(*pin);
     const Bytes supplied_bytes = supplied ? bytes_of(*supplied) : Bytes{};
     const apdu::ParseResult parsed = apdu::parse(command);
@@ -274,7 +275,68 @@ Bytes PinGuard::guarded(ByteView command) {
         why_en = *format;
         why_ja = fmt::format("{}の形式が正しくありません", pin_title_ja(*pin));
     }
-    const auto [tries, query_sw] = read_tries();
+    if (policy_.card_id.empty())
+        refuse(command, pin, known_tries(),
+               "the card has no id, so a failure could not be remembered for it",
+               "カード ID がないため、失敗を記憶できません");
+
+    // One transaction: no other client can select another EF, spend a try or reset the card
+    // between the failure memory check, the counter read and the VERIFY.
+    io::Transaction transaction(inner_);
+    if (!transaction.held())
+        refuse(
+            command, pin, known_tries(),
+            "this connection cannot keep other clients out (no PC/SC transaction), so the "
+            "retry counter read and the VERIFY could not be one atomic step",
+            "この接続では他のクライアントを排除できない (トランザクションなし) ため送信しません");
+    bool remembered = false;
+    if (policy_.remembered != nullptr) {
+        try {
+            remembered = policy_.remembered->has_failed(policy_.card_id, to_string(*pin));
+        } catch (const std::exception& e) {
+            refuse(command, pin, known_tries(),
+                   fmt::format("the memory of failed PINs could not be read ({})", e.what()),
+                   "失敗した暗証番号の記録を読み取れませんでした");
+        }
+    }
+    if (remembered) {
+        state_.failed.insert(*pin);
+        refuse(command, pin, known_tries(),
+               fmt::format("the {} PIN failed on card {} before (remembered on this station); it "
+                           "is not sent to this card again until `cardharness pins forget --card "
+                           "{}`",
+                           to_string(*pin), policy_.card_id, policy_.card_id),
+               fmt::format("このカード ({}) では以前に{}が失敗しています。`cardharness pins forget "
+                           "--card {}` で記録を消すまで送信しません",
+                           policy_.card_id, pin_title_ja(*pin), policy_.card_id));
+    }
+    // Re-select the PIN's application and EF inside the transaction: VERIFY 00 20 00 80 acts on
+    // the current EF, which another client could have changed since the suite selected it.
+    const Bytes aid = *selection_.aid;
+    const std::uint16_t ef = *selection_.ef;
+    const auto reselect = [&](const Bytes& select, const char* what) {
+        const Bytes answer = send(select, fmt::format("PIN guard: re-select the {} inside the "
+                                                      "transaction",
+                                                      what));
+        if (sw_of(answer) != 0x9000)
+            refuse(command, pin, known_tries(),
+                   fmt::format("the {} PIN's {} could not be selected again (SW {:04X})",
+                               to_string(*pin), what, sw_of(answer)),
+                   fmt::format("{}の {} を再選択できませんでした", pin_title_ja(*pin), what));
+    };
+    reselect(apdu::encode(apdu::select_aid(aid)), "application");
+    reselect(apdu::encode(apdu::select_ef(ef)), "PIN EF");
+    // The retry counter, read without spending a try (domain.md §4): also for a refusal, so the
+    // report can say how many tries are left.
+    const Bytes query{0x00, ins_verify, 0x00, 0x80};
+    const Bytes answer =
+        send(query, "PIN guard: retry counter query (case-1 VERIFY, no try spent)");
+    const std::uint16_t query_sw = sw_of(answer);
+    std::optional<int> tries;
+    if ((query_sw & 0xFFF0) == 0x63C0)
+        tries = query_sw & 0x0F;
+    else if (query_sw == 0x6984 || query_sw == 0x6983)
+        tries = 0;
     if (tries)
         state_.tries_left[*pin] = *tries;
     if (why_en)
@@ -284,7 +346,6 @@ Bytes PinGuard::guarded(ByteView command) {
                fmt::format("the retry counter of the {} PIN could not be read (SW {:04X})",
                            to_string(*pin), query_sw),
                fmt::format("{}の残り試行回数を読み取れませんでした", pin_title_ja(*pin)));
-    state_.tries_left[*pin] = *tries;
     if (*tries < policy_.min_tries_left)
         refuse(command, pin, tries,
                fmt::format("the {} PIN has {} tries left and the guard needs at least {}",
@@ -292,25 +353,35 @@ Bytes PinGuard::guarded(ByteView command) {
                fmt::format("{}の残り試行回数が {} 回で、必要な {} 回に足りません",
                            pin_title_ja(*pin), *tries, policy_.min_tries_left));
 
-    const Bytes result = send(
-        command, fmt::format("PIN guard: {} PIN sent with {} tries left", to_string(*pin), *tries));
+    Bytes result;
+    std::string memory_note;
+    try {
+        result = send(command, fmt::format("PIN guard: {} PIN sent with {} tries left",
+                                           to_string(*pin), *tries));
+    } catch (const io::TransportError& error) {
+        // The card may have counted a try before the answer was lost: never again.
+        remember_failure(*pin, fmt::format("no answer ({})", io::to_string(error.failure())),
+                         memory_note);
+        throw;
+    }
     const std::uint16_t sw = sw_of(result);
     if (sw == 0x9000)
         return result;
     std::optional<int> left;
     if ((sw & 0xFFF0) == 0x63C0)
         left = sw & 0x0F;
-    else if (sw == 0x6984)
+    else if (sw == 0x6984 || sw == 0x6983)
         left = 0;
-    state_.failed.insert(*pin);
+    remember_failure(*pin, fmt::format("SW {:04X}", sw), memory_note);
     if (left)
         state_.tries_left[*pin] = *left;
     PinFailure failure;
     failure.pin = *pin;
     failure.tries_left = left;
     failure.sw = sw;
-    failure.reason_en = fmt::format("the card did not accept the {} PIN (SW {:04X}); {}; {}",
-                                    to_string(*pin), sw, tries_en(left), no_further_attempts_en);
+    failure.reason_en =
+        fmt::format("the card did not accept the {} PIN (SW {:04X}); {}; {}{}", to_string(*pin), sw,
+                    tries_en(left), no_further_attempts_en, memory_note);
     failure.reason_ja = fmt::format("カードが{}を受け付けませんでした (SW {:04X})。{}。{}。",
                                     pin_title_ja(*pin), sw, tries_ja(left), no_further_attempts_ja);
     failure_ = std::move(failure);

@@ -1,12 +1,20 @@
 #pragma once
-// The PIN guard (issue 4 §3): an io::CardChannel decorator through which the runner sends
-// everything, so raw `apdu` steps cannot bypass it. On a card that is neither emulated-test nor a
-// declared test card, a VERIFY (INS 20) or CHANGE REFERENCE DATA (INS 24) that carries a PIN is
-// sent only when the user supplied that PIN, the bytes equal it, its format is right
-// (domain.md §5), the retry counter read just before (case-1 VERIFY, no try spent) leaves at least
-// `min_tries_left` tries, and no earlier attempt on that PIN failed in this run.
+// The PIN guard (issue 4 §3, issue 8 §1): an io::CardChannel decorator through which the runner
+// sends everything, so raw `apdu` steps cannot bypass it. Which commands can carry a PIN is
+// pin_policy.hpp's one classifier. On a card that is neither an emulated test card nor a declared
+// (strong-id) test card, the only PIN-bearing command ever sent is a plain VERIFY 00 20 00 80 of
+// a PIN the user supplied, with the bytes equal to it and its format right (domain.md §5), and
+// only inside one transaction (io::Transaction: SCardBeginTransaction) that re-selects the PIN's
+// EF, reads its retry counter (case-1 VERIFY, no try spent) and finds at least `min_tries_left`
+// tries, and finds no earlier failure of that PIN on that card — in this run or any earlier one
+// (the station's io::PinFailureMemory, keyed by card id). Everything else that can carry a PIN
+// (other classes, logical channels, secure messaging, chaining, odd INS, CHANGE REFERENCE DATA,
+// ENABLE/DISABLE VERIFICATION REQUIREMENT, RESET RETRY COUNTER, ENVELOPE) is refused unsent.
 #include "io/card_channel.hpp"
+#include "io/failure_kind.hpp"
+#include "io/station.hpp"
 #include "services/suite/actions.hpp"
+#include "services/suite/pin_policy.hpp"
 #include "services/suite/pin_source.hpp"
 #include "services/suite/redactor.hpp"
 
@@ -19,14 +27,6 @@
 
 namespace harness::suite {
 
-// What the guard knows of the card.
-enum class CardTrust {
-    EmulatedTest, // an emulated test card of the lab: every PIN test may run
-    DeclaredTest, // a physical card the user declared a test card (`--test-card ID`)
-    Physical,     // a citizen's card, or anything unknown: guarded (the lab's citizen cards too)
-};
-const char* to_string(CardTrust trust);
-
 // The exact sentence a refused or failed PIN is reported with, and its Japanese equivalent.
 inline constexpr std::string_view no_further_attempts_en = "no further attempts were made";
 inline constexpr std::string_view no_further_attempts_ja = "これ以上の試行は行っていません";
@@ -35,9 +35,14 @@ struct GuardPolicy {
     CardTrust trust = CardTrust::Physical;
     std::string card_type;  // mynumber, juki, …: the Juki signing password has its own format
     int min_tries_left = 2; // configurable, never lower than 2 (clamped)
+    // The key of the failure memory: this session's card id (from identify).
+    std::string card_id;
+    // Failures of earlier runs on this station (not owned); nullptr: this session's only.
+    io::PinFailureMemory* remembered = nullptr;
 };
 
-// Survives the suites of one session: a failed PIN is never tried again in this run.
+// Survives the suites of one session: a failed PIN is never tried again in this run (and, through
+// GuardPolicy::remembered, never again on this station until forgotten).
 struct PinGuardState {
     std::set<PinName> failed;
     std::map<PinName, int> tries_left; // last counter read or reported
@@ -75,6 +80,7 @@ struct WireExchange {
     std::string note;    // "PIN guard: retry counter query", "refused by the PIN guard: …"
     Selection selection; // in force when the command was sent
     bool sent = true;
+    model::FailureKind failure = model::FailureKind::None; // the transport failure it met
 };
 using ExchangeObserver = std::function<void(const WireExchange&)>;
 using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
@@ -100,6 +106,8 @@ public:
     io::Protocol protocol() const override { return inner_.protocol(); }
     void reset(io::ResetKind kind) override; // clears the selection
     std::string reader_name() const override { return inner_.reader_name(); }
+    bool begin_transaction() override { return inner_.begin_transaction(); }
+    void end_transaction() override { inner_.end_transaction(); }
 
     void set_observer(ExchangeObserver observer) { observer_ = std::move(observer); }
     // Note attached to the next exchange sent (e.g. "GET RESPONSE followed 61 10").
@@ -115,7 +123,8 @@ private:
     Bytes send(ByteView command, std::string note);
     [[noreturn]] void refuse(ByteView command, std::optional<PinName> pin, std::optional<int> tries,
                              std::string reason_en, std::string reason_ja);
-    Bytes guarded(ByteView command);
+    Bytes guarded(ByteView command, const PinCommand& pin_command);
+    void remember_failure(PinName pin, const std::string& what, std::string& note_en);
 
     io::CardChannel& inner_;
     const PinSource& pins_;

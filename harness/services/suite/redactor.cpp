@@ -1,12 +1,15 @@
 #include "services/suite/redactor.hpp"
 
 #include "pure/apdu.hpp"
+#include "services/suite/pin_policy.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <fmt/core.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace harness::suite {
 
@@ -14,9 +17,7 @@ namespace {
 
 constexpr std::uint8_t ins_select = 0xA4;
 constexpr std::uint8_t ins_read_binary = 0xB0;
-constexpr std::uint8_t ins_verify = 0x20;
-constexpr std::uint8_t ins_change_reference_data = 0x24;
-constexpr std::uint8_t ins_reset_retry_counter = 0x2C;
+constexpr std::string_view marker_domain = "cardharness redaction v1";
 
 struct KnownAid {
     std::array<std::uint8_t, 10> bytes;
@@ -34,35 +35,54 @@ constexpr KnownAid known_aids[] = {
     {{0xF0, 0x43, 0x48, 0x54, 0x45, 0x53, 0x54, 0x01}, 8, "transport"},
 };
 
-// Applications whose EFs the policy describes one by one (anything else is unknown).
-bool is_known_app(const std::string& app) {
-    return app == "jpki" || app == "text" || app == "visual" || app == "juki_ap" ||
-           app == "transport";
-}
-
 bool is_ok_or_warning(std::uint16_t sw) {
     const auto sw1 = static_cast<std::uint8_t>(sw >> 8);
     return sw == 0x9000 || sw1 == 0x61 || sw1 == 0x62 || sw1 == 0x63;
 }
 
-std::string lower(std::string text) {
-    for (auto& c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
-
-void replace_all(std::string& text, const std::string& needle, const std::string& with) {
-    if (needle.empty())
-        return;
-    std::size_t pos = 0;
-    while ((pos = text.find(needle, pos)) != std::string::npos) {
-        text.replace(pos, needle.size(), with);
-        pos += with.size();
-    }
-}
-
 bool printable(ByteView bytes) {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b >= 0x20; });
+}
+
+std::string upper(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out)
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    return out;
+}
+
+// ISO 7816-4 §5.4.1: an interindustry class without secure messaging (b4 b3) or chaining (b5).
+bool plain_interindustry(std::uint8_t cla) {
+    return (cla & 0x80) == 0 && (cla & 0x40) == 0 && (cla & 0x1C) == 0;
+}
+
+// Rolling polynomial hash over text windows (mod 2^64); collisions are resolved by comparing.
+constexpr std::uint64_t hash_base = 0x100000001B3ULL;
+
+std::vector<std::uint64_t> prefix_hashes(std::string_view text) {
+    std::vector<std::uint64_t> p(text.size() + 1, 0);
+    for (std::size_t i = 0; i < text.size(); ++i)
+        p[i + 1] = p[i] * hash_base + static_cast<std::uint8_t>(text[i]);
+    return p;
+}
+
+// Spreads a window hash over all 64 bits (hex text has 17 distinct characters: the raw low bits
+// of its windows cluster), so that the filter and the table answer "no" in one probe.
+std::uint64_t mix(std::uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+std::uint64_t power(std::size_t k) {
+    std::uint64_t r = 1;
+    for (std::size_t i = 0; i < k; ++i)
+        r *= hash_base;
+    return r;
 }
 
 } // namespace
@@ -83,113 +103,196 @@ std::string application_of(ByteView aid) {
 }
 
 void track_selection(Selection& selection, ByteView command, ByteView response) {
-    // Only the basic channel is tracked: other channels' commands count as unknown selections.
-    if (command.size() < 4 || response.size() < 2 || (command[0] & 0x80) != 0 ||
-        !basic_channel(command[0]))
-        return;
-    const auto sw = static_cast<std::uint16_t>((response[response.size() - 2] << 8) |
-                                               response[response.size() - 1]);
-    if (!is_ok_or_warning(sw))
-        return; // ISO 7816-4 §7.1.1: a failed SELECT leaves the current file as it was
+    if (command.size() < 4 || !basic_channel(command[0]))
+        return; // malformed, or another logical channel: the basic channel's selection stands
+    const std::uint8_t cla = command[0];
     const std::uint8_t ins = command[1];
     const std::uint8_t p1 = command[2];
-    if (ins == ins_read_binary && (p1 & 0x80) != 0) {
-        selection.ef = static_cast<std::uint16_t>(p1 & 0x1F); // §11.2.2: the SFI's EF is current
+    const std::uint8_t p2 = command[3];
+    const bool select = ins == ins_select;
+    const bool sfi_read = ins == ins_read_binary && (p1 & 0x80) != 0;
+    if (!select && !sfi_read)
+        return;
+    if (response.size() < 2) { // no status word: the card may or may not have acted
+        selection = {};
         return;
     }
-    if (ins != ins_select)
+    const auto sw = static_cast<std::uint16_t>((response[response.size() - 2] << 8) |
+                                               response[response.size() - 1]);
+    if (!is_ok_or_warning(sw)) {
+        if (!plain_interindustry(cla))
+            selection = {}; // a proprietary or secured SELECT: its failure semantics are unknown
+        return;             // ISO 7816-4 §7.1.1: a failed SELECT leaves the current file
+    }
+    if (sfi_read || !plain_interindustry(cla)) {
+        // §11.2.2: the SFI's EF became current, and its file id is not known; a proprietary,
+        // secured or chained SELECT selected something we cannot name.
+        selection = {};
         return;
+    }
     const apdu::ParseResult parsed = apdu::parse(command);
-    if (!parsed.command)
+    if (!parsed.command) {
+        selection = {};
         return;
+    }
     const Bytes& data = parsed.command->data;
-    if (p1 == 0x04) { // §11.1.1: select by DF name
+    switch (p1) {
+    case 0x04: // §11.1.1: by DF name; P2 b2 b1 other than "first or only occurrence" is unknown
+        if ((p2 & 0x03) != 0 || data.empty()) {
+            selection = {};
+            return;
+        }
+        selection.known = true;
         selection.aid = data;
         selection.app = application_of(data);
         selection.ef.reset();
         return;
-    }
-    if (data.size() < 2)
+    case 0x00: // MF, or a DF or EF by file id: only the MF can be told apart
+        if (data.empty() || (data.size() == 2 && data[0] == 0x3F && data[1] == 0x00)) {
+            selection = {};
+            selection.known = true; // the MF: no application
+            return;
+        }
+        selection = {};
         return;
-    const auto fid = static_cast<std::uint16_t>((data[data.size() - 2] << 8) | data.back());
-    if (fid == 0x3F00) {
+    case 0x02: // an EF under the current DF
+        if (!selection.known || data.size() != 2) {
+            selection = {};
+            return;
+        }
+        selection.ef = static_cast<std::uint16_t>((data[0] << 8) | data[1]);
+        return;
+    default: // 01 (child DF), 03 (parent), 08 / 09 (paths): the application is not known
         selection = {};
         return;
     }
-    if (p1 == 0x01) { // a DF under the current DF: no EF, application unknown
-        selection.aid.reset();
-        selection.app.clear();
-        selection.ef.reset();
-        return;
-    }
-    selection.ef = fid; // P1 00 / 02 / 08 / 09: the last FID of the path is an EF
 }
 
 std::optional<std::uint16_t> target_ef(const Selection& selection, ByteView command) {
     if (command.size() >= 3 && command[1] == ins_read_binary && (command[2] & 0x80) != 0)
-        return static_cast<std::uint16_t>(command[2] & 0x1F);
+        return std::nullopt; // by short EF id: which file is not known
     return selection.ef;
 }
 
 RedactionPolicy default_redaction_policy() {
     RedactionPolicy policy;
-    policy.personal = {
-        {"jpki", 0x0001, "signature certificate (name, address, birth date in SubjectAltName)"},
-        {"jpki", 0x000A, "authentication certificate (end-entity subject)"},
-        {"text", std::nullopt, "券面事項入力補助AP (My Number, name, address, birth date, sex)"},
-        {"visual", std::nullopt, "券面AP (face image, printed facts)"},
-        {"juki_ap", std::nullopt, "住基AP (resident record)"},
+    policy.free = {
+        {"jpki", 0x0006, "JPKI token (the card type)"},
+        {"jpki", 0x000B, "authentication CA certificate"},
+        {"jpki", 0x0002, "signature CA certificate"},
+        {"jpki", 0x0018, "authentication PIN EF (status words only)"},
+        {"jpki", 0x001B, "signing password EF (status words only)"},
+        {"text", 0x0011, "text-AP PIN EF (status words only)"},
+        {"juki_ap", 0x001C, "住基 PIN EF (status words only)"},
+        {"transport", std::nullopt, "transport test card (test patterns)"},
     };
     return policy;
 }
 
-Redactor::Redactor(io::Salt salt, RedactionPolicy policy)
-    : salt_(std::move(salt)), policy_(std::move(policy)) {}
+// ---- The secret index: markers and text forms computed once per secret; scrub is one pass.
+struct Redactor::Index {
+    struct Pattern {
+        std::string text; // ASCII as is; hex in upper case
+        std::uint32_t secret = 0;
+    };
+    struct Table {
+        std::size_t k = 0; // window length the patterns are keyed by
+        bool hex = false;  // matched against the upper-cased text
+        std::uint64_t power = 0;
+        std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_prefix;
+        std::vector<std::uint64_t> filter = std::vector<std::uint64_t>(1024); // 65536 bits
+        void add(std::uint64_t hash, std::uint32_t pattern) {
+            by_prefix[hash].push_back(pattern);
+            filter[(hash & 0xFFFF) >> 6] |= std::uint64_t{1} << (hash & 63);
+        }
+        bool maybe(std::uint64_t hash) const {
+            return (filter[(hash & 0xFFFF) >> 6] >> (hash & 63)) & 1;
+        }
+    };
 
-std::string Redactor::marker(ByteView secret) const {
+    Index() {
+        const std::array<std::pair<std::size_t, bool>, 4> shapes{
+            {{4, false}, {16, false}, {12, true}, {32, true}}};
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+            tables[i].k = shapes[i].first;
+            tables[i].hex = shapes[i].second;
+            tables[i].power = power(shapes[i].first);
+        }
+    }
+
+    void add_pattern(std::string text, bool hex, std::uint32_t secret) {
+        // The long table when the pattern is long enough: fewer patterns share a long prefix.
+        Table& table = hex ? (text.size() >= 32 ? tables[3] : tables[2])
+                           : (text.size() >= 16 ? tables[1] : tables[0]);
+        std::uint64_t h = 0;
+        for (std::size_t i = 0; i < table.k; ++i)
+            h = h * hash_base + static_cast<std::uint8_t>(text[i]);
+        h = mix(h);
+        patterns.push_back({std::move(text), secret});
+        table.add(h, static_cast<std::uint32_t>(patterns.size() - 1));
+    }
+
+    std::vector<std::string> markers;                      // by secret number
+    std::unordered_map<std::string, std::uint32_t> number; // secret bytes -> number
+    std::vector<Pattern> patterns;
+    std::array<Table, 4> tables;
+};
+
+Redactor::Redactor(io::StationKey key, RedactionPolicy policy)
+    : key_(std::move(key)), policy_(std::move(policy)), index_(std::make_unique<Index>()) {}
+
+Redactor::~Redactor() {
+    OPENSSL_cleanse(key_.bytes.data(), key_.bytes.size());
+}
+
+std::string Redactor::compute_marker(ByteView secret) const {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
-                    EVP_DigestUpdate(ctx, salt_.bytes.data(), salt_.bytes.size()) == 1 &&
-                    EVP_DigestUpdate(ctx, secret.data(), secret.size()) == 1 &&
-                    EVP_DigestFinal_ex(ctx, digest.data(), &length) == 1;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return fmt::format("<redacted len={}>", secret.size());
-    const std::string hex = lower(hex::format(ByteView(digest.data(), 8), hex::Style::Packed));
-    return fmt::format("<redacted len={} sha256={}>", secret.size(), hex);
+    Bytes message(marker_domain.begin(), marker_domain.end());
+    message.push_back(0);
+    message.insert(message.end(), secret.begin(), secret.end());
+    const bool ok = !key_.bytes.empty() &&
+                    HMAC(EVP_sha256(), key_.bytes.data(), static_cast<int>(key_.bytes.size()),
+                         message.data(), message.size(), digest.data(), &length) != nullptr;
+    OPENSSL_cleanse(message.data(), message.size());
+    if (!ok || length < 8)
+        return fmt::format("<redacted len={}>", secret.size()); // length only
+    std::string hex;
+    for (std::size_t i = 0; i < 8; ++i)
+        hex += fmt::format("{:02x}", digest[i]);
+    return fmt::format("<redacted len={} hmac={}>", secret.size(), hex);
+}
+
+std::string Redactor::marker(ByteView secret) const {
+    const auto it = index_->number.find(std::string(secret.begin(), secret.end()));
+    if (it != index_->number.end())
+        return index_->markers[it->second];
+    return compute_marker(secret);
 }
 
 std::string Redactor::pin_marker(std::size_t length) {
     return fmt::format("<redacted pin len={}>", length);
 }
 
-bool Redactor::carries_pin(ByteView command) {
-    return command.size() > 4 && (command[0] & 0x80) == 0 &&
-           (command[1] == ins_verify || command[1] == ins_change_reference_data ||
-            command[1] == ins_reset_retry_counter) &&
-           !(command.size() == 5); // 5 bytes: case 2 (Le only), no data
-}
-
 bool Redactor::is_personal(const Selection& selection, ByteView command) const {
-    if (command.size() >= 2 && command[1] == ins_select)
-        return false; // FCI / FCP: sizes and ids, not file contents
+    if (command.size() >= 2 && command[1] == ins_select && plain_interindustry(command[0]))
+        return false; // FCI / FCP of the basic channel: sizes and ids, not file contents
     if (!command.empty() && !basic_channel(command[0]))
-        return true; // a logical channel's selection is not tracked: assume personal
+        return true; // another logical channel: its selection is not tracked
+    if (!selection.known)
+        return true; // after a reset, a reconnect, or a SELECT the runner could not follow
     const auto ef = target_ef(selection, command);
-    if (!ef)
-        return false;
-    for (const auto& p : policy_.personal)
-        if (p.app == selection.app && (!p.fid || *p.fid == *ef))
-            return true;
-    return policy_.unknown_apps_personal && !is_known_app(selection.app);
+    for (const auto& f : policy_.free)
+        if (f.app == selection.app && !selection.app.empty() && (!f.fid || (ef && *f.fid == *ef)))
+            return false;
+    return true;
 }
 
 RedactedExchange Redactor::redact(ByteView command, ByteView response,
                                   const Selection& selection) const {
     RedactedExchange out;
-    if (carries_pin(command)) {
+    const std::string command_hex = hex::format(command);
+    if (classify_pin_command(command).sensitive()) {
         // Keep the header (CLA INS P1 P2) so the evidence says what was sent; the body goes.
         const apdu::ParseResult parsed = apdu::parse(command);
         std::string rest;
@@ -202,21 +305,23 @@ RedactedExchange Redactor::redact(ByteView command, ByteView response,
             if (parsed.command->le)
                 rest += " (Le)";
         } else {
-            rest = pin_marker(command.size() - 4);
+            rest = pin_marker(command.size() > 4 ? command.size() - 4 : 0);
         }
-        out.command = hex::format(command.first(4)) + " " + rest;
+        out.command =
+            hex::format(command.first(std::min<std::size_t>(4, command.size()))) + " " + rest;
         out.command_redacted = true;
     } else {
-        out.command = scrub(hex::format(command));
-        out.command_redacted = out.command != hex::format(command);
+        out.command = scrub(command_hex);
+        out.command_redacted = out.command != command_hex;
     }
+    const std::string response_hex = hex::format(response);
     if (response.size() > 2 && is_personal(selection, command)) {
         const ByteView data = response.first(response.size() - 2);
         out.response = marker(data) + " " + hex::format(response.last(2));
         out.response_redacted = true;
     } else {
-        out.response = scrub(hex::format(response));
-        out.response_redacted = out.response != hex::format(response);
+        out.response = scrub(response_hex);
+        out.response_redacted = out.response != response_hex;
     }
     return out;
 }
@@ -224,25 +329,64 @@ RedactedExchange Redactor::redact(ByteView command, ByteView response,
 void Redactor::add_secret(ByteView secret) {
     if (secret.size() < 2)
         return;
-    Bytes value(secret.begin(), secret.end());
-    if (std::find(secrets_.begin(), secrets_.end(), value) != secrets_.end())
+    std::string value(secret.begin(), secret.end());
+    if (index_->number.count(value) != 0)
         return;
-    secrets_.push_back(std::move(value));
-    std::sort(secrets_.begin(), secrets_.end(),
-              [](const Bytes& a, const Bytes& b) { return a.size() > b.size(); });
+    const auto n = static_cast<std::uint32_t>(index_->markers.size());
+    index_->markers.push_back(compute_marker(secret));
+    index_->number.emplace(std::move(value), n);
+    if (secret.size() >= 4 && printable(secret))
+        index_->add_pattern(std::string(secret.begin(), secret.end()), false, n);
+    if (secret.size() >= 6) { // shorter hex runs would hit unrelated data (e.g. patterns)
+        index_->add_pattern(hex::format(secret, hex::Style::Spaced), true, n);
+        index_->add_pattern(hex::format(secret, hex::Style::Packed), true, n);
+    }
+}
+
+std::size_t Redactor::secret_count() const {
+    return index_->markers.size();
 }
 
 std::string Redactor::scrub(std::string_view text) const {
-    std::string out(text);
-    for (const auto& secret : secrets_) {
-        const std::string mark = marker(secret);
-        if (secret.size() >= 4 && printable(secret))
-            replace_all(out, std::string(secret.begin(), secret.end()), mark);
-        if (secret.size() >= 6) { // shorter hex runs would hit unrelated data (e.g. patterns)
-            const std::string spaced = hex::format(secret, hex::Style::Spaced);
-            const std::string packed = hex::format(secret, hex::Style::Packed);
-            for (const auto& form : {spaced, lower(spaced), packed, lower(packed)})
-                replace_all(out, form, mark);
+    const Index& ix = *index_;
+    if (ix.patterns.empty() || text.size() < 4)
+        return std::string(text);
+    const std::string up = upper(text);
+    const std::vector<std::uint64_t> plain_hash = prefix_hashes(text);
+    const std::vector<std::uint64_t> upper_hash = prefix_hashes(up);
+    std::string out;
+    out.reserve(text.size());
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    while (i < n) {
+        std::size_t best_length = 0;
+        std::uint32_t best_secret = 0;
+        for (const auto& table : ix.tables) {
+            if (i + table.k > n) // every table, empty or not: the cost must not depend on them
+                continue;
+            const auto& p = table.hex ? upper_hash : plain_hash;
+            const std::uint64_t h = mix(p[i + table.k] - p[i] * table.power);
+            if (!table.maybe(h))
+                continue;
+            const auto it = table.by_prefix.find(h);
+            if (it == table.by_prefix.end())
+                continue;
+            const std::string_view view = table.hex ? std::string_view(up) : text;
+            for (const std::uint32_t id : it->second) {
+                const auto& pattern = ix.patterns[id];
+                if (pattern.text.size() > best_length && pattern.text.size() <= n - i &&
+                    view.compare(i, pattern.text.size(), pattern.text) == 0) {
+                    best_length = pattern.text.size();
+                    best_secret = pattern.secret;
+                }
+            }
+        }
+        if (best_length != 0) {
+            out += ix.markers[best_secret];
+            i += best_length;
+        } else {
+            out += text[i];
+            ++i;
         }
     }
     return out;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -36,11 +37,17 @@ ByteView data_of(ByteView response) {
     return response.size() < 2 ? ByteView{} : response.first(response.size() - 2);
 }
 
-bool aborts_run(io::TransportFailure failure) {
-    return failure == io::TransportFailure::CardRemoved ||
-           failure == io::TransportFailure::ReaderGone ||
-           failure == io::TransportFailure::ServiceGone;
+// Failures after which nothing more can reach the card in this session.
+bool aborts_run(model::FailureKind kind) {
+    return kind == model::FailureKind::CardRemoved || kind == model::FailureKind::ReaderGone ||
+           model::is_environment(kind);
 }
+
+// A value an earlier step should have stored is missing: a consequence of that step's failure.
+class MissingInput : public Error {
+public:
+    using Error::Error;
+};
 
 std::string failure_ja(io::TransportFailure failure) {
     switch (failure) {
@@ -65,6 +72,7 @@ struct Outcome {
     std::string en, ja;
     std::optional<std::uint16_t> sw;
     nlohmann::json measurements = nlohmann::json::object();
+    model::FailureKind failure = model::FailureKind::None; // typed: what the step met
 };
 
 Outcome pass(std::string en, std::string ja) {
@@ -122,7 +130,8 @@ public:
     Runner(io::CardChannel& channel, RunContext& ctx)
         : channel_(channel), ctx_(ctx), redactor_(ctx.the_redactor()),
           guard_(channel, ctx.pins,
-                 GuardPolicy{ctx.trust, ctx.card_type, std::max(ctx.min_tries_left, 2)},
+                 GuardPolicy{ctx.trust, ctx.card_type, std::max(ctx.min_tries_left, 2), ctx.card_id,
+                             ctx.failed_pins.get()},
                  ctx.guard_state, ctx.clock) {
         guard_.set_observer([this](const WireExchange& w) { record(w); });
         for (const auto& value : ctx_.pins.values())
@@ -140,6 +149,7 @@ private:
     void store(const std::optional<std::string>& name, ByteView value, bool personal);
     Bytes var(const std::string& name) const;
     void record(const WireExchange& w);
+    void redact_step(model::StepResult& r, Outcome& out);
     void record_event(std::string command, std::string response, std::int64_t duration_us,
                       std::string note);
     std::int64_t now_us() const;
@@ -164,6 +174,9 @@ private:
     Redactor& redactor_;
     PinGuard guard_;
     model::StepResult* current_ = nullptr;
+    // This step's exchanges as they went over the wire, redacted once when the step ends (after
+    // every secret the step learnt is known): index into current_->exchanges + the raw exchange.
+    std::vector<std::pair<std::size_t, WireExchange>> pending_;
     bool step_personal_ = false;
     std::size_t omitted_ = 0;
     std::size_t extra_recorded_ = 0;
@@ -191,15 +204,33 @@ void Runner::record(const WireExchange& w) {
         }
         ++extra_recorded_;
     }
-    const RedactedExchange r = redactor_.redact(w.command, w.response, w.selection);
-    model::Exchange e;
-    e.command = r.command;
-    e.response = w.sent ? r.response : std::string();
-    if (w.response.size() >= 2)
-        e.sw = sw;
-    e.duration_us = w.duration.count();
-    e.note = redactor_.scrub(w.note);
-    current_->exchanges.push_back(std::move(e));
+    current_->exchanges.emplace_back(); // filled by redact_step
+    pending_.emplace_back(current_->exchanges.size() - 1, w);
+}
+
+// Once per step: every exchange, the reasons and the measurements pass the redactor here, after
+// the step registered every secret it met (a value read at the end of a step is scrubbed from
+// the step's earlier exchanges too).
+void Runner::redact_step(model::StepResult& r, Outcome& out) {
+    for (auto& [index, w] : pending_) {
+        const RedactedExchange x = redactor_.redact(w.command, w.response, w.selection);
+        model::Exchange& e = r.exchanges[index];
+        e.command = x.command;
+        e.response = w.sent ? x.response : std::string();
+        if (w.response.size() >= 2)
+            e.sw = sw_of(w.response);
+        e.duration_us = w.duration.count();
+        e.note = redactor_.scrub(w.note);
+        e.failure = w.failure;
+        if (w.sent && w.failure == model::FailureKind::None)
+            e.response_size = w.response.size();
+        OPENSSL_cleanse(w.response.data(), w.response.size());
+        OPENSSL_cleanse(w.command.data(), w.command.size());
+    }
+    pending_.clear();
+    r.reason_en = redactor_.scrub(out.en);
+    r.reason_ja = redactor_.scrub(out.ja);
+    r.measurements_json = out.measurements.dump(); // numbers and names the runner made
 }
 
 void Runner::record_event(std::string command, std::string response, std::int64_t duration_us,
@@ -289,7 +320,8 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
 Bytes Runner::var(const std::string& name) const {
     const auto it = ctx_.variables.find(name);
     if (it == ctx_.variables.end())
-        throw Error(fmt::format("variable {} has no value (no earlier step stored it)", name));
+        throw MissingInput(
+            fmt::format("variable {} has no value (no earlier step stored it)", name));
     return it->second;
 }
 
@@ -784,6 +816,7 @@ Outcome Runner::do_sweep(const SweepArgs& a, const StepPlan& plan) {
     std::optional<std::size_t> max_passed;
     std::string first_en, first_ja;
     std::uint16_t last = 0;
+    model::FailureKind first_failure = model::FailureKind::None;
     for (std::size_t n = a.from; n <= a.to; n += a.step) {
         ++points;
         apdu::Command command;
@@ -827,9 +860,11 @@ Outcome Runner::do_sweep(const SweepArgs& a, const StepPlan& plan) {
                 else
                     ok = true;
             } catch (const io::TransportError& error) {
-                if (aborts_run(error.failure()))
+                if (aborts_run(io::kind_of(error)))
                     throw;
-                detail = fmt::format("transport error: {}", io::to_string(error.failure()));
+                if (first_failure == model::FailureKind::None)
+                    first_failure = io::kind_of(error);
+                detail = fmt::format("transport error: {}", model::to_string(io::kind_of(error)));
             }
         }
         if (ok) {
@@ -848,6 +883,7 @@ Outcome Runner::do_sweep(const SweepArgs& a, const StepPlan& plan) {
     }
     Outcome out;
     out.sw = last;
+    out.failure = first_failure;
     out.measurements = {{"points", points}, {"failures", failures}, {"failed_at", failed_at}};
     if (max_passed)
         out.measurements["max_passed"] = *max_passed;
@@ -904,6 +940,17 @@ Outcome Runner::execute(const model::SuiteStep&, const StepPlan& plan) {
 }
 
 model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<StepPlan>& plan) {
+    // A citizen's card: one transaction for the whole suite, so no other program can select
+    // another file (and so change what is personal) or spend a try between our commands. Every
+    // suite starts with an unknown selection, so what others did before it cannot mislead us.
+    std::optional<io::Transaction> held;
+    if (ctx_.trust == CardTrust::Physical) {
+        try {
+            held.emplace(guard_);
+        } catch (const io::TransportError&) {
+            // The card is gone: the first step records it.
+        }
+    }
     model::SuiteResult result;
     result.suite = {suite.id, suite.content_hash};
     const auto caps = ctx_.effective_capabilities();
@@ -969,6 +1016,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
             r.reason_en = "requires " + list + " (not available)";
             r.reason_ja = "必要な条件がありません: " + list;
             r.measurements_json = nlohmann::json{{"missing_capabilities", missing}}.dump();
+            r.missing = missing;
             result.steps.push_back(std::move(r));
             continue;
         }
@@ -983,26 +1031,34 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
             out = execute(step, p);
         } catch (const PinRefused& refused) {
             out = skip(refused.reason_en(), refused.reason_ja());
+            out.failure = model::FailureKind::RefusedByGuard;
             if (refused.tries_left())
                 out.measurements["tries_left"] = *refused.tries_left();
             out.measurements["pin_refused"] = true;
         } catch (const io::TransportError& error) {
-            if (aborts_run(error.failure())) {
+            guard_.clear_selection(); // the card may have been reset, or have acted, or not
+            const model::FailureKind kind = io::kind_of(error);
+            if (aborts_run(kind)) {
                 out.verdict = StepVerdict::Aborted;
-                out.en =
-                    fmt::format("aborted: {} ({})", io::to_string(error.failure()), error.what());
+                out.en = fmt::format("aborted: {} ({})", model::to_string(kind), error.what());
                 out.ja = fmt::format("中断: {}", failure_ja(error.failure()));
                 ctx_.status = model::RunStatus::Incomplete;
-                ctx_.cause = fmt::format("{} during step {} of suite {}",
-                                         io::to_string(error.failure()), step.id, suite.id);
+                ctx_.failure = kind;
+                ctx_.cause = fmt::format("{} during step {} of suite {}", model::to_string(kind),
+                                         step.id, suite.id);
             } else {
-                out = fail(fmt::format("transport error: {} ({})", io::to_string(error.failure()),
-                                       error.what()),
-                           fmt::format("伝送エラー: {}", failure_ja(error.failure())));
-                if (error.failure() == io::TransportFailure::CardReset)
-                    guard_.clear_selection();
+                out = fail(
+                    fmt::format("transport error: {} ({})", model::to_string(kind), error.what()),
+                    fmt::format("伝送エラー: {}", failure_ja(error.failure())));
             }
-            out.measurements["transport_failure"] = io::to_string(error.failure());
+            out.failure = kind;
+        } catch (const MissingInput& error) {
+            out = {StepVerdict::Error,
+                   fmt::format("error: {}", error.what()),
+                   fmt::format("エラー: {}", error.what()),
+                   std::nullopt,
+                   {},
+                   model::FailureKind::MissingInput};
         } catch (const UsageError& error) {
             out = {StepVerdict::Error,
                    fmt::format("error: {}", error.what()),
@@ -1040,9 +1096,8 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
             out.measurements["exchanges_omitted"] = omitted_;
         r.verdict = out.verdict;
         r.sw = out.sw;
-        r.reason_en = redactor_.scrub(out.en);
-        r.reason_ja = redactor_.scrub(out.ja);
-        r.measurements_json = out.measurements.dump();
+        redact_step(r, out);
+        r.failure = out.failure;
         const bool failed = out.verdict == StepVerdict::Fail || out.verdict == StepVerdict::Error;
         if (failed && step.on_fail == model::OnFail::Stop)
             stopped_by = step.id;
@@ -1115,7 +1170,7 @@ std::set<std::string, std::less<>> RunContext::effective_capabilities() const {
 
 Redactor& RunContext::the_redactor() {
     if (!redactor)
-        redactor = std::make_shared<Redactor>(salt, redaction);
+        redactor = std::make_shared<Redactor>(key, redaction);
     return *redactor;
 }
 

@@ -4,12 +4,14 @@
 // already-redacted model::StepResults. Transport loss (card removed, reader gone, pcscd dead)
 // aborts the rest of the suite and marks the context incomplete; earlier steps are kept.
 #include "io/card_channel.hpp"
-#include "io/salt.hpp"
+#include "io/failure_kind.hpp"
+#include "io/station.hpp"
 #include "model/run.hpp"
 #include "model/suite.hpp"
 #include "services/suite/actions.hpp"
 #include "services/suite/loader.hpp"
 #include "services/suite/pin_guard.hpp"
+#include "services/suite/pin_policy.hpp"
 #include "services/suite/pin_source.hpp"
 #include "services/suite/redactor.hpp"
 
@@ -47,7 +49,12 @@ struct RunContext {
     // removal, … The runner adds emulated / test_card from `trust` and pin:<name> per PIN supplied.
     std::set<std::string, std::less<>> capabilities;
     int min_tries_left = 2; // the guard clamps it to 2 or more
-    io::Salt salt;          // for the redactor's salted hashes
+    io::StationKey key;     // the redactor's HMAC key (never stored anywhere)
+    // This session's card id (identify): the key of the station's memory of failed PINs.
+    std::string card_id;
+    // Failures remembered across runs (io::FilePinFailureMemory in the station state folder);
+    // null: this session's memory only.
+    std::shared_ptr<io::PinFailureMemory> failed_pins;
     RedactionPolicy redaction = default_redaction_policy();
 
     std::function<void(const Progress&)> progress;
@@ -62,11 +69,13 @@ struct RunContext {
     // Session state, kept across suites.
     PinGuardState guard_state;
     std::set<std::string> personal_variables; // variables holding personal data (never printed)
-    std::shared_ptr<Redactor> redactor;       // created on first use from salt + redaction
+    std::shared_ptr<Redactor> redactor;       // created on first use from key + redaction
 
-    // Outcome: Incomplete with a cause when a transport loss or a cancel cut a suite short.
+    // Outcome: Incomplete with a cause when a transport loss or a cancel cut a suite short, and
+    // the typed kind of that loss (None for a cancel).
     model::RunStatus status = model::RunStatus::Complete;
     std::string cause;
+    model::FailureKind failure = model::FailureKind::None;
 
     // The capability set after the runner's additions (what `requires` is checked against).
     std::set<std::string, std::less<>> effective_capabilities() const;

@@ -2,6 +2,7 @@
 
 #include "io/text_file.hpp"
 #include "pure/error.hpp"
+#include "services/suite/pin_policy.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -157,10 +158,11 @@ private:
             error(first.line, first.column, "expected a command APDU (hex bytes)");
             return;
         }
-        if (carries_pin_data(bytes)) {
+        if (classify_pin_command(bytes).sensitive()) {
             error(where[1].first, where[1].second,
-                  "expected no PIN data in a VERIFY / CHANGE REFERENCE DATA command (a suite never "
-                  "holds PIN values: use a verify_pin step with a PIN name)");
+                  "expected no PIN data in a VERIFY or any command that can carry a PIN (CHANGE "
+                  "REFERENCE DATA, RESET RETRY COUNTER, ENVELOPE: a suite never holds PIN "
+                  "values, use a verify_pin step with a PIN name)");
             return;
         }
         model::SuiteStep step = base_step(first.line);

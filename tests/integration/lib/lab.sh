@@ -3,7 +3,8 @@
 #
 #   source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
 #   lab_require_or_skip                 # exit 77 unless root, pcscd, unshare, the driver, the CLI
-#   lab_start [--lab FILE]              # own short temp dir; exports PCSCLITE_CSOCK_NAME, LAB_DIR
+#   lab_start [--lab FILE]              # own short temp dir; exports PCSCLITE_CSOCK_NAME, LAB_DIR,
+#                                       # CARDHARNESS_STATE_DIR ($LAB_DIR/state)
 #   ... outside tools and ours reach the lab readers through pcscd ...
 #   (the EXIT trap runs `lab stop`, kills leftovers by pid and removes the dir, also on failure)
 #
@@ -70,6 +71,8 @@ lab_cleanup() {
 lab_start() {
     LAB_DIR=$(mktemp -d /tmp/chlab.XXXXXX)
     trap lab_cleanup EXIT
+    # Station state (station key, remembered failed PINs) of this test only.
+    export CARDHARNESS_STATE_DIR=$LAB_DIR/state
     local out
     out=$(timeout 150 "$CARDHARNESS" lab start --dir "$LAB_DIR" "$@") || lab_fail "lab start failed"
     case "$out" in

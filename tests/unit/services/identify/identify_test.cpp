@@ -31,15 +31,15 @@ BOOST_TEST_DONT_PRINT_LOG_VALUE(std::optional<harness::model::CardType>)
 
 namespace {
 
-const io::Salt salt_a{Bytes(32, 0xA5)};
-const io::Salt salt_b{Bytes(32, 0x5A)};
+const io::StationKey salt_a{Bytes(32, 0xA5)}; // two stations' keys
+const io::StationKey salt_b{Bytes(32, 0x5A)};
 
 struct Run {
     model::CardIdentity id;
     std::vector<Bytes> sent;
 };
 
-Run run(IdCardSpec spec, const io::Salt& salt = salt_a,
+Run run(IdCardSpec spec, const io::StationKey& salt = salt_a,
         std::optional<std::size_t> remove_after = std::nullopt, bool plain_error = false) {
     IdCard card(std::move(spec));
     RecordingChannel channel(card);
@@ -115,7 +115,9 @@ BOOST_AUTO_TEST_CASE(identifies_each_kind_of_card_from_select_and_token) {
             BOOST_TEST(model::to_string(r.id.type) == model::to_string(c.type));
             BOOST_TEST(model::to_string(r.id.interface_kind) == model::to_string(c.interface_kind));
             BOOST_TEST(model::to_string(r.id.card_id_strength) == model::to_string(c.strength));
-            BOOST_TEST(r.id.card_id.size() == 24u);
+            const std::string prefix = c.strength == CardIdStrength::Strong ? "cert-" : "atr-";
+            BOOST_TEST(r.id.card_id.rfind(prefix, 0) == 0u);
+            BOOST_TEST(r.id.card_id.size() == prefix.size() + 24u);
             BOOST_TEST(!r.id.card_id_source.empty());
             BOOST_TEST(r.id.reader == "Test Reader 00 00");
             BOOST_TEST(!has_code(r.id.findings, "text_ap_missing"));
@@ -267,12 +269,14 @@ BOOST_AUTO_TEST_CASE(the_certificate_is_read_only_up_to_its_issuer) {
     BOOST_TEST(read < cert_size / 2, "read " << read << " of " << cert_size);
 }
 
-BOOST_AUTO_TEST_CASE(card_id_is_salted_and_hashes_issuer_and_serial_but_never_the_subject) {
+BOOST_AUTO_TEST_CASE(card_id_is_keyed_and_hashes_issuer_and_serial_but_never_the_subject) {
     test::TestCertificate base;
-    const auto id_of = [](const test::TestCertificate& cert, const io::Salt& salt) {
+    const auto id_of = [](const test::TestCertificate& cert, const io::StationKey& salt) {
         return run(make_spec(IdCardKind::MyNumber, false, cert), salt).id.card_id;
     };
     const std::string a = id_of(base, salt_a);
+    BOOST_TEST(a.rfind("cert-", 0) == 0);
+    BOOST_TEST(a.size() == 5u + 24u);
     BOOST_TEST(a == id_of(base, salt_a));
     BOOST_TEST(a != id_of(base, salt_b));
 
@@ -295,6 +299,7 @@ BOOST_AUTO_TEST_CASE(card_id_is_salted_and_hashes_issuer_and_serial_but_never_th
 BOOST_AUTO_TEST_CASE(weak_ids_come_from_the_atr_and_token) {
     const Run juki = run(make_spec(IdCardKind::Juki));
     BOOST_TEST(juki.id.card_id_source.find("not unique") != std::string::npos);
+    BOOST_TEST(juki.id.card_id.rfind("atr-", 0) == 0);
     BOOST_TEST(juki.id.card_id == run(make_spec(IdCardKind::Juki)).id.card_id);
     BOOST_TEST(juki.id.card_id != run(make_spec(IdCardKind::Juki), salt_b).id.card_id);
     BOOST_TEST(juki.id.card_id != run(make_spec(IdCardKind::Juki, true)).id.card_id);
@@ -350,4 +355,19 @@ BOOST_AUTO_TEST_CASE(wrong_le_6cxx_is_followed_by_the_exact_le) {
         r.sent, [](const Bytes& c) { return hex::format(c) == "00 B0 00 00 0F"; }));
     BOOST_TEST(r.id.card_id_strength == CardIdStrength::Strong);
     check_non_destructive(r.sent);
+}
+
+BOOST_AUTO_TEST_CASE(only_a_strong_id_can_declare_a_test_card) {
+    const Run mynumber = run(make_spec(IdCardKind::MyNumber));
+    BOOST_TEST(mynumber.id.card_id_strength == CardIdStrength::Strong);
+    BOOST_TEST(!identify::test_card_id_problem(mynumber.id.card_id).has_value());
+    const Run juki = run(make_spec(IdCardKind::Juki));
+    const auto why = identify::test_card_id_problem(juki.id.card_id);
+    BOOST_TEST_REQUIRE(why.has_value());
+    BOOST_TEST(why->find("weak card id") != std::string::npos);
+    BOOST_TEST(why->find("Juki card") != std::string::npos);
+    BOOST_TEST(why->find("only as an emulated card in the lab") != std::string::npos);
+    BOOST_TEST(identify::test_card_id_problem("0123456789abcdef01234567").has_value()); // old form
+    BOOST_TEST(identify::test_card_id_problem("cert-0123").has_value());
+    BOOST_TEST(identify::test_card_id_problem("cert-0123456789ABCDEF01234567").has_value());
 }

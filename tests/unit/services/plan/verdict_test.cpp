@@ -55,9 +55,29 @@ model::Exchange ok(const std::string& command, const std::string& response = "90
     return model::Exchange{command, response, std::uint16_t{0x9000}, 1000, ""};
 }
 
-model::Exchange broken(const std::string& command, const std::string& note,
+model::Exchange sized(model::Exchange e, std::size_t size) {
+    e.response_size = size;
+    return e;
+}
+
+// An exchange that met a transport failure: the typed kind is what the rules read. The note is a
+// human text the rules never parse (it says something else on purpose).
+model::Exchange broken(const std::string& command, model::FailureKind failure,
                        std::int64_t us = 2000) {
-    return model::Exchange{command, "", std::nullopt, us, note};
+    model::Exchange e{command, "", std::nullopt, us, "a note the verdict rules never read"};
+    e.failure = failure;
+    return e;
+}
+
+model::StepResult failed(model::StepResult s, model::FailureKind failure) {
+    s.failure = failure;
+    return s;
+}
+
+model::StepResult skipped_for_pin(const std::string& id) {
+    auto s = step(id, "sign", StepVerdict::Skip, {}, "requires pin:auth");
+    s.missing = {"pin:auth"};
+    return s;
 }
 
 model::Session session(std::vector<model::StepResult> steps,
@@ -89,7 +109,7 @@ bool has_cause(const plan::Judgement& j, const std::string& code) {
 
 BOOST_AUTO_TEST_CASE(all_passed_is_compatible) {
     const auto s = session({step("a", "select_aid", StepVerdict::Pass, {ok("00 A4 04 0C 01 01")}),
-                            step("b", "sign", StepVerdict::Skip, {}, "requires pin:auth")});
+                            skipped_for_pin("b")});
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
     BOOST_TEST((j.verdict == Compatibility::Compatible));
@@ -99,13 +119,11 @@ BOOST_AUTO_TEST_CASE(all_passed_is_compatible) {
 }
 
 BOOST_AUTO_TEST_CASE(short_apdu_reader_fails_the_258_byte_signature) {
-    const auto s =
-        session({step("read", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 04")}),
-                 step("sign", "sign", StepVerdict::Fail,
-                      {ok("00 A4 02 0C 02 00 17"),
-                       broken(sign_command,
-                              "transport error: communication_error (SCARD_E_COMM_DATA_LOST)")},
-                      "transport error")});
+    const auto s = session(
+        {step("read", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 04")}),
+         step("sign", "sign", StepVerdict::Fail,
+              {ok("00 A4 02 0C 02 00 17"), broken(sign_command, model::FailureKind::Communication)},
+              "transport error")});
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::ShortApdu, 261, false), mynumber_atr, &s));
     BOOST_TEST((j.verdict == Compatibility::Incompatible));
@@ -116,7 +134,7 @@ BOOST_AUTO_TEST_CASE(short_apdu_reader_fails_the_258_byte_signature) {
 
 BOOST_AUTO_TEST_CASE(signing_timeout_names_waiting_time_extension) {
     const auto s = session({step("sign", "sign", StepVerdict::Fail,
-                                 {broken(sign_command, "transport error: timeout", 1003456)},
+                                 {broken(sign_command, model::FailureKind::Timeout, 1003456)},
                                  "transport error: timeout")});
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
@@ -127,7 +145,7 @@ BOOST_AUTO_TEST_CASE(signing_timeout_names_waiting_time_extension) {
 
 BOOST_AUTO_TEST_CASE(pps_failure_at_connect) {
     auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, nullptr);
-    o.connect_failure = io::TransportFailure::ProtocolMismatch;
+    o.connect_failure = model::FailureKind::ProtocolMismatch;
     o.connect_error = "SCardConnect: SCARD_E_PROTO_MISMATCH";
     const auto j = plan::judge(o);
     BOOST_TEST((j.verdict == Compatibility::Incompatible));
@@ -168,10 +186,10 @@ BOOST_AUTO_TEST_CASE(card_not_seen_on_a_missing_interface) {
 }
 
 BOOST_AUTO_TEST_CASE(extended_read_corrupted_by_chaining_is_partial) {
-    const auto s = session(
-        {step("short", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 00")}),
-         step("ext", "read_ef", StepVerdict::Fail,
-              {ok("00 B0 00 00 00 00 00", "<redacted len=1300 sha256=ab>")}, "data mismatch")});
+    const auto s =
+        session({step("short", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 00")}),
+                 step("ext", "read_ef", StepVerdict::Fail,
+                      {sized(ok("00 B0 00 00 00 00 00", "<redacted>"), 1300)}, "data mismatch")});
     auto o = outcome(reader(ccid::ExchangeLevel::ExtendedApdu, 271, true), mynumber_atr, &s);
     o.optional_steps = {"ext"};
     const auto j = plan::judge(o);
@@ -184,9 +202,9 @@ BOOST_AUTO_TEST_CASE(extended_read_corrupted_by_chaining_is_partial) {
 }
 
 BOOST_AUTO_TEST_CASE(le_zero_rejected_although_it_fits) {
-    const auto s = session({step("read", "read_ef", StepVerdict::Fail,
-                                 {broken("00 B0 00 04 00", "transport error: communication_error")},
-                                 "transport error")});
+    const auto s = session(
+        {step("read", "read_ef", StepVerdict::Fail,
+              {broken("00 B0 00 04 00", model::FailureKind::Communication)}, "transport error")});
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::ShortApdu, 271, false), juki_atr, &s));
     BOOST_TEST((j.verdict == Compatibility::Incompatible));
@@ -196,12 +214,13 @@ BOOST_AUTO_TEST_CASE(le_zero_rejected_although_it_fits) {
 }
 
 BOOST_AUTO_TEST_CASE(removal_bounce_and_lost_reader) {
-    const auto s =
-        session({step("a", "select_aid", StepVerdict::Pass, {ok("00 A4 04 0C 01 01")}),
-                 step("b", "read_ef", StepVerdict::Aborted,
-                      {broken("00 B0 00 00 00", "transport error: card_removed")}, "card removed"),
-                 step("c", "read_ef", StepVerdict::Aborted, {}, "session aborted")},
-                model::RunStatus::Incomplete);
+    const auto s = session(
+        {step("a", "select_aid", StepVerdict::Pass, {ok("00 A4 04 0C 01 01")}),
+         failed(step("b", "read_ef", StepVerdict::Aborted,
+                     {broken("00 B0 00 00 00", model::FailureKind::CardRemoved)}, "card removed"),
+                model::FailureKind::CardRemoved),
+         step("c", "read_ef", StepVerdict::Aborted, {}, "session aborted")},
+        model::RunStatus::Incomplete);
     auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s);
     auto j = plan::judge(o);
     BOOST_TEST((j.verdict == Compatibility::Untested));
@@ -223,7 +242,7 @@ BOOST_AUTO_TEST_CASE(other_failures_name_the_step) {
 }
 
 BOOST_AUTO_TEST_CASE(nothing_ran_is_untested) {
-    const auto s = session({step("a", "sign", StepVerdict::Skip, {}, "requires pin:auth")});
+    const auto s = session({skipped_for_pin("a")});
     BOOST_TEST(plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s))
                    .verdict == Compatibility::Untested);
     BOOST_TEST(
@@ -237,21 +256,25 @@ BOOST_AUTO_TEST_CASE(helpers) {
     BOOST_TEST(!plan::expected_response_size("00 A4 02 0C 02 00 17"));
     BOOST_TEST(!plan::expected_response_size("<redacted len=9 sha256=00>"));
     model::StepResult s;
-    s.exchanges.push_back(broken("00", "SCARD_E_TIMEOUT"));
-    BOOST_TEST((plan::transport_failure_of(s) == io::TransportFailure::Timeout));
-    s.exchanges.back().note = "transport error: reader_gone";
-    BOOST_TEST((plan::transport_failure_of(s) == io::TransportFailure::ReaderGone));
+    s.exchanges.push_back(broken("00", model::FailureKind::Timeout));
+    BOOST_TEST((plan::failure_of(s) == model::FailureKind::Timeout));
+    s.failure = model::FailureKind::ReaderGone; // the step's own kind comes first
+    BOOST_TEST((plan::failure_of(s) == model::FailureKind::ReaderGone));
+    // Texts are never read: a note or reason that names a failure is not a failure.
+    model::StepResult worded;
+    worded.reason_en = "transport error: timeout (SCARD_E_TIMEOUT), card removed, timed out";
+    worded.exchanges.push_back(ok("00 A4 04 00 00"));
+    worded.exchanges.back().note = "transport error: card_removed (SCARD_E_NO_SERVICE)";
+    BOOST_TEST((plan::failure_of(worded) == model::FailureKind::None));
     BOOST_TEST(plan::level_text(ccid::ExchangeLevel::ShortApdu) == "short-APDU");
 }
 
 BOOST_AUTO_TEST_CASE(a_link_failure_after_a_long_wait_is_a_timeout) {
     // pcscd turns the driver's IFD_RESPONSE_TIMEOUT into SCARD_E_NOT_TRANSACTED.
-    const auto s = session(
-        {step("sign", "sign", StepVerdict::Fail,
-              {ok("00 A4 02 0C 02 00 17"),
-               broken(sign_command, "transport error: communication_error (SCARD_E_NOT_TRANSACTED)",
-                      1063000)},
-              "transport error: communication_error")});
+    const auto s = session({step("sign", "sign", StepVerdict::Fail,
+                                 {ok("00 A4 02 0C 02 00 17"),
+                                  broken(sign_command, model::FailureKind::Communication, 1063000)},
+                                 "transport error: communication_error")});
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
     BOOST_TEST(j.diagnosis_en ==
@@ -262,11 +285,11 @@ BOOST_AUTO_TEST_CASE(a_link_failure_after_a_long_wait_is_a_timeout) {
 BOOST_AUTO_TEST_CASE(followers_and_repeated_losses_add_nothing) {
     const auto s =
         session({step("read", "read_ef", StepVerdict::Fail,
-                      {broken("00 B0 00 04 00", "transport error: card_removed")}, "card removed"),
+                      {broken("00 B0 00 04 00", model::FailureKind::CardRemoved)}, "card removed"),
                  step("read2", "read_ef", StepVerdict::Fail,
-                      {broken("00 B0 00 00 04", "transport error: card_removed")}, "card removed"),
-                 step("chain", "check_cert", StepVerdict::Error, {},
-                      "error: variable auth_cert has no value (no earlier step stored it)")});
+                      {broken("00 B0 00 00 04", model::FailureKind::CardRemoved)}, "card removed"),
+                 failed(step("chain", "check_cert", StepVerdict::Error, {}, "error: no value"),
+                        model::FailureKind::MissingInput)});
     auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s);
     o.card_back = true;
     const auto j = plan::judge(o);
@@ -287,4 +310,50 @@ BOOST_AUTO_TEST_CASE(a_capability_check_failing_on_an_extended_reader_blames_cha
     auto t = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, true), mynumber_atr, &s);
     t.optional_steps = {"ext.check"};
     BOOST_TEST(!has_cause(plan::judge(t), "extended_chaining_faulty"));
+}
+
+BOOST_AUTO_TEST_CASE(the_environment_is_never_a_reader_verdict) {
+    // A session that would be incompatible (a 258-byte signature on a 261-byte reader) is
+    // untested when pcscd died or the lab stopped under it: the typed session failure decides.
+    const std::vector<std::pair<model::FailureKind, std::string>> kinds{
+        {model::FailureKind::NoService, "pcscd_lost"},
+        {model::FailureKind::LabStopped, "lab_stopped"},
+        {model::FailureKind::Disk, "disk"}};
+    for (const auto& [kind, code] : kinds) {
+        auto s = session({step("read", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 04")}),
+                          failed(step("sign", "sign", StepVerdict::Fail,
+                                      {broken(sign_command, model::FailureKind::Communication)},
+                                      "transport error"),
+                                 model::FailureKind::Communication)},
+                         model::RunStatus::Incomplete);
+        s.failure = kind;
+        s.cause = "no_service during step sign of suite jpki-mynumber";
+        const auto o =
+            outcome(reader(ccid::ExchangeLevel::ShortApdu, 261, false), mynumber_atr, &s);
+        const auto j = plan::judge(o);
+        BOOST_TEST((j.verdict == Compatibility::Untested));
+        BOOST_REQUIRE(j.causes.size() == 1U);
+        BOOST_TEST(j.causes.front().code == code);
+        BOOST_TEST((plan::environment_failure(o) == kind));
+    }
+    // pcscd gone at connect time: untested too, never connect_failed.
+    auto o = outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, nullptr);
+    o.connect_failure = model::FailureKind::NoService;
+    o.connect_error = "SCardConnect: SCARD_E_NO_SERVICE";
+    BOOST_TEST((plan::judge(o).verdict == Compatibility::Untested));
+    BOOST_TEST(has_cause(plan::judge(o), "pcscd_lost"));
+    // A reader that went away before the session is not blamed either.
+    o.connect_failure = model::FailureKind::ReaderGone;
+    BOOST_TEST((plan::judge(o).verdict == Compatibility::Untested));
+}
+
+BOOST_AUTO_TEST_CASE(a_guard_refusal_is_not_a_transport_failure) {
+    auto refused = step("verify", "verify_pin", StepVerdict::Skip, {}, "refused by the PIN guard");
+    refused.failure = model::FailureKind::RefusedByGuard;
+    BOOST_TEST((plan::failure_of(refused) == model::FailureKind::None));
+    const auto s =
+        session({step("a", "select_aid", StepVerdict::Pass, {ok("00 A4 04 0C 01 01")}), refused});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Compatible));
 }

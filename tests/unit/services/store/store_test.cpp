@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,21 +143,57 @@ BOOST_AUTO_TEST_CASE(a_failed_session_write_leaves_nothing_half_written) {
     BOOST_TEST(st.list_runs().empty());
 }
 
-BOOST_AUTO_TEST_CASE(salt_is_stable_per_database_and_differs_between_databases) {
+BOOST_AUTO_TEST_CASE(no_key_is_kept_next_to_the_hashes) {
+    // Version 1 kept a per-database salt in meta; with it, anyone holding the file could reverse
+    // a marker of a My Number by trying all 10^12. The migration drops it (and secure_delete
+    // leaves no copy in free pages); new databases never have one.
     TempDir dir;
-    const auto a = (dir.path / "a.db").string();
-    const auto b = (dir.path / "b.db").string();
-    io::Salt first;
+    const auto old_db = (dir.path / "v1.db").string();
     {
-        store::Store st(a);
-        first = st.salt();
-        BOOST_TEST(first.bytes.size() == 32u);
-        BOOST_TEST((st.salt().bytes == first.bytes));
+        store::Store fresh(old_db);
+        BOOST_TEST(fresh.schema_version() == store::Store::latest_schema_version());
     }
-    store::Store reopened(a);
-    BOOST_TEST((reopened.salt().bytes == first.bytes));
-    store::Store other(b);
-    BOOST_TEST((other.salt().bytes != first.bytes));
+    const Bytes salt(32, 0xC7);
+    {
+        SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
+        // Schema 2 is the last one that kept the salt (migration 3 drops it).
+        raw.exec("PRAGMA user_version = 2");
+        SQLite::Statement ins(raw, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
+        ins.bind(1, salt.data(), static_cast<int>(salt.size()));
+        ins.exec();
+    }
+    {
+        store::Store migrated(old_db);
+        BOOST_TEST(migrated.schema_version() == store::Store::latest_schema_version());
+    }
+    SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
+    BOOST_TEST(raw.execAndGet("SELECT count(*) FROM meta WHERE key = 'card_id_salt'").getInt() ==
+               0);
+    raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    std::ifstream in(old_db, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(bytes.find(std::string(salt.begin(), salt.end())) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_database_is_owner_only) {
+    TempDir dir;
+    const auto path = dir.path / "h.db";
+    {
+        store::Store st(path.string());
+        st.begin_run(make_run("r1"));
+    }
+    const auto mode = [](const fs::path& p) {
+        return fs::status(p).permissions() & fs::perms::all;
+    };
+    BOOST_TEST((mode(path) == (fs::perms::owner_read | fs::perms::owner_write)));
+    if (fs::exists(path.string() + "-wal"))
+        BOOST_TEST(
+            (mode(path.string() + "-wal") == (fs::perms::owner_read | fs::perms::owner_write)));
+    // A database an older version left readable by everyone is tightened when opened.
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+    { store::Store again(path.string()); }
+    BOOST_TEST((mode(path) == (fs::perms::owner_read | fs::perms::owner_write)));
 }
 
 BOOST_AUTO_TEST_CASE(not_a_database_and_newer_schema_are_usage_errors) {
@@ -191,7 +228,6 @@ BOOST_AUTO_TEST_CASE(two_processes_writing_to_one_database_both_succeed) {
                     st.add_session(run.uuid, make_session("Reader " + std::to_string(child),
                                                           model::RunStatus::Complete));
                     st.finish_run(run.uuid, model::RunStatus::Complete, "", "t", {});
-                    st.salt();
                 }
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "child %d: %s\n", child, e.what());
@@ -227,4 +263,338 @@ BOOST_AUTO_TEST_CASE(a_card_with_an_empty_atr_is_stored_as_an_empty_blob) {
     BOOST_REQUIRE(loaded.sessions.size() == 2u);
     BOOST_TEST(loaded.sessions[1].card.card_type == "mynumber");
     BOOST_TEST(loaded.sessions[1].card.atr.empty());
+}
+
+// ---- Issue 8 §4: nothing half-written, nothing hidden. ----------------------------------------
+
+namespace {
+
+// Schema version 1 as shipped (the first cardharness release), to test the migration of a real
+// older database.
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE readers (
+    id                  INTEGER PRIMARY KEY,
+    identity_key        TEXT NOT NULL UNIQUE,
+    pcsc_name           TEXT NOT NULL,
+    vid                 INTEGER,
+    pid                 INTEGER,
+    bcd_device          INTEGER,
+    manufacturer        TEXT NOT NULL DEFAULT '',
+    product             TEXT NOT NULL DEFAULT '',
+    serial              TEXT NOT NULL DEFAULT '',
+    driver              TEXT NOT NULL DEFAULT '',
+    reader_model        TEXT NOT NULL DEFAULT '',
+    ccid_descriptor     BLOB,
+    descriptor_findings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE cards (
+    id        INTEGER PRIMARY KEY,
+    card_id   TEXT NOT NULL,
+    card_type TEXT NOT NULL,
+    interface TEXT NOT NULL,
+    atr       BLOB NOT NULL,
+    emulated  INTEGER NOT NULL CHECK (emulated IN (0, 1)),
+    test_card INTEGER NOT NULL CHECK (test_card IN (0, 1)),
+    UNIQUE (card_id, card_type, interface, atr, emulated, test_card)
+);
+CREATE TABLE runs (
+    id               INTEGER PRIMARY KEY,
+    uuid             TEXT NOT NULL UNIQUE,
+    started_at       TEXT NOT NULL,
+    ended_at         TEXT NOT NULL DEFAULT '',
+    host             TEXT NOT NULL DEFAULT '',
+    os               TEXT NOT NULL DEFAULT '',
+    pcsclite_version TEXT NOT NULL DEFAULT '',
+    libccid_version  TEXT NOT NULL DEFAULT '',
+    harness_version  TEXT NOT NULL DEFAULT '',
+    lab              INTEGER NOT NULL CHECK (lab IN (0, 1)),
+    status           TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+    cause            TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE run_suites (
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    suite_id     TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (run_id, suite_id)
+);
+CREATE TABLE sessions (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    reader_id INTEGER NOT NULL REFERENCES readers(id),
+    card_id   INTEGER REFERENCES cards(id),
+    status    TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+    cause     TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE steps (
+    id           INTEGER PRIMARY KEY,
+    session_id   INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    suite_id     TEXT NOT NULL,
+    suite_hash   TEXT NOT NULL,
+    step_id      TEXT NOT NULL,
+    grp          TEXT NOT NULL DEFAULT '',
+    title_en     TEXT NOT NULL DEFAULT '',
+    title_ja     TEXT NOT NULL DEFAULT '',
+    action       TEXT NOT NULL DEFAULT '',
+    verdict      TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', 'skip', 'error', 'aborted')),
+    reason_en    TEXT NOT NULL DEFAULT '',
+    reason_ja    TEXT NOT NULL DEFAULT '',
+    sw           INTEGER,
+    duration_us  INTEGER NOT NULL DEFAULT 0,
+    measurements TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE exchanges (
+    id          INTEGER PRIMARY KEY,
+    step_row    INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    command     TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    sw          INTEGER,
+    duration_us INTEGER NOT NULL DEFAULT 0,
+    note        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE verdicts (
+    id           INTEGER PRIMARY KEY,
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    reader       TEXT NOT NULL,
+    reader_model TEXT NOT NULL DEFAULT '',
+    card_type    TEXT NOT NULL,
+    interface    TEXT NOT NULL,
+    verdict      TEXT NOT NULL CHECK (verdict IN ('compatible', 'partial', 'incompatible', 'untested')),
+    diagnosis_en TEXT NOT NULL DEFAULT '',
+    diagnosis_ja TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_by_run ON sessions(run_id);
+CREATE INDEX steps_by_session ON steps(session_id);
+CREATE INDEX exchanges_by_step ON exchanges(step_row);
+CREATE INDEX verdicts_by_run ON verdicts(run_id);
+)sql";
+
+model::Verdict verdict_of(const model::Session& s, model::Compatibility v,
+                          std::vector<std::string> causes) {
+    model::Verdict out{s.reader.pcsc_name,
+                       s.reader.reader_model,
+                       s.card.card_type,
+                       s.card.interface,
+                       v,
+                       "diagnosis",
+                       "診断",
+                       std::move(causes)};
+    return out;
+}
+
+std::int64_t count(const std::string& path, const std::string& table) {
+    SQLite::Database raw(path);
+    return raw.execAndGet("SELECT COUNT(*) FROM " + table).getInt64();
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_session_and_its_verdict_land_together_with_typed_facts) {
+    TempDir dir;
+    const auto path = (dir.path / "h.db").string();
+    store::Store st(path);
+    auto run = make_run("cccccccc-0000-0000-0000-000000000003");
+    run.owner = {"host1", 4242, "boot/123"};
+    st.begin_run(run);
+    auto s = make_session("Lab Reader 00 00", model::RunStatus::Incomplete);
+    s.failure = model::FailureKind::NoService;
+    s.suites[0].steps[1].failure = model::FailureKind::Communication;
+    s.suites[0].steps[1].missing = {"pin:auth", "extended_apdu"};
+    s.suites[0].steps[1].exchanges[0].failure = model::FailureKind::Communication;
+    s.suites[0].steps[0].exchanges[1].response_size = 34;
+    st.add_session(run.uuid, s,
+                   verdict_of(s, model::Compatibility::Untested, {"pcscd_lost", "card_removed"}));
+    const auto loaded = st.load_run(run.uuid).value();
+    BOOST_REQUIRE(loaded.verdicts.size() == 1U);
+    BOOST_TEST(
+        (loaded.verdicts[0].causes == std::vector<std::string>{"pcscd_lost", "card_removed"}));
+    const auto& ls = loaded.sessions.at(0);
+    BOOST_TEST((ls.failure == model::FailureKind::NoService));
+    BOOST_TEST((ls.suites[0].steps[1].failure == model::FailureKind::Communication));
+    BOOST_TEST(
+        (ls.suites[0].steps[1].missing == std::vector<std::string>{"pin:auth", "extended_apdu"}));
+    BOOST_TEST((ls.suites[0].steps[1].exchanges[0].failure == model::FailureKind::Communication));
+    BOOST_TEST(ls.suites[0].steps[0].exchanges[1].response_size.value() == 34U);
+    BOOST_TEST(!ls.suites[0].steps[0].exchanges[0].response_size.has_value());
+    BOOST_TEST(loaded.owner.pid == 4242);
+    BOOST_TEST(loaded.owner.process_start == "boot/123");
+    SQLite::Database raw(path);
+    BOOST_TEST(
+        raw.execAndGet("SELECT COUNT(*) FROM verdicts WHERE session_id IS NOT NULL").getInt() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_verdict_that_cannot_be_written_takes_its_session_with_it) {
+    TempDir dir;
+    const auto path = (dir.path / "h.db").string();
+    store::Store st(path);
+    auto run = make_run("dddddddd-0000-0000-0000-000000000004");
+    st.begin_run(run);
+    const auto s = make_session("Lab Reader 00 00", model::RunStatus::Complete);
+    st.add_session(run.uuid, s, verdict_of(s, model::Compatibility::Compatible, {"all_passed"}));
+    {
+        // The verdict insert fails after the session's rows went in (as a full disk would).
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+        raw.exec("CREATE TRIGGER no_verdicts BEFORE INSERT ON verdicts BEGIN "
+                 "SELECT RAISE(ABORT, 'simulated write failure'); END");
+    }
+    BOOST_CHECK_THROW(
+        st.add_session(run.uuid, s, verdict_of(s, model::Compatibility::Compatible, {})), Error);
+    BOOST_TEST(count(path, "sessions") == 1);
+    BOOST_TEST(count(path, "steps") == 2);
+    BOOST_TEST(count(path, "verdicts") == 1);
+    BOOST_TEST(count(path, "exchanges") == 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_running_run_is_marked_interrupted_and_a_live_one_is_not) {
+    TempDir dir;
+    const auto path = (dir.path / "h.db").string();
+    {
+        store::Store st(path);
+        auto dead = make_run("eeeeeeee-0000-0000-0000-000000000005");
+        dead.owner = {"host1", 111, "boot/1"};
+        st.begin_run(dead);
+        st.add_session(dead.uuid, make_session("Lab Reader 00 00", model::RunStatus::Complete));
+        auto alive = make_run("ffffffff-0000-0000-0000-000000000006");
+        alive.started_at = "2026-11-24T11:00:00Z";
+        alive.owner = {"host1", 222, "boot/2"};
+        st.begin_run(alive);
+    }
+    const store::OwnerGone gone = [](const model::RunOwner& o) { return o.pid == 111; };
+    // Read-only: shown as interrupted, the file is not written.
+    const std::string before = file_bytes(path);
+    {
+        store::Store ro(path, store::Access::ReadOnly, gone);
+        const auto runs = ro.list_runs();
+        BOOST_REQUIRE(runs.size() == 2U);
+        BOOST_TEST(runs[1].uuid == "eeeeeeee-0000-0000-0000-000000000005");
+        BOOST_TEST((runs[1].status == model::RunStatus::Interrupted));
+        BOOST_TEST(runs[1].cause.find("pid 111") != std::string::npos);
+        BOOST_TEST((runs[0].status == model::RunStatus::Running));
+        BOOST_TEST((ro.load_run("eeeeeeee")->status == model::RunStatus::Interrupted));
+    }
+    BOOST_TEST((file_bytes(path) == before));
+    {
+        SQLite::Database raw(path);
+        BOOST_TEST(raw.execAndGet("SELECT status FROM runs WHERE owner_pid = 111").getString() ==
+                   "running");
+    }
+    // The next run marks it.
+    store::Store st(path, store::Access::ReadWrite, gone);
+    const auto marked = st.mark_interrupted();
+    BOOST_REQUIRE(marked.size() == 1U);
+    BOOST_TEST(marked[0].uuid == "eeeeeeee-0000-0000-0000-000000000005");
+    SQLite::Database raw(path);
+    BOOST_TEST(raw.execAndGet("SELECT status FROM runs WHERE owner_pid = 111").getString() ==
+               "interrupted");
+    BOOST_TEST(raw.execAndGet("SELECT status FROM runs WHERE owner_pid = 222").getString() ==
+               "running");
+    BOOST_TEST(st.mark_interrupted().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_database_migrates_and_reads_read_only_without_writing) {
+    TempDir dir;
+    const auto path = (dir.path / "v1.db").string();
+    {
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        raw.exec("PRAGMA journal_mode = WAL");
+        raw.exec(schema_v1);
+        raw.exec("PRAGMA user_version = 1");
+        raw.exec("INSERT INTO runs (uuid, started_at, host, lab, status) VALUES "
+                 "('11111111-aaaa', '2025-01-01T00:00:00Z', 'h', 1, 'running')");
+        raw.exec("INSERT INTO readers (identity_key, pcsc_name) VALUES ('k', 'Reader 0')");
+        raw.exec("INSERT INTO sessions (run_id, seq, reader_id, status) VALUES (1, 0, 1, "
+                 "'complete')");
+        raw.exec("INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, verdict) "
+                 "VALUES (1, 0, 's', 'h', 'a', 'pass')");
+        raw.exec("INSERT INTO verdicts (run_id, reader, card_type, interface, verdict) VALUES "
+                 "(1, 'Reader 0', 'mynumber', 'contact', 'compatible')");
+    }
+    const std::string before = file_bytes(path);
+    {
+        store::Store ro(path, store::Access::ReadOnly);
+        BOOST_TEST(ro.schema_version() == store::Store::latest_schema_version());
+        const auto run = ro.load_run("11111111").value();
+        BOOST_TEST(run.sessions.size() == 1U);
+        BOOST_TEST(run.verdicts.size() == 1U);
+        BOOST_TEST(run.sessions[0].suites.at(0).steps.size() == 1U);
+    }
+    BOOST_TEST((file_bytes(path) == before));
+    {
+        SQLite::Database raw(path);
+        BOOST_TEST(raw.execAndGet("PRAGMA user_version").getInt() == 1);
+    }
+    // Read-write migrates in place, keeping every row and every link.
+    {
+        store::Store st(path, store::Access::ReadWrite,
+                        [](const model::RunOwner&) { return true; });
+        BOOST_TEST(st.schema_version() == store::Store::latest_schema_version());
+        BOOST_TEST(st.mark_interrupted().size() == 1U); // 'interrupted' passes the new CHECK
+        const auto run = st.load_run("11111111").value();
+        BOOST_TEST((run.status == model::RunStatus::Interrupted));
+        BOOST_TEST(run.sessions.size() == 1U);
+    }
+    SQLite::Database raw(path);
+    SQLite::Statement fk(raw, "PRAGMA foreign_key_check");
+    BOOST_TEST(!fk.executeStep());
+    BOOST_TEST(raw.execAndGet("PRAGMA integrity_check").getString() == "ok");
+    // The children still reference the rebuilt runs table.
+    const std::string sql =
+        raw.execAndGet("SELECT sql FROM sqlite_schema WHERE name = 'sessions'").getString();
+    BOOST_TEST(sql.find("REFERENCES runs(id)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_page_is_named_and_refused) {
+    TempDir dir;
+    const auto path = (dir.path / "h.db").string();
+    {
+        store::Store st(path);
+        auto run = make_run("abababab-0000-0000-0000-000000000007");
+        st.begin_run(run);
+        auto s = make_session("Lab Reader 00 00", model::RunStatus::Complete);
+        for (int i = 0; i < 40; ++i)
+            s.suites[0].steps.push_back(s.suites[0].steps[0]);
+        for (int i = 0; i < 5; ++i)
+            st.add_session(run.uuid, s);
+    }
+    {
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+        raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    const auto size = fs::file_size(path);
+    BOOST_REQUIRE(size > 8 * 4096);
+    {
+        // Overwrite the middle of the file (a page of the steps table) with garbage.
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+        const std::string junk(4096, '\x5A');
+        f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+    try {
+        store::Store st(path);
+        st.check_integrity();
+        BOOST_FAIL("a corrupt database passed quick_check");
+    } catch (const store::StoreError& e) {
+        BOOST_TEST((e.failure() == store::StoreFailure::Corrupt));
+        BOOST_TEST(std::string(e.what()).find(path) != std::string::npos);
+    }
+    // Reading it (report, diff) names the file too, as an environment error (exit 3).
+    try {
+        store::Store ro(path, store::Access::ReadOnly);
+        for (const auto& r : ro.list_runs())
+            (void)ro.load_run(r.uuid);
+        BOOST_FAIL("reading a corrupt database succeeded");
+    } catch (const store::StoreError& e) {
+        BOOST_TEST(std::string(e.what()).find(path) != std::string::npos);
+    }
 }

@@ -71,8 +71,8 @@ BOOST_AUTO_TEST_CASE(malformed_raw_apdus_are_allowed_but_pins_are_not) {
     BOOST_TEST(!parse("apdu", "A0 20 00 01 08 31 32 33 34 FF FF FF FF").args.has_value()); // GSM
     BOOST_TEST(!parse("apdu", "00 20 00 80 04 31 32").args.has_value()); // malformed, with data
     BOOST_TEST(parse("apdu", "80 20 00 00 00 01 01").args.has_value());  // transport case 2E
-    BOOST_TEST(carries_pin_data(Bytes{0x00, 0x2C, 0x00, 0x81, 0x02, 0x01, 0x02}));
-    BOOST_TEST(!carries_pin_data(Bytes{0x80, 0x2A, 0x00, 0x80, 0x01, 0x00, 0x00}));
+    BOOST_TEST(!parse("repeat", "cmd=00 2C 00 81 02 01 02;count=2").args.has_value());
+    BOOST_TEST(parse("repeat", "cmd=80 2A 00 80 01 00 00;count=2").args.has_value());
     BOOST_TEST(!parse("apdu", "").args.has_value());
 }
 

@@ -43,6 +43,8 @@ public:
     io::Protocol protocol() const override { return inner_.protocol(); }
     void reset(io::ResetKind kind) override { inner_.reset(kind); }
     std::string reader_name() const override { return inner_.reader_name(); }
+    bool begin_transaction() override { return inner_.begin_transaction(); }
+    void end_transaction() override { inner_.end_transaction(); }
     // VERIFY / CHANGE REFERENCE DATA commands that carried data.
     std::vector<Bytes> pin_commands() const {
         std::vector<Bytes> out;
@@ -68,7 +70,9 @@ struct LabCard {
         reader.insert(card);
         channel = std::make_unique<lab::LabChannel>(reader);
         tap = std::make_unique<Tap>(*channel);
-        ctx.salt.bytes = Bytes(32, 0x5A);
+        ctx.key.bytes = Bytes(32, 0x5A);
+        ctx.card_id = "cert-0123456789abcdef01234567";
+        ctx.failed_pins = memory;
         ctx.trust =
             card->is_test_card() ? suite::CardTrust::EmulatedTest : suite::CardTrust::Physical;
         ctx.card_type = card->family();
@@ -109,6 +113,8 @@ struct LabCard {
     std::shared_ptr<emu::Card> card;
     std::unique_ptr<lab::LabChannel> channel;
     std::unique_ptr<Tap> tap;
+    std::shared_ptr<io::InProcessPinFailureMemory> memory =
+        std::make_shared<io::InProcessPinFailureMemory>();
     suite::RunContext ctx;
 };
 

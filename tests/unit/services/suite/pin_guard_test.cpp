@@ -1,6 +1,10 @@
 // The PIN guard on the real path: the lab's citizen cards behave as physical cards to it.
 #include "unit/services/suite/lab_fixture.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 using namespace harness;
 using model::StepVerdict;
 using suite::PinName;
@@ -32,11 +36,14 @@ BOOST_AUTO_TEST_CASE(the_correct_pin_is_sent_after_a_counter_query) {
     BOOST_TEST_MESSAGE(dump(r));
     const auto& v = step(r, "v1");
     BOOST_TEST(v.verdict == StepVerdict::Pass);
-    // select AP, select EF, the guard's case-1 query, then the VERIFY.
-    BOOST_TEST_REQUIRE(v.exchanges.size() == 4u);
-    BOOST_TEST(v.exchanges[2].command == "00 20 00 80");
-    BOOST_TEST(contains(v.exchanges[2].note, "retry counter query"));
-    BOOST_TEST(contains(v.exchanges[3].command, "<redacted pin len=4>"));
+    // select AP, select EF, then inside one transaction the guard's re-select of both, its
+    // case-1 query and the VERIFY.
+    BOOST_TEST_REQUIRE(v.exchanges.size() == 6u);
+    BOOST_TEST(contains(v.exchanges[2].note, "re-select the application inside the transaction"));
+    BOOST_TEST(contains(v.exchanges[3].note, "re-select the PIN EF"));
+    BOOST_TEST(v.exchanges[4].command == "00 20 00 80");
+    BOOST_TEST(contains(v.exchanges[4].note, "retry counter query"));
+    BOOST_TEST(contains(v.exchanges[5].command, "<redacted pin len=4>"));
     BOOST_TEST(lab.tap->pin_commands().size() == 1u);
     BOOST_TEST(lab.tries("jpki/0018") == 3);
 }
@@ -51,8 +58,10 @@ BOOST_AUTO_TEST_CASE(a_wrong_pin_is_never_sent_to_a_citizen_card) {
     BOOST_TEST(contains(step(r, "w1").reason_en, "test_card"));
     // Raw commands cannot bypass the guard (the loader refuses raw PIN data in suites too): the
     // guard itself refuses other bytes, by current EF or by short EF id, and CHANGE REFERENCE DATA.
-    suite::PinGuard guard(*lab.tap, lab.ctx.pins, {suite::CardTrust::Physical, "mynumber", 2},
-                          lab.ctx.guard_state);
+    suite::PinGuard guard(
+        *lab.tap, lab.ctx.pins,
+        {suite::CardTrust::Physical, "mynumber", 2, lab.ctx.card_id, lab.memory.get()},
+        lab.ctx.guard_state);
     std::vector<suite::WireExchange> seen;
     guard.set_observer([&](const suite::WireExchange& w) { seen.push_back(w); });
     guard.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
@@ -89,8 +98,10 @@ BOOST_AUTO_TEST_CASE(a_wrong_pin_is_never_sent_to_a_citizen_card) {
     guard.transmit(Bytes{0x01, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x1B});
     BOOST_TEST(guard.selection().ef.value_or(0) == 0x0018);
     // On an emulated test card the same guard lets test PINs through.
-    suite::PinGuard open(*lab.tap, lab.ctx.pins, {suite::CardTrust::EmulatedTest, "mynumber", 2},
-                         lab.ctx.guard_state);
+    suite::PinGuard open(
+        *lab.tap, lab.ctx.pins,
+        {suite::CardTrust::EmulatedTest, "mynumber", 2, lab.ctx.card_id, lab.memory.get()},
+        lab.ctx.guard_state);
     open.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
                         0x00, 0x00, 0x01});
     open.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18});
@@ -150,8 +161,10 @@ BOOST_AUTO_TEST_CASE(after_one_failure_no_second_attempt_is_made) {
 
 BOOST_AUTO_TEST_CASE(unsupplied_or_malformed_pins_are_refused_unsent) {
     LabCard lab("mynumber", true);
-    suite::PinGuard guard(*lab.tap, lab.ctx.pins, {suite::CardTrust::Physical, "mynumber", 2},
-                          lab.ctx.guard_state);
+    suite::PinGuard guard(
+        *lab.tap, lab.ctx.pins,
+        {suite::CardTrust::Physical, "mynumber", 2, lab.ctx.card_id, lab.memory.get()},
+        lab.ctx.guard_state);
     guard.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
                          0x00, 0x00, 0x01});
     guard.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18});
@@ -223,4 +236,211 @@ BOOST_AUTO_TEST_CASE(pin_names_map_to_their_efs) {
     BOOST_TEST(!suite::pin_of("text", 0x0018).has_value());
     BOOST_TEST(!suite::pin_of("visual", 0x0013).has_value());
     BOOST_TEST(suite::pin_location(PinName::Juki).second == 0x001C);
+}
+
+// ---- Issue 8 reproductions ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(repeat_of_an_odd_ins_verify_never_reaches_a_citizen_card) {
+    // `repeat,cmd=00 21 00 80 04 30 30 30 30;count=5` reached the card five times: the loader
+    // checked only `apdu` rows and the guard knew INS 20/24/2C, not 21.
+    LabCard lab("mynumber", true);
+    lab.supply_default_pins();
+    const std::string rows = "s1,p,Select,選択,select_aid,aid=${aid.text},,,,continue,\n"
+                             "s2,p,PIN EF,PIN EF,select_ef,fid=0011,,,,continue,\n"
+                             "r1,p,Repeat,繰り返し,repeat,cmd=00 21 00 80 04 30 30 30 30;count=5,"
+                             ",,,continue,\n";
+    const int before = lab.tries("text/0011");
+    try {
+        lab.run(rows);
+        BOOST_ERROR("the loader accepted a repeated VERIFY with data");
+    } catch (const ConfigError& e) {
+        BOOST_TEST(contains(e.what(), "test.csv:4:"), e.what());
+        BOOST_TEST(contains(e.what(), "VERIFY"), e.what());
+    }
+    for (const char* action : {"measure", "apdu"}) {
+        const std::string row =
+            std::string("x,p,X,X,") + action +
+            (std::string(action) == "apdu" ? ",00 21 00 80 04 30 30 30 30"
+                                           : ",cmd=00 21 00 80 04 30 30 30 30") +
+            ",,,,continue,\n";
+        BOOST_CHECK_THROW(lab.run(row), ConfigError);
+    }
+    // The runtime guard refuses the same bytes too (a second line), on the selected PIN EF.
+    suite::PinGuard guard(
+        *lab.tap, lab.ctx.pins,
+        {suite::CardTrust::Physical, "mynumber", 2, lab.ctx.card_id, lab.memory.get()},
+        lab.ctx.guard_state);
+    guard.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01,
+                         0x01, 0x04, 0x08});
+    guard.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x11});
+    for (int i = 0; i < 5; ++i)
+        BOOST_CHECK_THROW(
+            guard.transmit(Bytes{0x00, 0x21, 0x00, 0x80, 0x04, 0x30, 0x30, 0x30, 0x30}),
+            suite::PinRefused);
+    BOOST_TEST(lab.tap->sent.size() == 2u); // only the two SELECTs reached the card
+    BOOST_TEST(lab.tries("text/0011") == before);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_pin_is_remembered_across_runs_and_databases) {
+    // A wrong pins.csv costs a citizen card at most one try, ever: the failure is kept in the
+    // station state (not the database) by card id, until `pins forget`.
+    char tmpl[] = "/tmp/cardharness-pins-XXXXXX";
+    const std::filesystem::path state = ::mkdtemp(tmpl);
+    const auto memory = std::make_shared<io::FilePinFailureMemory>(state);
+    LabCard first("mynumber", true);
+    first.ctx.failed_pins = memory;
+    first.ctx.pins.set(PinName::Auth, "9876");
+    BOOST_TEST(step(first.run(verify_auth), "v1").verdict == StepVerdict::Fail);
+    BOOST_TEST(first.tries("jpki/0018") == 2);
+    const auto listed = memory->list();
+    BOOST_TEST_REQUIRE(listed.size() == 1u);
+    BOOST_TEST(listed[0].card_id == first.ctx.card_id);
+    BOOST_TEST(listed[0].pin == "auth");
+    BOOST_TEST(listed[0].what == "SW 63C2");
+    // The file holds no PIN.
+    std::ifstream in(memory->file());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(!contains(text, "9876"));
+    BOOST_TEST(
+        ((std::filesystem::status(memory->file()).permissions() & std::filesystem::perms::all) ==
+         (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)));
+
+    // A later run (new session state, another database): the same card is not tried again.
+    LabCard later("mynumber", true);
+    later.set_tries("jpki/0018", 2);
+    later.ctx.failed_pins = std::make_shared<io::FilePinFailureMemory>(state);
+    later.ctx.pins.set(PinName::Auth, "9876");
+    const auto again = later.run(verify_auth);
+    BOOST_TEST_MESSAGE(dump(again));
+    BOOST_TEST(step(again, "v1").verdict == StepVerdict::Skip);
+    BOOST_TEST(contains(step(again, "v1").reason_en, "pins forget --card " + later.ctx.card_id));
+    BOOST_TEST(later.tap->pin_commands().empty());
+    BOOST_TEST(later.tries("jpki/0018") == 2);
+    // Another card (another id) is not affected; after forgetting, the PIN may go again.
+    LabCard other("mynumber", true);
+    other.ctx.failed_pins = later.ctx.failed_pins;
+    other.ctx.card_id = "cert-ffffffffffffffffffffffff";
+    other.supply_default_pins();
+    BOOST_TEST(step(other.run(verify_auth), "v1").verdict == StepVerdict::Pass);
+    BOOST_TEST(memory->forget(later.ctx.card_id) == 1u);
+    LabCard forgotten("mynumber", true);
+    forgotten.ctx.failed_pins = later.ctx.failed_pins;
+    forgotten.supply_default_pins();
+    BOOST_TEST(step(forgotten.run(verify_auth), "v1").verdict == StepVerdict::Pass);
+    std::filesystem::remove_all(state);
+}
+
+namespace {
+
+// Sleeps after every retry-counter query: the window in which another client, without a
+// transaction, would read the same counter and send its own VERIFY.
+class SlowAfterQuery : public io::CardChannel {
+public:
+    explicit SlowAfterQuery(io::CardChannel& inner) : inner_(inner) {}
+    Bytes transmit(ByteView command) override {
+        Bytes answer = inner_.transmit(command);
+        if (command.size() == 4 && command[1] == 0x20)
+            std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        return answer;
+    }
+    Bytes atr() const override { return inner_.atr(); }
+    io::Protocol protocol() const override { return inner_.protocol(); }
+    void reset(io::ResetKind kind) override { inner_.reset(kind); }
+    std::string reader_name() const override { return inner_.reader_name(); }
+    bool begin_transaction() override { return inner_.begin_transaction(); }
+    void end_transaction() override { inner_.end_transaction(); }
+
+private:
+    io::CardChannel& inner_;
+};
+
+// A channel that cannot keep other clients out.
+class NoTransactions : public SlowAfterQuery {
+public:
+    using SlowAfterQuery::SlowAfterQuery;
+    bool begin_transaction() override { return false; }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(two_clients_with_wrong_pins_spend_one_try_not_two) {
+    // Two runs at once on a citizen card with 2 tries left, both with a wrong PIN and each with
+    // its own failure memory: without a transaction both read "2 tries" and both sent (2 → 0).
+    // The counter read and the VERIFY are one transaction: the second client reads 1 and stops.
+    LabCard lab("mynumber", true);
+    lab.set_tries("jpki/0018", 2);
+    lab::LabChannel second_channel(lab.reader);
+    SlowAfterQuery a(*lab.channel), b(second_channel);
+    suite::PinSource wrong;
+    wrong.set(PinName::Auth, "9876");
+    const auto attempt = [&](io::CardChannel& channel, std::optional<int>& tries, bool& sent) {
+        io::InProcessPinFailureMemory memory;
+        suite::PinGuardState state;
+        suite::PinGuard guard(channel, wrong,
+                              {suite::CardTrust::Physical, "mynumber", 2, lab.ctx.card_id, &memory},
+                              state);
+        guard.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
+                             0x00, 0x00, 0x01});
+        guard.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18});
+        try {
+            guard.transmit(Bytes{0x00, 0x20, 0x00, 0x80, 0x04, 0x39, 0x38, 0x37, 0x36});
+            sent = true;
+            tries = guard.take_failure().value_or(suite::PinFailure{}).tries_left;
+        } catch (const suite::PinRefused& e) {
+            tries = e.tries_left();
+        }
+    };
+    std::optional<int> tries_a, tries_b;
+    bool sent_a = false, sent_b = false;
+    std::thread ta([&] { attempt(a, tries_a, sent_a); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));
+    std::thread tb([&] { attempt(b, tries_b, sent_b); });
+    ta.join();
+    tb.join();
+    BOOST_TEST(sent_a + sent_b == 1); // exactly one VERIFY reached the card
+    BOOST_TEST(lab.tries("jpki/0018") == 1);
+    BOOST_TEST(lab.card->state().tries_left.at("jpki/0018") > 0);
+
+    // A channel without transactions gets no PIN at all.
+    LabCard plain("mynumber", true);
+    plain.supply_default_pins();
+    NoTransactions none(*plain.channel);
+    suite::PinGuard guard(
+        none, plain.ctx.pins,
+        {suite::CardTrust::Physical, "mynumber", 2, plain.ctx.card_id, plain.memory.get()},
+        plain.ctx.guard_state);
+    guard.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
+                         0x00, 0x00, 0x01});
+    guard.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18});
+    try {
+        guard.transmit(Bytes{0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34});
+        BOOST_ERROR("a PIN was sent without a transaction");
+    } catch (const suite::PinRefused& e) {
+        BOOST_TEST(contains(e.reason_en(), "cannot keep other clients out"));
+    }
+    BOOST_TEST(plain.tries("jpki/0018") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(the_guard_reselects_the_pin_ef_inside_its_transaction) {
+    // Another client may select another EF between the suite's SELECT and the VERIFY (shared
+    // mode): the guard selects the PIN EF again inside the transaction, so the auth PIN never
+    // goes to the text AP's PIN.
+    LabCard lab("mynumber", true);
+    lab.supply_default_pins();
+    lab::LabChannel other(lab.reader);
+    suite::PinGuard guard(
+        *lab.tap, lab.ctx.pins,
+        {suite::CardTrust::Physical, "mynumber", 2, lab.ctx.card_id, lab.memory.get()},
+        lab.ctx.guard_state);
+    guard.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
+                         0x00, 0x00, 0x01});
+    guard.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18});
+    other.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01,
+                         0x01, 0x04, 0x08});
+    other.transmit(Bytes{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x11});
+    const Bytes answer =
+        guard.transmit(Bytes{0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34});
+    BOOST_TEST(hex::format(answer) == "90 00");
+    BOOST_TEST(lab.tries("jpki/0018") == 3);
+    BOOST_TEST(lab.tries("text/0011") == 3);
 }
