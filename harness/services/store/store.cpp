@@ -17,7 +17,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 1> migrations{
+constexpr std::array<std::string_view, 2> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -120,6 +120,24 @@ CREATE INDEX sessions_by_run ON sessions(run_id);
 CREATE INDEX steps_by_session ON steps(session_id);
 CREATE INDEX exchanges_by_step ON exchanges(step_row);
 CREATE INDEX verdicts_by_run ON verdicts(run_id);
+)sql",
+    // 2: what a central server (services/store/copy_source.hpp) confirmed, per server and station.
+    R"sql(
+CREATE TABLE central_servers (
+    server_id TEXT PRIMARY KEY,
+    label     TEXT NOT NULL,
+    last_push TEXT NOT NULL
+);
+CREATE TABLE central_pushes (
+    server_id TEXT NOT NULL REFERENCES central_servers(server_id),
+    station   TEXT NOT NULL,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    status    TEXT NOT NULL,
+    sessions  INTEGER NOT NULL,
+    verdicts  INTEGER NOT NULL,
+    pushed_at TEXT NOT NULL,
+    PRIMARY KEY (server_id, station, run_id)
+);
 )sql",
 };
 
