@@ -45,7 +45,6 @@ using Clock = std::chrono::steady_clock;
 
 // pqxx::stream_to (libpqxx 6.4) writes tuple-like rows; the column count of a table is known
 // only at run time, so each count gets its own std::array writer.
-constexpr std::size_t max_columns = 48;
 using RowWriter = void (*)(pqxx::stream_to&, const std::vector<store::CopyValue>&);
 
 template <std::size_t N>
@@ -61,17 +60,35 @@ constexpr std::array<RowWriter, sizeof...(I)> make_writers(std::index_sequence<I
     return {&write_row<I + 1>...};
 }
 
-constexpr auto row_writers = make_writers(std::make_index_sequence<max_columns>{});
+constexpr auto row_writers = make_writers(std::make_index_sequence<max_copy_columns>{});
 
 RowWriter writer_for(std::size_t columns) {
-    if (columns == 0 || columns > max_columns)
+    if (columns == 0 || columns > max_copy_columns)
         throw std::logic_error("a copied table has " + std::to_string(columns) +
-                               " columns; raise max_columns in central.cpp");
+                               " columns; raise max_copy_columns in tables.hpp");
     return row_writers[columns - 1];
 }
 
 std::string or_empty(const char* s) {
     return s ? s : "";
+}
+
+// libpq's and the server's messages span lines ("ERROR:  …\nHINT:  …", "\n\tIs the server
+// running…"): one line, so a log line or a grep sees all of it.
+std::string one_line(std::string_view message) {
+    std::string out;
+    bool space = false;
+    for (const char ch : message) {
+        if (ch == '\n' || ch == '\t' || ch == '\r' || ch == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        if (space)
+            out += ' ';
+        space = false;
+        out += ch;
+    }
+    return out;
 }
 
 // What went wrong on the server side, as an environment error (exit 3) with the server's words.
@@ -85,16 +102,16 @@ std::string or_empty(const char* s) {
                                "it; the next push settles it (pushing a run twice stores it once)");
     } catch (const pqxx::broken_connection& e) {
         throw EnvironmentError("lost the connection to the central server " + server + " while " +
-                               doing + ": " + e.what() + " (nothing of it was stored)");
+                               doing + ": " + one_line(e.what()) + " (nothing of it was stored)");
     } catch (const pqxx::insufficient_privilege& e) {
         throw EnvironmentError("the central server " + server + " refused " + doing +
-                               " for this role: " + e.what());
+                               " for this role: " + one_line(e.what()));
     } catch (const pqxx::sql_error& e) {
         throw EnvironmentError("the central server " + server + " failed " + doing + ": " +
-                               e.what() + " (SQLSTATE " + e.sqlstate() + ")");
+                               one_line(e.what()) + " (SQLSTATE " + e.sqlstate() + ")");
     } catch (const pqxx::failure& e) {
         throw EnvironmentError("the central server " + server + " failed " + doing + ": " +
-                               e.what());
+                               one_line(e.what()));
     }
 }
 
@@ -113,10 +130,8 @@ void refuse_passwords(const std::string& conninfo) {
     char* error = nullptr;
     PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
     if (!options) {
-        std::string message = error ? error : "out of memory";
+        const std::string message = one_line(error ? error : "out of memory");
         PQfreemem(error);
-        while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-            message.pop_back();
         throw UsageError("--to " + conninfo + ": not a PostgreSQL connection URI: " + message);
     }
     bool has_password = false;
@@ -194,9 +209,7 @@ Server::Server(const std::string& conninfo) : impl_(std::make_unique<Impl>()) {
     try {
         impl_->conn = std::make_unique<pqxx::connection>(conninfo);
     } catch (const pqxx::failure& e) {
-        std::string message = e.what();
-        while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-            message.pop_back();
+        const std::string message = one_line(e.what());
         std::string hint;
         if (message.find("no password supplied") != std::string::npos)
             hint = " (the password for this role comes from ~/.pgpass or PGPASSFILE)";

@@ -158,11 +158,11 @@ CREATE TABLE cardharness.stations (
     claimed_at timestamptz NOT NULL DEFAULT now()
 );
 GRANT USAGE ON SCHEMA cardharness TO PUBLIC;
-GRANT SELECT ON cardharness.schema_migrations, cardharness.server TO PUBLIC;)sql",
+GRANT SELECT ON cardharness.schema_migrations, cardharness.server TO PUBLIC)sql",
     R"sql(ALTER TABLE cardharness.stations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY stations_read ON cardharness.stations FOR SELECT USING (true);
 CREATE POLICY stations_claim ON cardharness.stations FOR INSERT WITH CHECK (role = current_user);
-GRANT SELECT, INSERT (station) ON cardharness.stations TO PUBLIC;)sql",
+GRANT SELECT, INSERT (station) ON cardharness.stations TO PUBLIC)sql",
 };
 
 // Version at which stations are separated: tables created from then on get their policies

@@ -40,6 +40,9 @@ struct Table {
     int since = 1;
 };
 
+// The most columns a copied table may have (central.cpp instantiates a COPY row writer per count).
+inline constexpr std::size_t max_copy_columns = 48;
+
 // Every copied table, parents before children (the order of a push).
 const std::vector<Table>& tables();
 
