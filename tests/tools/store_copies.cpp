@@ -3,7 +3,8 @@
 // push benchmark. Usage:
 //   store_copies SRC_DB DST_DB RUNS [--repeat K] [--seed S]
 // Copy i is run (i mod n) of SRC_DB (oldest first) with a fresh UUID derived from the seed and i,
-// a start time i seconds after 2025-03-01, and each session repeated K times (default 1).
+// a start time i seconds after 2025-03-01, and each session's suites repeated K times (default
+// 1: K times the steps, same sessions).
 // DST_DB is created when missing; copies are added to what it holds. Prints the step count.
 #include "model/run.hpp"
 #include "services/store/store.hpp"
@@ -72,12 +73,14 @@ int main(int argc, char** argv) {
             run.ended_at = copy_time(i + 1);
             run.status = model::RunStatus::Running;
             dst.begin_run(run);
-            for (unsigned long k = 0; k < repeat; ++k)
-                for (const auto& session : run.sessions) {
-                    dst.add_session(run.uuid, session);
-                    for (const auto& suite : session.suites)
-                        steps += suite.steps.size();
-                }
+            for (auto session : run.sessions) {
+                const auto suites = session.suites;
+                for (unsigned long k = 1; k < repeat; ++k)
+                    session.suites.insert(session.suites.end(), suites.begin(), suites.end());
+                dst.add_session(run.uuid, session);
+                for (const auto& suite : session.suites)
+                    steps += suite.steps.size();
+            }
             dst.finish_run(run.uuid, status, run.cause, run.ended_at, run.verdicts);
         }
         std::printf("%zu\n", steps);

@@ -115,14 +115,16 @@ std::string one_line(std::string_view message) {
     }
 }
 
-// A table's SQL, generated once per connection.
+// A table's local SELECT and its number in the staging table, generated once per connection.
 struct PreparedTable {
-    const Table* table = nullptr;
-    std::vector<std::string> columns;
-    RowWriter writer = nullptr;
+    std::string tbl; // its index in tables(), as COPY text
+    std::size_t columns = 0;
     std::string local_select;
-    std::string insert;
 };
+
+// Staged rows are DELETEd after each run; the dead rows are dropped by a TRUNCATE once this many
+// accumulated (a temporary table is never vacuumed, and INSERT … SELECT scans it whole).
+constexpr std::int64_t truncate_after_rows = 20000;
 
 } // namespace
 
@@ -179,25 +181,40 @@ struct Server::Impl {
     std::string label;
     std::string role;
     std::vector<PreparedTable> prepared;
+    std::vector<std::string> staging_columns;
+    RowWriter writer = nullptr;
+    std::string insert_run;
+    std::string insert_rows_merge;
+    std::string insert_rows_fresh;
     bool staging_ready = false;
+    std::int64_t staged_since_truncate = 0;
 
     void prepare_staging() {
         if (staging_ready)
             return;
         prepared.clear();
+        for (std::size_t i = 0; i < tables().size(); ++i)
+            prepared.push_back(
+                {std::to_string(i), tables()[i].columns.size(), local_select(tables()[i])});
+        staging_columns = central::staging_columns();
+        writer = writer_for(staging_columns.size());
+        insert_run = insert_run_from_staging();
+        insert_rows_merge = insert_rows_from_staging(InsertMode::Merge);
+        insert_rows_fresh = insert_rows_from_staging(InsertMode::FreshRun);
         pqxx::work txn(*conn, "staging");
-        for (const auto& t : tables()) {
-            PreparedTable p;
-            p.table = &t;
-            p.columns = column_names(t);
-            p.writer = writer_for(p.columns.size());
-            p.local_select = local_select(t);
-            p.insert = insert_from_staging(t);
-            txn.exec(create_staging_table(t));
-            prepared.push_back(std::move(p));
-        }
+        txn.exec(create_staging_table());
         txn.commit();
         staging_ready = true;
+        staged_since_truncate = 0;
+    }
+
+    void truncate_staging_if_bloated() {
+        if (staged_since_truncate < truncate_after_rows)
+            return;
+        pqxx::work txn(*conn, "truncate");
+        txn.exec("TRUNCATE pg_temp." + std::string(staging_table));
+        txn.commit();
+        staged_since_truncate = 0;
     }
 };
 
@@ -347,6 +364,7 @@ RunPush Server::push_run(store::CopySource& source, std::int64_t run_row_id,
     RunPush out;
     try {
         impl_->prepare_staging();
+        impl_->truncate_staging_if_bloated();
         const auto state = source.begin_snapshot(run_row_id);
         struct EndSnapshot {
             store::CopySource& source;
@@ -357,21 +375,31 @@ RunPush Server::push_run(store::CopySource& source, std::int64_t run_row_id,
             return out;
         }
         pqxx::work txn(*impl_->conn, "push");
-        for (const auto& p : impl_->prepared) {
-            std::size_t sent = 0;
-            {
-                pqxx::stream_to stream(txn, staging_table(*p.table), p.columns);
-                sent = source.rows(
-                    p.local_select, run_row_id,
-                    [&](const std::vector<store::CopyValue>& row) { p.writer(stream, row); });
-                stream.complete();
+        // Every table's rows of the run in one COPY: tbl, then the table's columns, NULL-padded.
+        std::vector<store::CopyValue> staged(impl_->staging_columns.size());
+        {
+            pqxx::stream_to stream(txn, std::string(staging_table), impl_->staging_columns);
+            for (const auto& p : impl_->prepared) {
+                staged[0] = p.tbl;
+                for (std::size_t i = p.columns + 1; i < staged.size(); ++i)
+                    staged[i].reset();
+                out.rows_sent += static_cast<std::int64_t>(source.rows(
+                    p.local_select, run_row_id, [&](const std::vector<store::CopyValue>& row) {
+                        std::copy(row.begin(), row.end(), staged.begin() + 1);
+                        impl_->writer(stream, staged);
+                    }));
             }
-            out.rows_sent += static_cast<std::int64_t>(sent);
-            if (sent == 0)
-                continue;
-            const auto result = txn.exec_params(p.insert, station, run_uuid);
-            out.rows_added += static_cast<std::int64_t>(result.affected_rows());
+            stream.complete();
         }
+        impl_->staged_since_truncate += out.rows_sent;
+        // The run row first: whether it is new decides how the other tables insert.
+        const auto run = txn.exec_params(impl_->insert_run, station, run_uuid);
+        const bool fresh_run = !run.empty() && run[0][0].as<bool>();
+        out.rows_added += static_cast<std::int64_t>(run.affected_rows());
+        const auto rows = txn.exec_params(
+            fresh_run ? impl_->insert_rows_fresh : impl_->insert_rows_merge, station, run_uuid);
+        out.rows_added += fresh_run ? out.rows_sent - static_cast<std::int64_t>(run.size())
+                                    : rows[0][0].as<std::int64_t>();
         txn.commit();
         if (state_read)
             *state_read = *state;

@@ -347,25 +347,45 @@ std::string local_select(const Table& table) {
     return "SELECT " + join(exprs, ", ") + " FROM " + std::string(table.local_from);
 }
 
-std::string staging_table(const Table& table) {
-    return "ch_stage_" + std::string(table.name);
+std::size_t staging_width() {
+    std::size_t width = 0;
+    for (const auto& t : tables())
+        width = std::max(width, t.columns.size());
+    return width;
 }
 
-std::string create_staging_table(const Table& table) {
-    std::vector<std::string> cols;
-    for (const auto& c : table.columns)
-        cols.push_back(std::string(c.name) + " " + pg_type(c.type));
-    return "CREATE TEMPORARY TABLE " + staging_table(table) + " (" + join(cols, ", ") +
-           ") ON COMMIT DELETE ROWS";
+std::string create_staging_table() {
+    std::vector<std::string> cols{"tbl smallint NOT NULL"};
+    for (std::size_t i = 1; i <= staging_width(); ++i)
+        cols.push_back("c" + std::to_string(i) + " text");
+    // Emptied by the push itself (DELETE after each run, TRUNCATE now and then): ON COMMIT
+    // DELETE ROWS would truncate it at every commit, ~4 ms each on PostgreSQL 15.
+    return "CREATE TEMPORARY TABLE " + std::string(staging_table) + " (" + join(cols, ", ") + ")";
 }
 
-std::string insert_from_staging(const Table& table) {
+std::vector<std::string> staging_columns() {
+    std::vector<std::string> cols{"tbl"};
+    for (std::size_t i = 1; i <= staging_width(); ++i)
+        cols.push_back("c" + std::to_string(i));
+    return cols;
+}
+
+namespace {
+
+// INSERT … SELECT of one table's staged rows (tbl = its index in tables()).
+std::string insert_one(std::size_t index, InsertMode mode) {
+    const Table& table = tables()[index];
     const auto names = column_names(table);
     const std::string target = qualified(table);
+    std::vector<std::string> values{"$1", "$2"};
+    for (std::size_t i = 0; i < table.columns.size(); ++i)
+        values.push_back("c" + std::to_string(i + 1) + "::" + pg_type(table.columns[i].type));
     std::string sql = "INSERT INTO " + target + " (station, run_uuid, " + join(names, ", ") +
-                      ") SELECT $1, $2, " + join(names, ", ") + " FROM pg_temp." +
-                      staging_table(table) + " ON CONFLICT (" + join(key_columns(table), ", ") +
-                      ") ";
+                      ") SELECT " + join(values, ", ") + " FROM pg_temp." +
+                      std::string(staging_table) + " WHERE tbl = " + std::to_string(index);
+    if (mode == InsertMode::FreshRun && !is_run_table(table))
+        return sql;
+    sql += " ON CONFLICT (" + join(key_columns(table), ", ") + ") ";
     if (table.merge.empty())
         return sql + "DO NOTHING";
     std::vector<std::string> set;
@@ -380,6 +400,33 @@ std::string insert_from_staging(const Table& table) {
     return sql + "DO UPDATE SET " + join(set, ", ") + " WHERE " + target +
            ".status IN ('running', 'interrupted') AND (" + join(old_values, ", ") +
            ") IS DISTINCT FROM (" + join(new_values, ", ") + ")";
+}
+
+} // namespace
+
+std::string insert_run_from_staging() {
+    // xmax = 0 on the returned row: this statement inserted the run (it was not on the server).
+    return insert_one(0, InsertMode::Merge) + " RETURNING (xmax = 0) AS inserted";
+}
+
+std::string insert_rows_from_staging(InsertMode mode) {
+    // One statement (one round trip): each table's INSERT is a data-modifying WITH query, the
+    // staging table is emptied by another; all of them read the statement's snapshot. Merge
+    // counts the rows each INSERT added; for a fresh run every staged row is added.
+    std::vector<std::string> with;
+    std::vector<std::string> counts;
+    for (std::size_t i = 1; i < tables().size(); ++i) {
+        const std::string name = "i_" + std::string(tables()[i].name);
+        if (mode == InsertMode::Merge) {
+            with.push_back(name + " AS (" + insert_one(i, mode) + " RETURNING 1)");
+            counts.push_back("(SELECT count(*) FROM " + name + ")");
+        } else {
+            with.push_back(name + " AS (" + insert_one(i, mode) + ")");
+        }
+    }
+    with.push_back("emptied AS (DELETE FROM pg_temp." + std::string(staging_table) + ")");
+    return "WITH " + join(with, ", ") + " SELECT " +
+           (counts.empty() ? std::string("NULL") : join(counts, " + ")) + " AS added";
 }
 
 } // namespace harness::central

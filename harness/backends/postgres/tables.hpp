@@ -58,13 +58,27 @@ std::vector<std::string> column_names(const Table& table);
 // SELECT over the station database giving a table's columns as COPY text (bytea as \x hex).
 std::string local_select(const Table& table);
 
-// The temporary staging table a push COPYs a table's rows into (one per connection).
-std::string staging_table(const Table& table);
-std::string create_staging_table(const Table& table);
+// The temporary staging table a push COPYs a run's rows of every table into (one per
+// connection; emptied after each run): column tbl = the table's index in tables(), c1…cN its
+// columns as text in declaration order (cast to their types by the INSERTs).
+inline constexpr std::string_view staging_table = "ch_stage";
+std::size_t staging_width(); // N: the most columns of any table
+std::string create_staging_table();
+std::vector<std::string> staging_columns(); // tbl, c1 … cN
 
-// INSERT … SELECT from the staging table with $1 = station, $2 = run UUID, ON CONFLICT on the
-// key: nothing for finished rows; the `merge` columns while the central row is unfinished.
-std::string insert_from_staging(const Table& table);
+// How a run's staged rows reach the central tables, with $1 = station and $2 = run UUID:
+// INSERT … SELECT … ON CONFLICT on each table's key (nothing for rows the server has; the
+// `merge` columns of rows still unfinished there, status running or interrupted, are updated).
+// The run row first: its statement returns one row `inserted` (true: the run was not on the
+// server) unless the server had it and nothing changed.
+std::string insert_run_from_staging();
+// Then every other table in one statement that also empties the staging table and returns the
+// number of rows added (Merge; NULL for FreshRun, where every staged row is added). FreshRun, for a
+// run the same transaction has just inserted, leaves out the conflict clauses: every other table's
+// rows need their run row (a foreign key), so none of them can exist yet, and ON CONFLICT doubles
+// the cost of an insert in PostgreSQL.
+enum class InsertMode { Merge, FreshRun };
+std::string insert_rows_from_staging(InsertMode mode);
 
 const char* pg_type(ColumnType type);
 

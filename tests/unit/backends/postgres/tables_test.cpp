@@ -188,25 +188,34 @@ BOOST_AUTO_TEST_CASE(shipped_central_migrations_never_change) {
 }
 
 BOOST_AUTO_TEST_CASE(generated_statements_key_rows_by_station_run_and_local_key) {
-    for (const auto& t : central::tables()) {
-        const auto insert = central::insert_from_staging(t);
-        BOOST_TEST_CONTEXT(insert) {
-            BOOST_TEST(insert.find("SELECT $1, $2, ") != std::string::npos);
-            BOOST_TEST(insert.find("FROM pg_temp." + central::staging_table(t)) !=
-                       std::string::npos);
-            const std::string key =
-                t.key == 0 ? "ON CONFLICT (station, run_uuid) "
-                           : "ON CONFLICT (station, run_uuid, " + std::string(t.columns[0].name);
-            BOOST_TEST(insert.find(key) != std::string::npos);
-            if (t.merge.empty())
-                BOOST_TEST(insert.find("DO NOTHING") != std::string::npos);
-            else
-                BOOST_TEST(insert.find("status IN ('running', 'interrupted')") !=
-                           std::string::npos);
+    const auto run = central::insert_run_from_staging();
+    const auto merge = central::insert_rows_from_staging(central::InsertMode::Merge);
+    const auto fresh = central::insert_rows_from_staging(central::InsertMode::FreshRun);
+    BOOST_TEST(run.find("ON CONFLICT (station, run_uuid) DO UPDATE SET") != std::string::npos);
+    BOOST_TEST(run.find("status IN ('running', 'interrupted')") != std::string::npos);
+    BOOST_TEST(run.find("RETURNING (xmax = 0) AS inserted") != std::string::npos);
+    BOOST_TEST(run.find("WHERE tbl = 0") != std::string::npos);
+    // Only a run just inserted skips the conflict clauses.
+    BOOST_TEST(fresh.find("ON CONFLICT") == std::string::npos);
+    for (const auto* sql : {&merge, &fresh})
+        BOOST_TEST(sql->find("emptied AS (DELETE FROM pg_temp.ch_stage)") != std::string::npos);
+    for (std::size_t i = 1; i < central::tables().size(); ++i) {
+        const auto& t = central::tables()[i];
+        const std::string target = "INSERT INTO cardharness." + std::string(t.name) + " (";
+        BOOST_TEST_CONTEXT(t.name) {
+            BOOST_TEST(merge.find(target + "station, run_uuid, " +
+                                  std::string(t.columns[0].name)) != std::string::npos);
+            BOOST_TEST(merge.find("WHERE tbl = " + std::to_string(i) +
+                                  " ON CONFLICT (station, "
+                                  "run_uuid, " +
+                                  std::string(t.columns[0].name)) != std::string::npos);
+            BOOST_TEST(fresh.find("WHERE tbl = " + std::to_string(i)) != std::string::npos);
         }
-        BOOST_TEST(central::create_staging_table(t).find("ON COMMIT DELETE ROWS") !=
-                   std::string::npos);
     }
+    const auto cols = central::staging_columns();
+    BOOST_TEST(cols.size() == central::staging_width() + 1);
+    BOOST_TEST(cols.size() <= central::max_copy_columns);
+    BOOST_TEST(central::create_staging_table().find("CREATE TEMPORARY TABLE ch_stage (tbl ") == 0u);
     // Station separation is part of the schema: every data table gets row-level security.
     std::string all;
     for (int v = 1; v <= central::schema_version(); ++v)
@@ -217,6 +226,17 @@ BOOST_AUTO_TEST_CASE(generated_statements_key_rows_by_station_run_and_local_key)
         BOOST_TEST(all.find("CREATE POLICY " + std::string(t.name) + "_write ON " + q) !=
                    std::string::npos);
     }
+    // FreshRun inserts without a conflict clause: sound only because every other table's rows
+    // need their run row (a foreign key), which this transaction has just inserted.
+    for (int v = 1; v <= central::schema_version(); ++v)
+        for (const auto& statement : central::migration(v))
+            for (const auto& t : central::tables())
+                if (t.key != 0 &&
+                    statement.rfind("CREATE TABLE cardharness." + std::string(t.name) + " (", 0) ==
+                        0)
+                    BOOST_TEST(statement.find("FOREIGN KEY (station, run_uuid) REFERENCES "
+                                              "cardharness.runs") != std::string::npos,
+                               t.name << " lacks its foreign key to runs");
     BOOST_CHECK_THROW(central::migration(0), std::out_of_range);
     BOOST_CHECK_THROW(central::migration(central::schema_version() + 1), std::out_of_range);
 }
