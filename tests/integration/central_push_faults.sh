@@ -11,8 +11,8 @@ central_server
 work=$PG_DIR/work
 mkdir -p "$work"
 central_station_role station_a
-runs=40
-fixture_db "$work/a.db" "$runs" 60
+runs=30
+fixture_db "$work/a.db" "$runs" 40
 
 # The reference: one clean push into its own database.
 central_new_database clean
