@@ -11,7 +11,8 @@ set -euo pipefail
 source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/central.sh"
 central_require_or_skip
 
-pg_start
+# TCP on the loopback too, for sslmode (libpq never uses TLS over a Unix socket).
+pg_start "listen_addresses = '127.0.0.1'"
 work=$PG_DIR/work
 mkdir -p "$work"
 pg_create_role "$CENTRAL_OWNER"
@@ -73,6 +74,12 @@ expect_rc 3 "version 99, newer than this cardharness knows \(2\): upgrade cardha
 expect_rc 3 "newer than this cardharness knows" \
     "$CARDHARNESS" push --migrate --to "$(pg_uri "$CENTRAL_OWNER" central)"
 pg_admin_psql central -c "DELETE FROM cardharness.schema_migrations WHERE version = 99"
+# The next version's migration, as generated for a new station column and a new table, is
+# valid SQL on the real server (applied and rolled back).
+"$CARDHARNESS_TOOLS_DIR/central_next_migration" >"$work/next.sql"
+grep -q "ADD COLUMN failure_kind" "$work/next.sql" || pg_fail "no generated next migration"
+{ echo "BEGIN;"; echo "SET ROLE $CENTRAL_OWNER;"; cat "$work/next.sql"; echo "ROLLBACK;"; } |
+    pg_admin_psql central >/dev/null || pg_fail "the generated next migration does not apply"
 [ "$(pg_value central "SELECT count(*) FROM cardharness.runs")" = 0 ] ||
     pg_fail "a refused push stored rows"
 echo "ok: schema none/older/newer refused with which side to upgrade; station role cannot migrate"
@@ -84,6 +91,15 @@ expect_rc 3 "station 'lab-a' is registered .* to role 'station_a', not to 'stati
     central_push station_b central "$work/b.db" lab-a
 [ "$(pg_value central "SELECT count(*) FROM cardharness.runs WHERE station = 'lab-a'")" = 3 ] ||
     pg_fail "lab-a should have its 3 runs"
+# libpq's own settings pass through: the PG* variables without --to, and sslmode over TCP
+# (this server has no TLS: sslmode=require must fail, disable must work, in the URI or PGSSLMODE).
+PGUSER=station_a PGDATABASE=central "$CARDHARNESS" push --db "$work/a.db" --station lab-a |
+    grep -q "nothing to push" || pg_fail "push through the PG* variables"
+tcp_a="postgresql://station_a@127.0.0.1:$PGPORT/central"
+expect_rc 3 "SSL" "$CARDHARNESS" push --db "$work/a.db" --station lab-a --to "$tcp_a?sslmode=require"
+expect_rc 3 "SSL" env PGSSLMODE=require "$CARDHARNESS" push --db "$work/a.db" --station lab-a --to "$tcp_a"
+"$CARDHARNESS" push --db "$work/a.db" --station lab-a --to "$tcp_a?sslmode=disable" |
+    grep -q "nothing to push" || pg_fail "push over TCP with sslmode=disable"
 [ "$(pg_value central "SELECT string_agg(DISTINCT pushed_by, ',') FROM cardharness.runs WHERE station = 'lab-a'")" = station_a ] ||
     pg_fail "the server should record station_a as the writer of lab-a's runs"
 run_a=$(pg_value central "SELECT run_uuid FROM cardharness.runs WHERE station = 'lab-a' LIMIT 1")
@@ -113,4 +129,4 @@ refused "INSERT INTO cardharness.stations (station) VALUES ('bad name!')" "check
 [ "$(as_b "SELECT count(*) FROM cardharness.runs")" = 6 ] || pg_fail "station_b should read all runs"
 diff <(local_counts "$work/a.db") <(central_counts central lab-a) >&2 || pg_fail "lab-a's rows differ"
 diff <(local_counts "$work/b.db") <(central_counts central lab-b) >&2 || pg_fail "lab-b's rows differ"
-echo "ok: a station role cannot push as, insert into, change or delete another station's rows"
+echo "ok: a station role cannot push as, insert into, change or delete another station's rows; PG* variables and sslmode pass through"

@@ -270,8 +270,12 @@ const std::vector<Table>& tables() {
 }
 
 int schema_version() {
+    return schema_version(tables());
+}
+
+int schema_version(const std::vector<Table>& declarations) {
     int latest = static_cast<int>(fixed_sql.size());
-    for (const auto& t : tables()) {
+    for (const auto& t : declarations) {
         latest = std::max(latest, t.since);
         for (const auto& c : t.columns)
             latest = std::max(latest, c.since);
@@ -280,12 +284,16 @@ int schema_version() {
 }
 
 std::vector<std::string> migration(int version) {
-    if (version < 1 || version > schema_version())
+    return migration(tables(), version);
+}
+
+std::vector<std::string> migration(const std::vector<Table>& declarations, int version) {
+    if (version < 1 || version > schema_version(declarations))
         throw std::out_of_range("no central schema migration " + std::to_string(version));
     std::vector<std::string> out;
     if (version <= static_cast<int>(fixed_sql.size()))
         out.emplace_back(fixed_sql[static_cast<std::size_t>(version - 1)]);
-    for (const auto& t : tables()) {
+    for (const auto& t : declarations) {
         if (t.since == version) {
             out.push_back(create_table(t));
             if (is_run_table(t))

@@ -52,6 +52,10 @@ int schema_version();
 // The SQL statements that bring the central schema from version - 1 to `version` (1-based).
 std::vector<std::string> migration(int version);
 
+// The same for other declarations than tables() (tests of how a later version is generated).
+int schema_version(const std::vector<Table>& declarations);
+std::vector<std::string> migration(const std::vector<Table>& declarations, int version);
+
 // Column names of a table at the latest version, in declaration order.
 std::vector<std::string> column_names(const Table& table);
 

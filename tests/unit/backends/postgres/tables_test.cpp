@@ -240,3 +240,45 @@ BOOST_AUTO_TEST_CASE(generated_statements_key_rows_by_station_run_and_local_key)
     BOOST_CHECK_THROW(central::migration(0), std::out_of_range);
     BOOST_CHECK_THROW(central::migration(central::schema_version() + 1), std::out_of_range);
 }
+
+BOOST_AUTO_TEST_CASE(a_column_or_table_declared_for_the_next_version_gets_its_own_migration) {
+    // What another change does: a station column (since = next version) and a new table.
+    auto declarations = central::tables();
+    const int next = central::schema_version() + 1;
+    auto& steps = *std::find_if(declarations.begin(), declarations.end(),
+                                [](const central::Table& t) { return t.name == "steps"; });
+    steps.columns.push_back({"failure_kind", central::ColumnType::Text, "st.failure_kind", next});
+    auto& runs = declarations.front();
+    runs.columns.push_back({"holder_pid", central::ColumnType::Integer, "r.pid", next});
+    central::Table extra{"notes",
+                         "notes n WHERE n.run_id = ?1",
+                         {{"local_id", central::ColumnType::BigInt, "n.id", next},
+                          {"text", central::ColumnType::Text, "n.text", next}},
+                         1,
+                         {},
+                         next};
+    declarations.push_back(extra);
+    BOOST_TEST(central::schema_version(declarations) == next);
+    // Earlier versions are untouched by the new declarations.
+    for (int v = 1; v < next; ++v)
+        BOOST_TEST(central::migration(declarations, v) == central::migration(v));
+    std::string sql;
+    for (const auto& statement : central::migration(declarations, next))
+        sql += statement + ";\n";
+    BOOST_TEST_MESSAGE(sql);
+    for (const char* expected :
+         {"ALTER TABLE cardharness.steps ADD COLUMN failure_kind text;",
+          "GRANT INSERT (failure_kind) ON cardharness.steps TO PUBLIC;",
+          "ALTER TABLE cardharness.runs ADD COLUMN holder_pid integer;",
+          "GRANT INSERT (holder_pid) ON cardharness.runs TO PUBLIC;",
+          "CREATE TABLE cardharness.notes (", "    PRIMARY KEY (station, run_uuid, local_id)",
+          "REFERENCES cardharness.runs ON DELETE CASCADE",
+          "ALTER TABLE cardharness.notes FORCE ROW LEVEL SECURITY;",
+          "CREATE POLICY notes_write ON cardharness.notes FOR INSERT WITH CHECK",
+          "GRANT INSERT (station, run_uuid, local_id, text) ON cardharness.notes TO PUBLIC;"})
+        BOOST_TEST(sql.find(expected) != std::string::npos, "missing: " << expected);
+    // Nothing else of the old tables is redone.
+    BOOST_TEST(sql.find("CREATE TABLE cardharness.steps") == std::string::npos);
+    BOOST_TEST(sql.find("CREATE POLICY steps_") == std::string::npos);
+    BOOST_TEST(sql.find("GRANT UPDATE") == std::string::npos);
+}
