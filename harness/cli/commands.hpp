@@ -18,5 +18,6 @@ void add_report_command(CLI::App& app, Context& context);
 void add_diff_command(CLI::App& app, Context& context);
 void add_doctor_command(CLI::App& app, Context& context);
 void add_pins_command(CLI::App& app, Context& context);
+void add_push_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

@@ -21,7 +21,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 3> migrations{
+constexpr std::array<std::string_view, 4> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -172,6 +172,24 @@ CREATE INDEX verdicts_by_session ON verdicts(session_id);
     // database (io/station.hpp). The per-database salt next to the hashes made them reversible.
     R"sql(
 DELETE FROM meta WHERE key = 'card_id_salt';
+)sql",
+    // 4: what a central server (services/store/copy_source.hpp) confirmed, per server and station.
+    R"sql(
+CREATE TABLE central_servers (
+    server_id TEXT PRIMARY KEY,
+    label     TEXT NOT NULL,
+    last_push TEXT NOT NULL
+);
+CREATE TABLE central_pushes (
+    server_id TEXT NOT NULL REFERENCES central_servers(server_id),
+    station   TEXT NOT NULL,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    status    TEXT NOT NULL,
+    sessions  INTEGER NOT NULL,
+    verdicts  INTEGER NOT NULL,
+    pushed_at TEXT NOT NULL,
+    PRIMARY KEY (server_id, station, run_id)
+);
 )sql",
 };
 
