@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
     memset(&address, 0, sizeof address);
     address.sin_family = AF_INET;
     address.sin_port = htons((unsigned short)port);
-    if (port <= 0 || port > 65535 || inet_pton(AF_INET, argc > 2 ? argv[2] : "127.0.0.1",
-                                               &address.sin_addr) != 1) {
+    if (port <= 0 || port > 65535 ||
+        inet_pton(AF_INET, argc > 2 ? argv[2] : "127.0.0.1", &address.sin_addr) != 1) {
         fprintf(stderr, "vpcd_min_card: bad address\n");
         return 2;
     }

@@ -32,10 +32,9 @@ using fdio::Fd;
 std::string now_text() {
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        now.time_since_epoch())
-                        .count() %
-                    1000;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     char buffer[32];
     std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
     return fmt::format("{}.{:03}", buffer, ms);
@@ -354,7 +353,8 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
             else if (e.owner_gone)
                 why = fmt::format("its owner (pid {}) ended", hooks.owner ? hooks.owner->pid : -1);
         }
-        log_line("lab stopping: " + why);
+        log_line(fmt::format("lab stopping: {} (served {} connections, {} requests)", why,
+                             server.accepted(), server.requests()));
         stop_pcscd(pcscd_pid, pcscd_fd.get());
         if (spec.system_pcscd) {
             std::error_code ec;

@@ -15,9 +15,9 @@
 #include <spawn.h>
 #include <sstream>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,8 +54,14 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
-    const bool hide =
-        options.hide_usb_drivers && std::filesystem::is_directory("/usr/lib/pcsc/drivers");
+    // The USB driver bundles (libccid's ifd-ccid.bundle, ...) are hidden one by one; serial
+    // drivers beside them (vpcd, an installed copy of ours) stay visible.
+    std::vector<std::string> bundles;
+    std::error_code ec;
+    if (options.hide_usb_drivers)
+        for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/pcsc/drivers", ec))
+            if (entry.path().extension() == ".bundle" && entry.is_directory(ec))
+                bundles.push_back(entry.path().string());
 
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
@@ -90,9 +96,9 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
         child_fail("mount --make-rprivate /");
     if (::mount(run.c_str(), "/run/pcscd", nullptr, MS_BIND, nullptr) != 0)
         child_fail("mount --bind <dir> /run/pcscd");
-    if (hide &&
-        ::mount("cardharness-no-usb", "/usr/lib/pcsc/drivers", "tmpfs", MS_RDONLY, "size=4k") != 0)
-        child_fail("mount tmpfs over /usr/lib/pcsc/drivers");
+    for (const auto& bundle : bundles)
+        if (::mount("cardharness-no-usb", bundle.c_str(), "tmpfs", MS_RDONLY, "size=4k") != 0)
+            child_fail("mount tmpfs over a USB driver bundle");
     ::execv(argv[0], argv.data());
     child_fail("exec pcscd");
 }

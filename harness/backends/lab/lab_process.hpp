@@ -18,7 +18,8 @@ struct PcscdOptions {
     std::filesystem::path run_dir;  // bind-mounted over /run/pcscd: holds pcscd.comm
     std::filesystem::path log;      // pcscd -f output
     bool debug = false;             // pcscd -d (never -a: APDUs may carry PINs)
-    bool hide_usb_drivers = true; // empty tmpfs over /usr/lib/pcsc/drivers: no USB hotplug readers
+    bool hide_usb_drivers = true;   // empty tmpfs over each /usr/lib/pcsc/drivers/*.bundle: no USB
+                                    // hotplug readers (serial drivers stay)
 };
 
 // fork, unshare(CLONE_NEWNS), make every mount private, bind run_dir over /run/pcscd, hide the

@@ -157,6 +157,7 @@ void Server::run() {
             }
             open_.insert(fd);
             ++active_;
+            ++accepted_;
         }
         try {
             std::thread([this, fd] {
@@ -189,6 +190,7 @@ void Server::serve(int fd) {
             return;
         std::string why;
         const auto request = labwire::decode_request(*body, &why);
+        ++requests_;
         labwire::Reply reply;
         if (!request) {
             reply = {ifd::Code::BadRequest, bytes_of("malformed request: " + why)};

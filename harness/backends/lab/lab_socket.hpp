@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -42,6 +43,10 @@ public:
     bool stopped() const { return stopping_; }
     const std::filesystem::path& socket() const { return socket_; }
     int connections() const { return active_; } // open connections right now
+    // Since the start: connections accepted and requests answered (the driver keeps its
+    // connections, so the first stays near 2 per reader however many calls pcscd makes).
+    std::uint64_t accepted() const { return accepted_; }
+    std::uint64_t requests() const { return requests_; }
 
 private:
     void serve(int fd);
@@ -56,6 +61,8 @@ private:
     int wake_write_ = -1;
     std::atomic<bool> stopping_{false};
     std::atomic<int> active_{0};
+    std::atomic<std::uint64_t> accepted_{0};
+    std::atomic<std::uint64_t> requests_{0};
     std::mutex mutex_; // guards open_ and signals done_
     std::condition_variable done_;
     std::set<int> open_;

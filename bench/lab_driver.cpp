@@ -1,0 +1,158 @@
+// The lab driver path per APDU: the raw C loop (bench/pcsc_loop.c, SCardTransmit) through
+// pcscd → our reader driver → the lab process → a card that answers at once, in a reader model
+// without added latency; against its baseline in the same run, interleaved: the same loop through
+// pcscd → vsmartcard vpcd → a minimal vpcd card (bench/vpcd_min_card.c). Goal (issue 11): within
+// 1.1×, with one connection per reader (the lab's connection count is checked: it must not grow
+// with the calls). Needs root and vsmartcard-vpcd; exits 77 otherwise.
+// Usage: bench_lab_driver [--tiny] [--rounds N] [--apdus N]
+#include "backends/lab/lab_process.hpp"
+#include "bench_support.hpp"
+
+#include <regex>
+
+using namespace harness;
+namespace fs = std::filesystem;
+using bench::Clock;
+
+namespace {
+
+int run(int argc, char** argv) {
+    int rounds = 7;
+    long apdus = 2000;
+    long batches = 5;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--tiny") {
+            rounds = 1;
+            apdus = 50;
+            batches = 1;
+        } else if (arg == "--rounds" && i + 1 < argc) {
+            rounds = std::max(1, std::atoi(argv[++i]));
+        } else if (arg == "--apdus" && i + 1 < argc) {
+            apdus = std::max(1L, std::atol(argv[++i]));
+        } else {
+            fmt::print(stderr, "usage: bench_lab_driver [--tiny] [--rounds N] [--apdus N]\n");
+            return 2;
+        }
+    }
+    const fs::path cardharness = bench::cardharness_binary();
+    const fs::path driver = bench::driver_library();
+    const fs::path loop = bench::bench_program("pcsc_loop");
+    const fs::path min_card = bench::bench_program("vpcd_min_card");
+    bench::require_root_and({cardharness, driver, loop, min_card, bench::vpcd_driver()});
+    const auto pcscd = labd::find_executable("pcscd");
+    if (!pcscd)
+        bench::skip("pcscd not found");
+    if (!labd::unshare_permitted())
+        bench::skip("unshare(CLONE_NEWNS) is not permitted here");
+
+    bench::TempDir tmp;
+    const fs::path profiles = bench::bench_profiles(tmp.path());
+    const fs::path lab_dir = tmp.path() / "lab";
+    const std::map<std::string, std::string> env{{"CARDHARNESS_IFD_DRIVER", driver.string()},
+                                                 {"CARDHARNESS_PROFILES_DIR", profiles.string()}};
+
+    // Candidate: the lab, one slot (b01) on the zero-latency model with the zero-time card.
+    const auto [start_rc, start_out] = bench::run(
+        {cardharness, "lab", "start", "--dir", lab_dir, "--lab", profiles / "labs" / "bench.csv"},
+        env, true);
+    const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
+    const auto at = start_out.find(prefix);
+    if (start_rc != 0 || at == std::string::npos)
+        bench::fail(
+            fmt::format("lab start exited {} (log {}/lab.log)", start_rc, lab_dir.string()));
+    std::string lab_socket = start_out.substr(at + prefix.size());
+    lab_socket = lab_socket.substr(0, lab_socket.find('\n'));
+    struct LabStopper {
+        fs::path cardharness, dir;
+        std::map<std::string, std::string> env;
+        bool stopped = false;
+        void stop() {
+            if (!stopped)
+                bench::run({cardharness, "lab", "stop", "--dir", dir}, env, true);
+            stopped = true;
+        }
+        ~LabStopper() { stop(); }
+    } lab_stopper{cardharness, lab_dir, env};
+
+    // Baseline: a private pcscd with one vpcd reader and the minimal card in its first slot.
+    const fs::path vpcd_dir = tmp.path() / "vpcd";
+    fs::create_directories(vpcd_dir / "reader.conf.d");
+    const int port = bench::free_port_pair();
+    std::ofstream(vpcd_dir / "reader.conf.d" / "vpcd.conf")
+        << fmt::format("FRIENDLYNAME \"Bench vpcd\"\nDEVICENAME /dev/null:{}\nLIBPATH {}\n", port,
+                       bench::vpcd_driver().string());
+    labd::PcscdOptions po;
+    po.pcscd = *pcscd;
+    po.conf_dir = vpcd_dir / "reader.conf.d";
+    po.run_dir = vpcd_dir / "run";
+    po.log = vpcd_dir / "pcscd.log";
+    const pid_t vpcd_pcscd = labd::spawn_private_pcscd(po);
+    const std::string vpcd_socket = labd::pcscd_socket(po.run_dir).string();
+    const bench::Spawned card = bench::spawn({min_card, std::to_string(port)});
+    struct Stopper {
+        pid_t card, pcscd;
+        ~Stopper() {
+            bench::stop(card);
+            labd::terminate(pcscd);
+        }
+    } stopper{card.pid, vpcd_pcscd};
+    if (!bench::wait_socket(vpcd_socket, std::chrono::seconds(10)))
+        bench::fail("the vpcd pcscd did not come up (see " + po.log.string() + ")");
+
+    const auto measure = [&](const std::string& socket, const std::string& reader, long n, long b) {
+        const auto [rc, out] = bench::run({loop, "-r", reader, "-n", std::to_string(n), "-b",
+                                           std::to_string(b), "-w", "20", bench::select_jpki},
+                                          {{"PCSCLITE_CSOCK_NAME", socket}}, true);
+        if (rc != 0)
+            return -1.0;
+        return bench::loop_median_us(out, reader);
+    };
+    // The card reaches vpcd a moment after pcscd is up: wait until an APDU goes through.
+    const auto ready_by = bench::Clock::now() + std::chrono::seconds(15);
+    while (measure(vpcd_socket, "Bench vpcd 00 00", 1, 1) < 0)
+        if (bench::Clock::now() > ready_by)
+            bench::fail("no card in the vpcd slot within 15 s");
+
+    std::vector<double> lab, vpcd;
+    for (int r = 0; r < rounds; ++r) {
+        const double base = measure(vpcd_socket, "Bench vpcd 00 00", apdus, batches);
+        const double ours = measure(lab_socket, "Lab Bench Zero Latency (b01)", apdus, batches);
+        if (base < 0 || ours < 0)
+            bench::fail("pcsc_loop failed");
+        vpcd.push_back(base);
+        lab.push_back(ours);
+    }
+    lab_stopper.stop();
+
+    // One connection per reader: the lab logs how many it accepted over its life.
+    std::ifstream log(lab_dir / "lab.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex(R"(served (\d+) connections, (\d+) requests)")))
+        bench::fail("the lab log does not say how many connections it served");
+    const long connections = std::stol(m[1]);
+    const long requests = std::stol(m[2]);
+    const long transmits = rounds * apdus * batches + rounds * 20;
+
+    const double ours = bench::median(lab);
+    const double base = bench::median(vpcd);
+    fmt::print("per APDU (median of {} rounds x {} batches x {} APDUs)\n", rounds, batches, apdus);
+    fmt::print("  pcscd -> our driver -> lab -> zero-time card : {:8.2f} us\n", ours);
+    fmt::print("  pcscd -> vpcd -> minimal vpcd card           : {:8.2f} us\n", base);
+    fmt::print("  lab connections: {} for {} requests ({} transmits)\n", connections, requests,
+               transmits);
+    bench::result("lab driver path per APDU", ours, base, "us", "<= 1.10x", ours <= 1.10 * base);
+    // A reader's driver keeps two connections (calls, card events); the commands add one each.
+    if (connections > 16)
+        bench::fail(fmt::format("the lab accepted {} connections for one reader: the driver "
+                                "does not keep its connection",
+                                connections));
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return bench::guarded([&] { return run(argc, argv); });
+}
