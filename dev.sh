@@ -3,6 +3,7 @@
 #   ./dev.sh run    install what is missing, build, and run the main job on the virtual lab
 #   ./dev.sh test   the same set-up, then every test through ctest
 #   ./dev.sh setup  only install what is missing and build
+#   ./dev.sh bench  build release and run every benchmark in bench/ (table of ratios; root for the lab)
 #   ./dev.sh format clang-format every C++ file in place
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -69,6 +70,37 @@ main_job() {
     fi
 }
 
+# Runs every benchmark of a build tree (bench/README.md) and prints the table of their RESULT
+# lines. Exit 1 when a benchmark failed to run; a missed goal is shown, not an error (a ratio on
+# a shared machine is a measurement, not a verdict).
+run_benchmarks() {
+    local dir=$1/bench b name out rc failed=0
+    local rows=()
+    for b in "$dir"/bench_*; do
+        [ -x "$b" ] || continue
+        name=$(basename "$b")
+        log "$name"
+        rc=0
+        out=$("$b" 2>&1) || rc=$?
+        grep -v '^RESULT' <<<"$out" >&2 || true
+        case "$rc" in
+        0) while IFS= read -r line; do rows+=("$line"); done < <(grep '^RESULT' <<<"$out" || true) ;;
+        77) rows+=("$(printf 'RESULT\t%s\t-\t-\t-\t-\tskipped\t-' "$name")") ;;
+        *)
+            rows+=("$(printf 'RESULT\t%s\t-\t-\t-\t-\tFAILED (exit %s)\t-' "$name" "$rc")")
+            failed=1
+            ;;
+        esac
+    done
+    printf '\n%-36s %12s %12s %-4s %8s  %-16s %s\n' benchmark candidate baseline unit ratio goal met
+    local tag bname cand base unit ratio goal met
+    for line in "${rows[@]}"; do
+        IFS=$'\t' read -r tag bname cand base unit ratio goal met <<<"$line"
+        printf '%-36s %12s %12s %-4s %8s  %-16s %s\n' "$bname" "$cand" "$base" "$unit" "$ratio" "$goal" "$met"
+    done
+    return "$failed"
+}
+
 cmd=${1:-}
 case "$cmd" in
 setup)
@@ -86,11 +118,16 @@ test)
     log "running every test (ctest)"
     ctest --preset ci -j "$(nproc)"
     ;;
+bench)
+    install_missing
+    build release
+    run_benchmarks build/release
+    ;;
 format)
     git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
     ;;
 *)
-    echo "usage: ./dev.sh run|test|setup|format" >&2
+    echo "usage: ./dev.sh run|test|setup|bench|format" >&2
     exit 2
     ;;
 esac

@@ -35,6 +35,8 @@ using Clock = std::chrono::steady_clock;
 
 inline constexpr int skipped = 77; // ctest SKIP_RETURN_CODE
 
+inline int results_printed = 0; // RESULT lines so far
+
 // Thrown (not exit()) so that the destructors stop what the benchmark started.
 struct Skip {
     std::string why;
@@ -55,7 +57,12 @@ struct Failure {
 template <typename Body>
 int guarded(Body body) {
     try {
-        return body();
+        const int rc = body();
+        if (rc == 0 && results_printed == 0) {
+            fmt::print(stderr, "FAIL: the benchmark printed no result\n");
+            return 1;
+        }
+        return rc;
     } catch (const Skip& s) {
         fmt::print("SKIPPED: {}\n", s.why);
         return skipped;
@@ -87,6 +94,7 @@ inline void result(const std::string& name, double candidate, double baseline,
     fmt::print("RESULT\t{}\t{:.2f}\t{:.2f}\t{}\t{:.2f}\t{}\t{}\n", name, candidate, baseline, unit,
                ratio, goal.empty() ? "-" : goal, goal_met ? (*goal_met ? "yes" : "no") : "-");
     std::fflush(stdout);
+    ++results_printed;
 }
 
 // The build tree this benchmark runs from: <build>/bench/<this program>.
