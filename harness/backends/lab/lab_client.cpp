@@ -146,6 +146,11 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
         throw UsageError(
             fmt::format("lab dir path too long for a Unix socket: {} (use a shorter --dir)",
                         folder_.dir.string()));
+    if (spec.system_pcscd)
+        for (const auto& slot : spec.slots)
+            if (slot.citizen)
+                throw UsageError(
+                    fmt::format("slot {}: {}", slot.slot, citizen_needs_private_pcscd));
     make_private_dir(folder_.dir);
     StartResult result;
     Fd lock = lock_folder(folder_, false);

@@ -249,6 +249,8 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
             const std::uint64_t one = 1;
             [[maybe_unused]] const auto n = ::write(fd, &one, sizeof one);
         });
+        if (spec.system_pcscd)
+            server.refuse_citizen_cards(citizen_needs_private_pcscd);
         std::thread serving([&] { server.run(); });
         struct Joiner {
             Server& server;

@@ -32,6 +32,11 @@ struct LabFolder {
 
 // The system pcscd's reader.conf entry when the lab uses it (--system-pcscd).
 inline const char* system_reader_conf = "/etc/reader.conf.d/cardharness-lab.conf";
+// The system pcscd's socket is open to every local user (pcscd makes it 0666): a lab that serves
+// it holds no citizen card, neither from the lab file nor inserted later.
+inline const char* citizen_needs_private_pcscd =
+    "a citizen card needs the lab's private pcscd: the system pcscd (--system-pcscd) lets every "
+    "local user send commands to its cards";
 
 // state.json, written by the lab process (atomically, 0600) and read by the client.
 struct LabState {

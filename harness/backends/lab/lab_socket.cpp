@@ -194,6 +194,9 @@ void Server::serve(int fd) {
         labwire::Reply reply;
         if (!request) {
             reply = {ifd::Code::BadRequest, bytes_of("malformed request: " + why)};
+        } else if (request->op == labwire::Op::Insert && (request->arg & 1U) != 0 &&
+                   !refuse_citizen_.empty()) {
+            reply = {ifd::Code::BadRequest, bytes_of(refuse_citizen_)};
         } else if (request->op == labwire::Op::Stop) {
             if (log_)
                 log_("stop requested");

@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <string>
 
 namespace harness::labd {
 
@@ -40,6 +41,9 @@ public:
     // Ends run() and every connection: closes the lab (wakes waiting requests) and shuts the
     // connections down. Thread-safe, idempotent.
     void stop();
+    // Refuse Insert requests for citizen cards (the lab serves the system pcscd, whose socket is
+    // open to every local user). Call before run().
+    void refuse_citizen_cards(std::string why) { refuse_citizen_ = std::move(why); }
     bool stopped() const { return stopping_; }
     const std::filesystem::path& socket() const { return socket_; }
     int connections() const { return active_; } // open connections right now
@@ -56,6 +60,7 @@ private:
     std::filesystem::path socket_;
     lab::Logger log_;
     Notify notify_;
+    std::string refuse_citizen_; // non-empty: why citizen cards are refused
     int listen_fd_ = -1;
     int wake_read_ = -1;
     int wake_write_ = -1;
