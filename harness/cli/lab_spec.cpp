@@ -102,4 +102,22 @@ labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
     return spec;
 }
 
+OwnedLab::OwnedLab(const LabSpecRequest& request) : client_(lab_client(request.dir)) {
+    labd::StartOptions options;
+    options.owner_pid = ::getpid();
+    pcsc_socket_ = client_.start(make_lab_spec(request), options).pcsc_socket;
+    running_ = true;
+}
+
+void OwnedLab::stop() noexcept {
+    if (!running_)
+        return;
+    running_ = false;
+    try {
+        client_.stop();
+    } catch (...) {
+        // Already gone (it ends with us anyway); nothing to do.
+    }
+}
+
 } // namespace harness::cli

@@ -22,4 +22,26 @@ labd::Client lab_client(const std::string& dir);
 // EnvironmentError (exit 3) without root, unshare, pcscd or the driver.
 labd::LabSpec make_lab_spec(const LabSpecRequest& request);
 
+// A lab started for this process (what `run --lab` needs): it belongs to this process, so it
+// stops with it also on kill -9 (the lab watches our pid), and it is stopped when this object is
+// destroyed. Construct it before starting threads (the lab process is forked). Throws as
+// make_lab_spec and labd::Client::start do (a lab already running in the folder: exit 3).
+class OwnedLab {
+public:
+    explicit OwnedLab(const LabSpecRequest& request);
+    ~OwnedLab() { stop(); }
+    OwnedLab(const OwnedLab&) = delete;
+    OwnedLab& operator=(const OwnedLab&) = delete;
+
+    const labd::Client& client() const { return client_; }
+    // For PCSCLITE_CSOCK_NAME (the caller exports it; libpcsclite reads it once per process).
+    const std::string& pcsc_socket() const { return pcsc_socket_; }
+    void stop() noexcept;
+
+private:
+    labd::Client client_;
+    std::string pcsc_socket_;
+    bool running_ = false;
+};
+
 } // namespace harness::cli

@@ -4,6 +4,7 @@
 #include "backends/lab/lab_socket.hpp"
 #include "pure/error.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -245,7 +246,12 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
                              hooks.owner ? fmt::format(", owner pid {}", hooks.owner->pid) : ""));
         lab::Lab lab(spec.models, spec.slots, spec.factory, spec.probe, log_line);
         lab.set_real_time(true);
-        Server server(lab, f.socket(), log_line, [fd = wake.get()](labwire::Op) {
+        // The main loop wants to hear of every request during start-up (pcscd opening the
+        // readers) and of Stop afterwards; not of every APDU.
+        std::atomic<bool> started{false};
+        Server server(lab, f.socket(), log_line, [fd = wake.get(), &started](labwire::Op op) {
+            if (started && op != labwire::Op::Stop)
+                return;
             const std::uint64_t one = 1;
             [[maybe_unused]] const auto n = ::write(fd, &one, sizeof one);
         });
@@ -337,6 +343,7 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
             ::chmod(pcsc_socket.c_str(), 0600);
             ::chmod((f.run_dir() / "pcscd.pid").c_str(), 0600);
         }
+        started = true;
         state.ready = true;
         write_state(f.state(), state);
         log_line("lab ready: pcscd lists every lab reader");
