@@ -242,12 +242,23 @@ inline void stop(pid_t pid) {
     ::waitpid(pid, &status, 0);
 }
 
-// pcsc_loop's "median_us=<x>"; fails the benchmark when it is missing.
-inline double loop_median_us(const std::string& out, const std::string& what) {
-    const auto at = out.find("median_us=");
-    if (at == std::string::npos)
-        fail(what + ": pcsc_loop printed no median: " + out);
-    return std::atof(out.c_str() + at + 10);
+// pcsc_loop's median_us for the reader whose name contains `reader`; fails the benchmark when
+// pcsc_loop printed none.
+inline double loop_median_us(const std::string& out, const std::string& reader) {
+    std::size_t start = 0;
+    while (start < out.size()) {
+        const std::size_t end = std::min(out.find('\n', start), out.size());
+        const std::string line = out.substr(start, end - start);
+        start = end + 1;
+        const auto name = line.find("reader=\"");
+        const auto at = line.find("median_us=");
+        if (name == std::string::npos || at == std::string::npos)
+            continue;
+        const auto close = line.find('"', name + 8);
+        if (line.substr(name + 8, close - name - 8).find(reader) != std::string::npos)
+            return std::atof(line.c_str() + at + 10);
+    }
+    fail("pcsc_loop printed no median for " + reader + ": " + out);
 }
 
 // Waits until a Unix socket accepts a connection (true) or the timeout passes.

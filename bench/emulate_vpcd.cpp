@@ -1,9 +1,9 @@
 // `cardharness emulate --vpcd` per APDU: the raw C loop (bench/pcsc_loop.c) through pcscd →
 // vsmartcard vpcd → `cardharness emulate` serving a card that answers at once; against its
-// baseline in the same run, interleaved, on the other slot of the same vpcd reader: a minimal vpcd
-// card (bench/vpcd_min_card.c). Goal (issue 11): within 2×. Needs root and vsmartcard-vpcd;
-// exits 77 otherwise.
-// Usage: bench_emulate_vpcd [--tiny] [--rounds N] [--apdus N]
+// baseline in the same run, on the other slot of the same vpcd reader, in the same pcsc_loop
+// process with the batches taking turns: a minimal vpcd card (bench/vpcd_min_card.c). Goal (issue
+// 11): within 2×. Needs root and vsmartcard-vpcd; exits 77 otherwise. Usage: bench_emulate_vpcd
+// [--tiny] [--rounds N] [--apdus N]
 #include "backends/lab/lab_process.hpp"
 #include "bench_support.hpp"
 
@@ -71,29 +71,32 @@ int run(int argc, char** argv) {
     if (!bench::wait_socket(socket, std::chrono::seconds(10)))
         bench::fail("pcscd did not come up (see " + po.log.string() + ")");
 
-    const auto measure = [&](const std::string& reader, long n, long b) {
-        const auto [rc, out] = bench::run({loop, "-r", reader, "-n", std::to_string(n), "-b",
-                                           std::to_string(b), "-w", "20", bench::select_jpki},
-                                          {{"PCSCLITE_CSOCK_NAME", socket}}, true);
+    const std::string emulated = "Bench vpcd 00 00";
+    const std::string minimal_card = "Bench vpcd 00 01";
+    // One process, both slots, their batches taking turns: the same load for both.
+    const auto measure = [&](long n, long b) -> std::optional<std::pair<double, double>> {
+        const auto [rc, out] =
+            bench::run({loop, "-r", emulated, "-r", minimal_card, "-n", std::to_string(n), "-b",
+                        std::to_string(b), "-w", "20", bench::select_jpki},
+                       {{"PCSCLITE_CSOCK_NAME", socket}}, true);
         if (rc != 0)
-            return -1.0;
-        return bench::loop_median_us(out, reader);
+            return std::nullopt;
+        return std::pair{bench::loop_median_us(out, emulated),
+                         bench::loop_median_us(out, minimal_card)};
     };
     // The emulator may generate its test PKI first (seconds); both cards must answer.
-    const auto ready_by = bench::Clock::now() + std::chrono::seconds(120);
-    for (const char* reader : {"Bench vpcd 00 00", "Bench vpcd 00 01"})
-        while (measure(reader, 1, 1) < 0)
-            if (bench::Clock::now() > ready_by)
-                bench::fail(std::string("no card in ") + reader);
+    const auto ready_by = Clock::now() + std::chrono::seconds(120);
+    while (!measure(1, 1))
+        if (Clock::now() > ready_by)
+            bench::fail("no card in both vpcd slots within 120 s");
 
     std::vector<double> ours, minimal;
     for (int r = 0; r < rounds; ++r) {
-        const double base = measure("Bench vpcd 00 01", apdus, batches);
-        const double emulated = measure("Bench vpcd 00 00", apdus, batches);
-        if (base < 0 || emulated < 0)
+        const auto m = measure(apdus, batches);
+        if (!m)
             bench::fail("pcsc_loop failed");
-        minimal.push_back(base);
-        ours.push_back(emulated);
+        ours.push_back(m->first);
+        minimal.push_back(m->second);
     }
     const double candidate = bench::median(ours);
     const double baseline = bench::median(minimal);

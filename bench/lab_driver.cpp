@@ -1,10 +1,11 @@
 // The lab driver path per APDU: the raw C loop (bench/pcsc_loop.c, SCardTransmit) through
 // pcscd → our reader driver → the lab process → a card that answers at once, in a reader model
-// without added latency; against its baseline in the same run, interleaved: the same loop through
-// pcscd → vsmartcard vpcd → a minimal vpcd card (bench/vpcd_min_card.c). Goal (issue 11): within
-// 1.1×, with one connection per reader (the lab's connection count is checked: it must not grow
-// with the calls). Needs root and vsmartcard-vpcd; exits 77 otherwise.
-// Usage: bench_lab_driver [--tiny] [--rounds N] [--apdus N] [--no-connection-check]
+// without added latency; against its baseline in the same run: the same loop, in the same
+// process and through the same pcscd (the lab's, given a vpcd reader with --reader-conf), batches
+// taking turns, through vsmartcard vpcd → a minimal vpcd card (bench/vpcd_min_card.c). Goal (issue
+// 11): within 1.1×, with one connection per reader (the lab's connection count is checked: it must
+// not grow with the calls). Needs root and vsmartcard-vpcd; exits 77 otherwise. Usage:
+// bench_lab_driver [--tiny] [--rounds N] [--apdus N] [--no-connection-check]
 // (--no-connection-check: for measuring an older build whose lab does not log its connections)
 #include "backends/lab/lab_process.hpp"
 #include "bench_support.hpp"
@@ -57,17 +58,24 @@ int run(int argc, char** argv) {
     const std::map<std::string, std::string> env{{"CARDHARNESS_IFD_DRIVER", driver.string()},
                                                  {"CARDHARNESS_PROFILES_DIR", profiles.string()}};
 
-    // Candidate: the lab, one slot (b01) on the zero-latency model with the zero-time card.
-    const auto [start_rc, start_out] = bench::run(
-        {cardharness, "lab", "start", "--dir", lab_dir, "--lab", profiles / "labs" / "bench.csv"},
-        env, true);
+    // Both paths in one pcscd, the lab's: its slot b01 (the zero-latency model with the zero-time
+    // card) and a vpcd reader whose first slot holds the minimal card.
+    const int port = bench::free_port_pair();
+    const fs::path vpcd_conf = tmp.path() / "vpcd.conf";
+    std::ofstream(vpcd_conf) << fmt::format(
+        "FRIENDLYNAME \"Bench vpcd\"\nDEVICENAME /dev/null:{}\nLIBPATH {}\n", port,
+        bench::vpcd_driver().string());
+    const auto [start_rc, start_out] =
+        bench::run({cardharness, "lab", "start", "--dir", lab_dir, "--lab",
+                    profiles / "labs" / "bench.csv", "--reader-conf", vpcd_conf},
+                   env, true);
     const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
     const auto at = start_out.find(prefix);
     if (start_rc != 0 || at == std::string::npos)
         bench::fail(
             fmt::format("lab start exited {} (log {}/lab.log)", start_rc, lab_dir.string()));
-    std::string lab_socket = start_out.substr(at + prefix.size());
-    lab_socket = lab_socket.substr(0, lab_socket.find('\n'));
+    std::string socket = start_out.substr(at + prefix.size());
+    socket = socket.substr(0, socket.find('\n'));
     struct LabStopper {
         fs::path cardharness, dir;
         std::map<std::string, std::string> env;
@@ -79,54 +87,38 @@ int run(int argc, char** argv) {
         }
         ~LabStopper() { stop(); }
     } lab_stopper{cardharness, lab_dir, env};
-
-    // Baseline: a private pcscd with one vpcd reader and the minimal card in its first slot.
-    const fs::path vpcd_dir = tmp.path() / "vpcd";
-    fs::create_directories(vpcd_dir / "reader.conf.d");
-    const int port = bench::free_port_pair();
-    std::ofstream(vpcd_dir / "reader.conf.d" / "vpcd.conf")
-        << fmt::format("FRIENDLYNAME \"Bench vpcd\"\nDEVICENAME /dev/null:{}\nLIBPATH {}\n", port,
-                       bench::vpcd_driver().string());
-    labd::PcscdOptions po;
-    po.pcscd = *pcscd;
-    po.conf_dir = vpcd_dir / "reader.conf.d";
-    po.run_dir = vpcd_dir / "run";
-    po.log = vpcd_dir / "pcscd.log";
-    const pid_t vpcd_pcscd = labd::spawn_private_pcscd(po);
-    const std::string vpcd_socket = labd::pcscd_socket(po.run_dir).string();
     const bench::Spawned card = bench::spawn({min_card, std::to_string(port)});
-    struct Stopper {
-        pid_t card, pcscd;
-        ~Stopper() {
-            bench::stop(card);
-            labd::terminate(pcscd);
-        }
-    } stopper{card.pid, vpcd_pcscd};
-    if (!bench::wait_socket(vpcd_socket, std::chrono::seconds(10)))
-        bench::fail("the vpcd pcscd did not come up (see " + po.log.string() + ")");
+    struct CardStopper {
+        pid_t pid;
+        ~CardStopper() { bench::stop(pid); }
+    } card_stopper{card.pid};
 
-    const auto measure = [&](const std::string& socket, const std::string& reader, long n, long b) {
-        const auto [rc, out] = bench::run({loop, "-r", reader, "-n", std::to_string(n), "-b",
-                                           std::to_string(b), "-w", "20", bench::select_jpki},
-                                          {{"PCSCLITE_CSOCK_NAME", socket}}, true);
+    const std::string lab_reader = "Lab Bench Zero Latency (b01)";
+    const std::string vpcd_reader = "Bench vpcd";
+    // One process, both readers, their batches taking turns: the same load for both.
+    const auto measure = [&](long n, long b) -> std::optional<std::pair<double, double>> {
+        const auto [rc, out] =
+            bench::run({loop, "-r", lab_reader, "-r", vpcd_reader, "-n", std::to_string(n), "-b",
+                        std::to_string(b), "-w", "20", bench::select_jpki},
+                       {{"PCSCLITE_CSOCK_NAME", socket}}, true);
         if (rc != 0)
-            return -1.0;
-        return bench::loop_median_us(out, reader);
+            return std::nullopt;
+        return std::pair{bench::loop_median_us(out, lab_reader),
+                         bench::loop_median_us(out, vpcd_reader)};
     };
     // The card reaches vpcd a moment after pcscd is up: wait until an APDU goes through.
-    const auto ready_by = bench::Clock::now() + std::chrono::seconds(15);
-    while (measure(vpcd_socket, "Bench vpcd 00 00", 1, 1) < 0)
-        if (bench::Clock::now() > ready_by)
+    const auto ready_by = Clock::now() + std::chrono::seconds(15);
+    while (!measure(1, 1))
+        if (Clock::now() > ready_by)
             bench::fail("no card in the vpcd slot within 15 s");
 
     std::vector<double> lab, vpcd;
     for (int r = 0; r < rounds; ++r) {
-        const double base = measure(vpcd_socket, "Bench vpcd 00 00", apdus, batches);
-        const double ours = measure(lab_socket, "Lab Bench Zero Latency (b01)", apdus, batches);
-        if (base < 0 || ours < 0)
+        const auto m = measure(apdus, batches);
+        if (!m)
             bench::fail("pcsc_loop failed");
-        vpcd.push_back(base);
-        lab.push_back(ours);
+        lab.push_back(m->first);
+        vpcd.push_back(m->second);
     }
     lab_stopper.stop();
 
@@ -142,7 +134,7 @@ int run(int argc, char** argv) {
     } else if (check_connections) {
         bench::fail("the lab log does not say how many connections it served");
     }
-    const long transmits = rounds * apdus * batches + rounds * 20;
+    const long transmits = rounds * (apdus * batches + 20);
 
     const double ours = bench::median(lab);
     const double base = bench::median(vpcd);

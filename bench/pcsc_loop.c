@@ -2,14 +2,16 @@
  * nothing of cardharness in between. Plain C over libpcsclite: SCardEstablishContext,
  * SCardConnect (shared, T=0|T=1), then SCardTransmit of one APDU in a tight loop.
  *
- *   pcsc_loop [-r READER] [-n COUNT] [-b BATCHES] [-w WARMUP] APDU_HEX
+ *   pcsc_loop [-r READER]... [-n COUNT] [-b BATCHES] [-w WARMUP] APDU_HEX
  *
- * READER is a substring of the PC/SC reader name (default: the first reader with a card).
- * The loop runs BATCHES batches of COUNT transmits; the last line of stdout is
+ * READER is a substring of the PC/SC reader name (default: the first reader with a card); up to
+ * 8 may be given. The loop runs BATCHES batches of COUNT transmits per reader; with several
+ * readers the batches take turns (reader 1, reader 2, reader 1, ...), so that each meets the same
+ * load on a shared machine. Then one line per reader on stdout:
  *   pcsc_loop: reader="<name>" apdus=<COUNT*BATCHES> median_us=<median per APDU of the batches>
  *              min_us=<best batch per APDU> sw=<last status word>
- * (one line). The benchmarks in bench/ run it against lab and vpcd readers of the same pcscd or
- * process tree and divide. Which pcscd it talks to is libpcsclite's choice: PCSCLITE_CSOCK_NAME.
+ * The benchmarks in bench/ run it against a lab reader and a vpcd reader of the same pcscd and
+ * divide. Which pcscd it talks to is libpcsclite's choice: PCSCLITE_CSOCK_NAME.
  * Exit 0 ok, 1 a PC/SC call failed, 2 usage. */
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
@@ -19,7 +21,8 @@
 #include <time.h>
 
 static int usage(void) {
-    fprintf(stderr, "usage: pcsc_loop [-r READER] [-n COUNT] [-b BATCHES] [-w WARMUP] APDU_HEX\n");
+    fprintf(stderr,
+            "usage: pcsc_loop [-r READER]... [-n COUNT] [-b BATCHES] [-w WARMUP] APDU_HEX\n");
     return 2;
 }
 
@@ -72,26 +75,54 @@ static int fail(const char* call, LONG rv) {
     return 1;
 }
 
+/* One reader under test: its card handle and the per-APDU time of each batch. */
+struct target {
+    const char* wanted;
+    const char* name;
+    SCARDHANDLE card;
+    const SCARD_IO_REQUEST* pci;
+    double* per_apdu;
+    unsigned sw;
+};
+
+static LONG transmit(struct target* t, const unsigned char* command, long command_length) {
+    unsigned char response[65538];
+    DWORD response_length = sizeof response;
+    const LONG rv = SCardTransmit(t->card, t->pci, command, (DWORD)command_length, NULL, response,
+                                  &response_length);
+    if (rv == SCARD_S_SUCCESS && response_length >= 2)
+        t->sw = (unsigned)response[response_length - 2] << 8 | response[response_length - 1];
+    return rv;
+}
+
 int main(int argc, char** argv) {
-    const char* wanted = NULL;
+    enum { max_targets = 8 };
+    struct target targets[max_targets];
+    int n_targets = 0;
     long count = 1000, batches = 5, warmup = 20;
     int i = 1;
+    memset(targets, 0, sizeof targets);
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i += 2) {
         if (i + 1 >= argc)
             return usage();
-        if (strcmp(argv[i], "-r") == 0)
-            wanted = argv[i + 1];
-        else if (strcmp(argv[i], "-n") == 0)
+        if (strcmp(argv[i], "-r") == 0) {
+            if (n_targets == max_targets)
+                return usage();
+            targets[n_targets++].wanted = argv[i + 1];
+        } else if (strcmp(argv[i], "-n") == 0) {
             count = atol(argv[i + 1]);
-        else if (strcmp(argv[i], "-b") == 0)
+        } else if (strcmp(argv[i], "-b") == 0) {
             batches = atol(argv[i + 1]);
-        else if (strcmp(argv[i], "-w") == 0)
+        } else if (strcmp(argv[i], "-w") == 0) {
             warmup = atol(argv[i + 1]);
-        else
+        } else {
             return usage();
+        }
     }
     if (i + 1 != argc || count < 1 || batches < 1 || batches > 1000 || warmup < 0)
         return usage();
+    if (n_targets == 0)
+        n_targets = 1; /* the first reader with a card */
     unsigned char command[65544];
     const long command_length = parse_hex(argv[i], command, sizeof command);
     if (command_length < 4) {
@@ -109,61 +140,53 @@ int main(int argc, char** argv) {
     if (rv != SCARD_S_SUCCESS)
         return fail("SCardListReaders", rv);
 
-    SCARDHANDLE card = 0;
-    DWORD protocol = 0;
-    const char* chosen = NULL;
-    for (const char* r = readers; *r; r += strlen(r) + 1) {
-        if (wanted && !strstr(r, wanted))
-            continue;
-        rv = SCardConnect(context, r, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-                          &card, &protocol);
-        if (rv == SCARD_S_SUCCESS) {
-            chosen = r;
-            break;
+    for (int t = 0; t < n_targets; ++t) {
+        struct target* target = &targets[t];
+        for (const char* r = readers; *r && !target->name; r += strlen(r) + 1) {
+            if (target->wanted && !strstr(r, target->wanted))
+                continue;
+            DWORD protocol = 0;
+            rv = SCardConnect(context, r, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                              &target->card, &protocol);
+            if (rv == SCARD_S_SUCCESS) {
+                target->name = r;
+                target->pci = protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+            } else if (target->wanted) {
+                return fail("SCardConnect", rv);
+            }
         }
-        if (wanted)
-            return fail("SCardConnect", rv);
-    }
-    if (!chosen) {
-        fprintf(stderr, "pcsc_loop: no reader %s%s%swith a card\n", wanted ? "matching \"" : "",
-                wanted ? wanted : "", wanted ? "\" " : "");
-        return 1;
-    }
-    const SCARD_IO_REQUEST* pci = protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-
-    unsigned char response[65538];
-    DWORD response_length = 0;
-    for (long w = 0; w < warmup; ++w) {
-        response_length = sizeof response;
-        rv = SCardTransmit(card, pci, command, (DWORD)command_length, NULL, response,
-                           &response_length);
-        if (rv != SCARD_S_SUCCESS)
-            return fail("SCardTransmit", rv);
-    }
-    double* per_apdu = calloc((size_t)batches, sizeof(double));
-    if (!per_apdu)
-        return 1;
-    for (long b = 0; b < batches; ++b) {
-        const double start = now_us();
-        for (long n = 0; n < count; ++n) {
-            response_length = sizeof response;
-            rv = SCardTransmit(card, pci, command, (DWORD)command_length, NULL, response,
-                               &response_length);
-            if (rv != SCARD_S_SUCCESS)
+        if (!target->name) {
+            fprintf(stderr, "pcsc_loop: no reader %s%s%swith a card\n",
+                    target->wanted ? "matching \"" : "", target->wanted ? target->wanted : "",
+                    target->wanted ? "\" " : "");
+            return 1;
+        }
+        target->per_apdu = calloc((size_t)batches, sizeof(double));
+        if (!target->per_apdu)
+            return 1;
+        for (long w = 0; w < warmup; ++w)
+            if ((rv = transmit(target, command, command_length)) != SCARD_S_SUCCESS)
                 return fail("SCardTransmit", rv);
-        }
-        per_apdu[b] = (now_us() - start) / (double)count;
     }
-    qsort(per_apdu, (size_t)batches, sizeof(double), compare_double);
-    const double median = batches % 2 ? per_apdu[batches / 2]
-                                      : (per_apdu[batches / 2 - 1] + per_apdu[batches / 2]) / 2;
-    unsigned sw = 0;
-    if (response_length >= 2)
-        sw = (unsigned)response[response_length - 2] << 8 | response[response_length - 1];
-    printf("pcsc_loop: reader=\"%s\" apdus=%ld median_us=%.2f min_us=%.2f sw=%04X\n", chosen,
-           count * batches, median, per_apdu[0], sw);
-    free(per_apdu);
-    SCardDisconnect(card, SCARD_LEAVE_CARD);
+    /* With several readers the batches take turns: each reader meets the same machine load. */
+    for (long b = 0; b < batches; ++b)
+        for (int t = 0; t < n_targets; ++t) {
+            const double start = now_us();
+            for (long n = 0; n < count; ++n)
+                if ((rv = transmit(&targets[t], command, command_length)) != SCARD_S_SUCCESS)
+                    return fail("SCardTransmit", rv);
+            targets[t].per_apdu[b] = (now_us() - start) / (double)count;
+        }
+    for (int t = 0; t < n_targets; ++t) {
+        double* per_apdu = targets[t].per_apdu;
+        qsort(per_apdu, (size_t)batches, sizeof(double), compare_double);
+        const double median = batches % 2 ? per_apdu[batches / 2]
+                                          : (per_apdu[batches / 2 - 1] + per_apdu[batches / 2]) / 2;
+        printf("pcsc_loop: reader=\"%s\" apdus=%ld median_us=%.2f min_us=%.2f sw=%04X\n",
+               targets[t].name, count * batches, median, per_apdu[0], targets[t].sw);
+        free(per_apdu);
+        SCardDisconnect(targets[t].card, SCARD_LEAVE_CARD);
+    }
     SCardFreeMemory(context, readers);
     SCardReleaseContext(context);
     return 0;

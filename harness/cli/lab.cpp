@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace harness::cli {
 namespace {
@@ -28,6 +29,7 @@ struct Options {
     std::string card;
     bool citizen = false;
     int owner_pid = 0;
+    std::vector<std::string> reader_confs;
 };
 
 void start(const Options& o, Context& context) {
@@ -37,6 +39,7 @@ void start(const Options& o, Context& context) {
     request.driver = o.driver;
     request.system_pcscd = o.system_pcscd;
     request.pcscd_debug = o.pcscd_debug;
+    request.extra_reader_confs = o.reader_confs;
     const labd::Client client = lab_client(o.dir);
     labd::LabSpec spec = make_lab_spec(request);
     labd::StartOptions options;
@@ -161,6 +164,9 @@ void add_lab_command(CLI::App& app, Context& context) {
                      "The lab belongs to this process: it stops (with its pcscd) when that "
                      "process ends, also on kill -9")
         ->check(CLI::PositiveNumber);
+    start_cmd->add_option("--reader-conf", options->reader_confs,
+                          "Also load the readers of this reader.conf file into the lab's private "
+                          "pcscd (repeatable; e.g. a vpcd reader to compare the lab readers with)");
     start_cmd->callback([options, &context] { start(*options, context); });
 
     auto* status_cmd =

@@ -99,6 +99,8 @@ labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
     spec.probe = pins_of;
     spec.system_pcscd = request.system_pcscd;
     spec.pcscd_debug = request.pcscd_debug;
+    for (const auto& conf : request.extra_reader_confs)
+        spec.extra_reader_confs.emplace_back(conf);
     return spec;
 }
 

@@ -4,6 +4,7 @@
 #include "backends/lab/lab_client.hpp"
 
 #include <string>
+#include <vector>
 
 namespace harness::cli {
 
@@ -13,6 +14,7 @@ struct LabSpecRequest {
     std::string driver;   // empty: $CARDHARNESS_IFD_DRIVER, next to the binary, or installed
     bool system_pcscd = false;
     bool pcscd_debug = false;
+    std::vector<std::string> extra_reader_confs; // more readers for the private pcscd
 };
 
 // The lab folder a command works on (--dir, else $CARDHARNESS_LAB_DIR or the default).

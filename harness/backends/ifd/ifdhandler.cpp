@@ -59,7 +59,8 @@ struct Channel {
     int calls = -1;
     std::mutex events_mutex;
     int events = -1;
-    int stop = -1; // eventfd: pcscd's "stop polling" wakes a waiting IFDHPolling
+    bool waiting = false; // a WaitChange was sent on `events` and its reply not read yet
+    int stop = -1;        // eventfd: pcscd's "stop polling" wakes a waiting IFDHPolling
     ~Channel() {
         for (const int fd : {calls, events, stop})
             if (fd >= 0)
@@ -191,37 +192,56 @@ RESPONSECODE code_of(const wire::Reply& reply) {
 
 // TAG_IFD_POLLING_THREAD_WITH_TIMEOUT: pcscd's event thread calls this instead of sleeping
 // 400 ms between presence queries. Returns when the lab reports a card change, the timeout (ms)
-// passes, or pcscd stops polling; IFD_SUCCESS in all three cases (pcscd then asks for presence).
-// An unreachable lab answers IFD_COMMUNICATION_ERROR: pcscd sleeps 400 ms and asks again.
+// passes, or pcscd asks to stop (it does so at every SCardDisconnect, to wait again with another
+// timeout); IFD_SUCCESS in all three cases (pcscd then asks for presence). A WaitChange the lab
+// has not answered yet stays outstanding across calls, so the connection is never dropped for
+// that. An unreachable lab answers IFD_COMMUNICATION_ERROR: pcscd sleeps 400 ms and asks again.
 RESPONSECODE poll_for_change(DWORD lun, int timeout_ms) {
     try {
         const auto channel = channel_of(lun);
         if (!channel)
             return IFD_COMMUNICATION_ERROR;
         std::lock_guard lock(channel->events_mutex);
-        std::uint64_t pending = 0;
-        if (::read(channel->stop, &pending, sizeof pending) >
-            0) // stop was asked before we got here
+        std::uint64_t stops = 0;
+        if (::read(channel->stop, &stops, sizeof stops) > 0) // asked before we got here
             return IFD_SUCCESS;
         const int wait = std::max(timeout_ms, 0);
-        const auto reply = exchange(
-            *channel, channel->events, channel->stop,
-            wire::Request{
-                wire::Op::WaitChange, channel->name.slot, static_cast<std::uint32_t>(wait), {}},
-            wait + 5000);
-        if (reply)
-            // A lab without WaitChange (BadRequest) would make this a busy loop: let pcscd poll.
-            return reply->code == Code::BadRequest ? IFD_COMMUNICATION_ERROR : IFD_SUCCESS;
-        if (::read(channel->stop, &pending, sizeof pending) > 0)
-            return IFD_SUCCESS;
-        return IFD_COMMUNICATION_ERROR;
+        if (!channel->waiting) {
+            const wire::Request request{
+                wire::Op::WaitChange, channel->name.slot, static_cast<std::uint32_t>(wait), {}};
+            const Bytes frame = wire::frame(wire::encode_body(request));
+            for (int attempt = 0; attempt < 2 && !channel->waiting; ++attempt) {
+                if (channel->events < 0)
+                    channel->events = connect_to(channel->name.socket_path);
+                if (channel->events < 0)
+                    return IFD_COMMUNICATION_ERROR;
+                if (harness::fdio::send_all(channel->events, frame.data(), frame.size()))
+                    channel->waiting = true;
+                else
+                    drop(channel->events); // a dead connection (the lab restarted): once more
+            }
+            if (!channel->waiting)
+                return IFD_COMMUNICATION_ERROR;
+        }
+        if (!wait_readable(channel->events, channel->stop, wait)) {
+            ::read(channel->stop, &stops, sizeof stops);
+            return IFD_SUCCESS; // time is up or pcscd asked to stop; the wait stays outstanding
+        }
+        channel->waiting = false;
+        const auto reply = receive_reply(channel->events, -1, 0);
+        if (!reply) {
+            drop(channel->events); // the lab went away
+            return IFD_COMMUNICATION_ERROR;
+        }
+        // A lab without WaitChange (BadRequest) would make this a busy loop: let pcscd poll.
+        return reply->code == Code::BadRequest ? IFD_COMMUNICATION_ERROR : IFD_SUCCESS;
     } catch (...) {
         return IFD_COMMUNICATION_ERROR;
     }
 }
 
 // TAG_IFD_STOP_POLLING_THREAD: wakes a poll_for_change() that is waiting (pcscd removes the
-// reader).
+// reader, or a card goes into its power-off grace period).
 RESPONSECODE stop_polling(DWORD lun) {
     const auto channel = channel_of(lun);
     if (!channel)

@@ -146,6 +146,14 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
         throw UsageError(
             fmt::format("lab dir path too long for a Unix socket: {} (use a shorter --dir)",
                         folder_.dir.string()));
+    if (spec.system_pcscd && !spec.extra_reader_confs.empty())
+        throw UsageError("extra reader.conf files are for the lab's private pcscd, not with the "
+                         "system pcscd");
+    for (auto& conf : spec.extra_reader_confs) {
+        conf = fs::absolute(conf);
+        if (!fs::is_regular_file(conf))
+            throw UsageError(fmt::format("reader.conf file not found: {}", conf.string()));
+    }
     if (spec.system_pcscd)
         for (const auto& slot : spec.slots)
             if (slot.citizen)

@@ -280,7 +280,15 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
                 throw EnvironmentError("could not start the system pcscd");
         } else {
             make_private_dir(f.conf_dir());
+            // pcscd loads every file of its -c folder: only ours, none left from an older run.
+            for (const auto& entry : fs::directory_iterator(f.conf_dir()))
+                fs::remove_all(entry.path());
             write_private(f.conf_dir() / "cardharness-lab.conf", conf);
+            for (std::size_t i = 0; i < spec.extra_reader_confs.size(); ++i) {
+                std::ifstream in(spec.extra_reader_confs[i]);
+                const std::string text((std::istreambuf_iterator<char>(in)), {});
+                write_private(f.conf_dir() / fmt::format("extra-{}.conf", i + 1), text);
+            }
             make_private_dir(f.run_dir());
             std::error_code ec;
             fs::remove(pcscd_socket(f.run_dir()), ec);

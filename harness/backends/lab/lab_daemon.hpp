@@ -66,6 +66,9 @@ struct LabSpec {
     std::filesystem::path pcscd;  // the pcscd executable
     bool system_pcscd = false;    // register with the system pcscd instead of a private one
     bool pcscd_debug = false;     // pcscd -d
+    // More reader.conf files for the private pcscd (e.g. a vpcd reader to compare the lab's
+    // readers with, in the same pcscd). Not with the system pcscd.
+    std::vector<std::filesystem::path> extra_reader_confs;
     std::chrono::seconds start_timeout{60};
 };
 

@@ -336,6 +336,8 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
             return reply(ifd::Code::Success, bytes_of(friendly_name(slot.config.slot)));
         case Op::Close:
             slot.opened = false;
+            slot.reported.reset();
+            changed_.notify_all(); // a WaitChange of the closed channel returns
             return reply(ifd::Code::Success);
         case Op::Presence: {
             slot.opened = true;
