@@ -48,11 +48,12 @@ out=$(as_nobody timeout 3 pcsc_scan -r 2>&1 || true)
 ! grep -q "Lab " <<<"$out" || lab_fail "nobody sees the lab readers with pcsc_scan"
 set +e
 as_nobody "$CARDHARNESS" readers --json >"$LAB_DIR/nobody.json" 2>/dev/null
-as_nobody "$CARDHARNESS" lab status --dir "$LAB_DIR" >/dev/null 2>&1
+as_nobody "$CARDHARNESS" lab status --dir "$LAB_DIR" >/dev/null 2>"$LAB_DIR/nobody.err"
 rc=$?
 set -e
 ! grep -q '"Lab ' "$LAB_DIR/nobody.json" || lab_fail "nobody lists lab readers with cardharness readers"
-[ "$rc" -ne 0 ] || lab_fail "nobody can run lab status"
+[ "$rc" -eq 3 ] || lab_fail "lab status as nobody should exit 3, got $rc"
+grep -q "not yours" "$LAB_DIR/nobody.err" || lab_fail "lab status as nobody: $(cat "$LAB_DIR/nobody.err")"
 # Even with the folder opened up, the sockets themselves stay shut.
 chmod 755 "$LAB_DIR" "$LAB_DIR/run"
 out=$(as_nobody opensc-tool -l 2>&1 || true)

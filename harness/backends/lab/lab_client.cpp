@@ -92,6 +92,16 @@ Fd lock_folder(const LabFolder& folder, bool wait) {
     return fd;
 }
 
+// Why there is no lab to talk to: none runs, or its folder is not ours to enter.
+EnvironmentError no_lab(const LabFolder& folder) {
+    if (::access(folder.dir.c_str(), X_OK) != 0 && errno == EACCES)
+        return EnvironmentError(fmt::format(
+            "the lab in {} is not yours: its folder is owner-only (run this as its owner)",
+            folder.dir.string()));
+    return EnvironmentError(fmt::format(
+        "no lab is running in {} (start one with `cardharness lab start`)", folder.dir.string()));
+}
+
 } // namespace
 
 const SlotInfo* LabStatus::slot_of(const std::string& pcsc_reader) const {
@@ -224,8 +234,7 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
         };
         std::_Exit(run_lab(spec, hooks));
     }
-    ready_write = Fd(-1);
-    ::close(pipe_fds[1]);
+    ready_write = Fd(-1); // closes our copy: the pipe ends when the lab closes its own
 
     // Wait for the lab's word (an event), not for a file to change.
     std::string message;
@@ -271,9 +280,7 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
 labwire::Reply Client::control(labwire::Op op, const std::string& slot, std::uint32_t arg,
                                Bytes data) const {
     if (!running())
-        throw EnvironmentError(
-            fmt::format("no lab is running in {} (start one with `cardharness lab start`)",
-                        folder_.dir.string()));
+        throw no_lab(folder_);
     auto reply = call(folder_.socket(), labwire::Request{op, slot, arg, std::move(data)});
     if (reply.code == ifd::Code::BadRequest)
         throw UsageError(text_of(reply));
@@ -323,9 +330,7 @@ StopResult Client::stop() const {
     if (!state || !is_running({state->pid, state->pid_start})) {
         if (clean_stale())
             return StopResult{false, true};
-        throw EnvironmentError(
-            fmt::format("no lab is running in {} (start one with `cardharness lab start`)",
-                        folder_.dir.string()));
+        throw no_lab(folder_);
     }
     stop_lab(folder_, *state);
     clean_stale(); // what the lab could not remove itself (killed)
