@@ -7,6 +7,7 @@
 #   ./dev.sh package  the Debian package (CPack): prints the path of
 #                   build/<preset>/cardharness_<version>_amd64.deb as its last line (preset
 #                   release; $CARDHARNESS_PACKAGE_PRESET=ci packages the CI build instead)
+#   ./dev.sh bench  build release and run every benchmark in bench/ (table of ratios; root for the lab)
 #   ./dev.sh format clang-format every C++ file in place
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -81,6 +82,37 @@ main_job() {
     fi
 }
 
+# Runs every benchmark of a build tree (bench/README.md) and prints the table of their RESULT
+# lines. Exit 1 when a benchmark failed to run; a missed goal is shown, not an error (a ratio on
+# a shared machine is a measurement, not a verdict).
+run_benchmarks() {
+    local dir=$1/bench b name out rc failed=0
+    local rows=()
+    for b in "$dir"/bench_*; do
+        [ -x "$b" ] || continue
+        name=$(basename "$b")
+        log "$name"
+        rc=0
+        out=$("$b" 2>&1) || rc=$?
+        grep -v '^RESULT' <<<"$out" >&2 || true
+        case "$rc" in
+        0) while IFS= read -r line; do rows+=("$line"); done < <(grep '^RESULT' <<<"$out" || true) ;;
+        77) rows+=("$(printf 'RESULT\t%s\t-\t-\t-\t-\tskipped\t-' "$name")") ;;
+        *)
+            rows+=("$(printf 'RESULT\t%s\t-\t-\t-\t-\tFAILED (exit %s)\t-' "$name" "$rc")")
+            failed=1
+            ;;
+        esac
+    done
+    printf '\n%-36s %12s %12s %-4s %8s  %-16s %s\n' benchmark candidate baseline unit ratio goal met
+    local tag bname cand base unit ratio goal met
+    for line in "${rows[@]}"; do
+        IFS=$'\t' read -r tag bname cand base unit ratio goal met <<<"$line"
+        printf '%-36s %12s %12s %-4s %8s  %-16s %s\n' "$bname" "$cand" "$base" "$unit" "$ratio" "$goal" "$met"
+    done
+    return "$failed"
+}
+
 cmd=${1:-}
 case "$cmd" in
 setup)
@@ -121,11 +153,16 @@ package)
     log "install it with: apt-get install ${debs[0]}"
     echo "${debs[0]}"
     ;;
+bench)
+    install_missing
+    build release
+    run_benchmarks build/release
+    ;;
 format)
     git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
     ;;
 *)
-    echo "usage: ./dev.sh run|test|setup|package|format" >&2
+    echo "usage: ./dev.sh run|test|setup|bench|package|format" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,8 @@
 // Cost of the virtual lab's reader model per APDU: the JPKI certificate-read sequence sent
 // through an in-process LabChannel (reader model quirks, protocol handling, CCID message limits)
 // as a ratio against sending the same APDUs straight to the emulated card, measured in the same
-// run (machines here are shared and noisy). Usage: bench_lab_exchange [rounds, default 2000]
+// run (machines here are shared and noisy). Usage: bench_lab_exchange [--tiny | rounds, default
+// 2000]
 #include "services/emu/card.hpp"
 #include "services/lab/emulated_reader.hpp"
 #include "services/lab/lab_channel.hpp"
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 using namespace harness;
@@ -45,7 +47,8 @@ double microseconds_per_apdu(int rounds, const std::vector<Bytes>& apdus, Send s
 } // namespace
 
 int main(int argc, char** argv) {
-    const int rounds = argc > 1 ? std::atoi(argv[1]) : 2000;
+    const bool tiny = argc > 1 && std::string_view(argv[1]) == "--tiny";
+    const int rounds = tiny ? 3 : argc > 1 ? std::atoi(argv[1]) : 2000;
     const auto models =
         lab::load_reader_model_dir(std::string(CARDHARNESS_SOURCE_DIR) + "/profiles/readers");
     const auto apdus = certificate_read();
@@ -82,6 +85,8 @@ int main(int argc, char** argv) {
                            }));
         }
         fmt::print("{:<22} {:>14.2f} {:>14.2f} {:>7.2f}x\n", id, lab, base, lab / base);
+        fmt::print("RESULT\tlab model {}\t{:.2f}\t{:.2f}\tus\t{:.2f}\t-\t-\n", id, lab, base,
+                   lab / base);
         reader.remove();
     }
     return 0;

@@ -11,7 +11,7 @@
 
 namespace harness::fdio {
 
-// Owns a file descriptor; closes it once.
+// Owns a file descriptor; closes it once. Movable.
 class Fd {
 public:
     explicit Fd(int fd = -1) : fd_(fd) {}
@@ -21,6 +21,16 @@ public:
     }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    Fd& operator=(Fd&& other) noexcept {
+        if (this != &other) {
+            if (fd_ >= 0)
+                ::close(fd_);
+            fd_ = other.fd_;
+            other.fd_ = -1;
+        }
+        return *this;
+    }
     int get() const { return fd_; }
 
 private:

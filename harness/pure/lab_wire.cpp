@@ -83,6 +83,8 @@ const char* to_string(Op op) {
         return "presence";
     case Op::Close:
         return "close";
+    case Op::WaitChange:
+        return "wait_change";
     case Op::Status:
         return "status";
     case Op::Insert:
@@ -98,7 +100,7 @@ const char* to_string(Op op) {
 }
 
 bool is_known(std::uint8_t op) {
-    return (op >= 1 && op <= 8) || (op >= 0x40 && op <= 0x44);
+    return (op >= 1 && op <= 9) || (op >= 0x40 && op <= 0x44);
 }
 
 Bytes encode_body(const Request& request) {

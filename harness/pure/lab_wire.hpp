@@ -1,7 +1,8 @@
 #pragma once
 // Wire protocol between the lab reader driver (libifdcardharness.so, loaded by pcscd), the lab
 // process and the `cardharness lab` commands: frames over a local Unix stream socket. Pure: no I/O.
-// Frame: 4-byte big-endian body length, then the body. One request and one reply per connection.
+// Frame: 4-byte big-endian body length, then the body. Requests and replies alternate on a
+// connection, which may carry any number of them (the driver keeps one open per reader).
 // Request body: version (1) | op (1) | slot length (1) | slot | arg (4, big-endian) | data.
 // Reply body:   version (1) | code (4, big-endian) | data.
 #include "pure/bytes.hpp"
@@ -55,6 +56,8 @@ enum class Op : std::uint8_t {
     Control = 6,     // IFDHControl; arg = control code; data = input; reply data = output
     Presence = 7,    // IFDHICCPresence; reply code IccPresent / IccNotPresent
     Close = 8,       // IFDHCloseChannel
+    WaitChange = 9,  // IFDHPolling; arg = timeout in ms; reply Success when the slot changed since
+                     // the last Presence answer, ResponseTimeout when the time ran out first
     // Lab control operations (the `cardharness lab` commands); reply data is text.
     Status = 0x40, // reply data: JSON status
     Insert = 0x41, // slot; arg bit 0 = citizen; data = card profile (empty: the slot's default)

@@ -70,8 +70,8 @@ grep -E "^[0-9]+ +Yes +.*\(r01\)" <<<"$listing" >/dev/null || lab_fail "r01 shou
 lab_pid=$(jq -r .pid "$LAB_DIR/state.json")
 pcscd_pid=$(jq -r .pcscd_pid "$LAB_DIR/state.json")
 "$CARDHARNESS" lab stop --dir "$LAB_DIR"
-! kill -0 "$lab_pid" 2>/dev/null || lab_fail "lab process still running"
-! kill -0 "$pcscd_pid" 2>/dev/null || lab_fail "pcscd still running"
+lab_process_gone "$lab_pid" || lab_fail "lab process still running"
+lab_process_gone "$pcscd_pid" || lab_fail "pcscd still running"
 [ ! -e "$LAB_DIR/state.json" ] || lab_fail "state file left behind"
 set +e
 "$CARDHARNESS" lab status --dir "$LAB_DIR" >/dev/null 2>&1

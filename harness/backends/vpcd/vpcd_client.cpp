@@ -219,6 +219,7 @@ int Client::connect_once() {
         // Each APDU is one small write answered by one small read: Nagle would add ~40 ms each.
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
     }
     return fd;
 }
@@ -246,6 +247,11 @@ void Client::serve_connection(int fd, ServeStats& stats) {
             continue;
         if (n <= 0)
             return; // vpcd closed the slot (pcscd stopped) or the socket failed
+        // vpcd writes the 2-byte length and the APDU separately, with Nagle on: its second write
+        // waits for our ACK of the first. Linux leaves quick-ACK mode again on its own, so it is
+        // set after every receive; otherwise the delayed ACK (40 ms) stalls every APDU.
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
         decoder.feed(ByteView(buffer, static_cast<std::size_t>(n)));
         while (auto payload = decoder.next()) {
             const std::uint64_t empty_before = stats.empty_card_answers;

@@ -101,6 +101,10 @@ ifd::Code EmulatedReader::presence() {
     return card_visible() ? ifd::Code::IccPresent : ifd::Code::IccNotPresent;
 }
 
+ifd::Code EmulatedReader::peek_presence() const {
+    return !bounced_ && card_visible() ? ifd::Code::IccPresent : ifd::Code::IccNotPresent;
+}
+
 Outcome EmulatedReader::fail(ifd::Code code, std::string note,
                              std::chrono::microseconds delay) const {
     Outcome out;

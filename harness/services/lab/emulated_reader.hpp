@@ -88,6 +88,8 @@ public:
     bool card_visible() const;
     // IFDHICCPresence: IccPresent or IccNotPresent (a flaky bounce shows as one absence).
     ifd::Code presence();
+    // What presence() would answer now, without consuming a pending bounce.
+    ifd::Code peek_presence() const;
     // The next presence query answers absent once (a card swapped faster than pcscd polls).
     void report_absence_once() { bounced_ = true; }
 

@@ -44,8 +44,15 @@ Lab::Lab(std::vector<ReaderModel> models, std::vector<SlotConfig> slots, CardFac
         const ReaderModel* model = find_model(models_, config.reader_model);
         if (!model)
             throw ConfigError("lab: unknown reader model \"" + config.reader_model + "\"");
-        auto slot = std::make_unique<Slot>(Slot{config, EmulatedReader(*model, config.interface),
-                                                index++, config.card, config.citizen, 0, false});
+        auto slot = std::make_unique<Slot>(Slot{config,
+                                                EmulatedReader(*model, config.interface),
+                                                index++,
+                                                config.card,
+                                                config.citizen,
+                                                0,
+                                                false,
+                                                0,
+                                                {}});
         if (config.card)
             slot->reader.insert(factory_(*config.card, config.citizen));
         slots_.push_back(std::move(slot));
@@ -148,8 +155,15 @@ void Lab::await_pcscd(std::unique_lock<std::mutex>& lock, Slot& slot, std::uint6
     // pcscd has seen the absence and, with a visible card, powered the new one.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     changed_.wait_until(lock, deadline, [&] {
-        return slot.polls > polls_before && (!slot.reader.card_visible() || slot.reader.powered());
+        return closed_ || (slot.polls > polls_before &&
+                           (!slot.reader.card_visible() || slot.reader.powered()));
     });
+}
+
+void Lab::close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    changed_.notify_all();
 }
 
 void Lab::insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen) {
@@ -271,8 +285,9 @@ labwire::Reply Lab::transmit(Slot& slot, std::unique_lock<std::mutex>& lock, Byt
     if (real_time_ && out.delay.count() > 0) {
         const std::uint64_t generation = slot.generation;
         const auto deadline = std::chrono::steady_clock::now() + out.delay;
-        changed_.wait_until(lock, deadline, [&] { return slot.generation != generation; });
-        if (slot.generation != generation) {
+        changed_.wait_until(lock, deadline,
+                            [&] { return closed_ || slot.generation != generation; });
+        if (closed_ || slot.generation != generation) {
             log(fmt::format("slot {}: the card vanished during a transmit", slot.config.slot));
             return reply(ifd::Code::IccNotPresent);
         }
@@ -323,13 +338,26 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
             return reply(ifd::Code::Success, bytes_of(friendly_name(slot.config.slot)));
         case Op::Close:
             slot.opened = false;
+            slot.reported.reset();
+            changed_.notify_all(); // a WaitChange of the closed channel returns
             return reply(ifd::Code::Success);
         case Op::Presence: {
             slot.opened = true;
             ++slot.polls;
             const ifd::Code code = slot.reader.presence();
+            slot.reported = code;
             changed_.notify_all();
             return reply(code);
+        }
+        case Op::WaitChange: {
+            // The driver's IFDHPolling: pcscd asks for presence only when this returns, so a
+            // card change reaches pcscd at once instead of at its next 400 ms poll.
+            const auto changed = [&] {
+                return !slot.reported || slot.reader.peek_presence() != *slot.reported;
+            };
+            changed_.wait_for(lock, std::chrono::milliseconds(request.arg),
+                              [&] { return closed_ || changed(); });
+            return reply(!closed_ && changed() ? ifd::Code::Success : ifd::Code::ResponseTimeout);
         }
         case Op::Capability: {
             auto value = capability(slot.config.slot, request.arg);

@@ -80,6 +80,8 @@ public:
     std::vector<SlotStatus> status() const;
     nlohmann::json status_json() const; // {"slots":[...]}; the caller adds "socket"
     bool all_slots_opened() const;
+    // The lab is going away: wakes every waiting WaitChange and transmit; later waits end at once.
+    void close();
 
     // Throw UsageError for an unknown slot or profile.
     void insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen);
@@ -99,7 +101,8 @@ private:
         bool citizen = false;
         std::uint64_t generation = 0;
         bool opened = false;
-        std::uint64_t polls = 0; // presence queries by pcscd
+        std::uint64_t polls = 0;           // presence queries by pcscd
+        std::optional<ifd::Code> reported; // the last presence answer pcscd got
     };
     Slot& find(const std::string& slot);
     // In real time with pcscd polling: wait until pcscd has seen the change (bounded).
@@ -113,6 +116,7 @@ private:
     PinProbe probe_;
     Logger log_;
     bool real_time_ = false;
+    bool closed_ = false;
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<std::unique_ptr<Slot>> slots_;

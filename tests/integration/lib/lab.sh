@@ -49,7 +49,7 @@ lab_cleanup() {
         fi
         local pid
         for pid in $LAB_PCSCD_PID $LAB_PID; do
-            if [ -n "$pid" ] && [ "$pid" -gt 0 ] && kill -0 "$pid" 2>/dev/null; then
+            if [ -n "$pid" ] && [ "$pid" -gt 0 ] && ! lab_process_gone "$pid"; then
                 kill -TERM "$pid" 2>/dev/null || true
                 sleep 0.5
                 kill -KILL "$pid" 2>/dev/null || true
@@ -81,6 +81,15 @@ lab_start() {
     esac
     [ -S "$PCSCLITE_CSOCK_NAME" ] || lab_fail "no pcscd socket at $PCSCLITE_CSOCK_NAME"
     export PCSCLITE_CSOCK_NAME LAB_DIR
+}
+
+# lab_process_gone PID: true when the process has ended. An ended process whose parent has not
+# reaped it yet (a zombie: the lab process is a daemon, init reaps it when it gets to it) counts
+# as gone: it runs nothing and holds no socket.
+lab_process_gone() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+    [ -z "$state" ] || [ "${state#Z}" != "$state" ]
 }
 
 # The PC/SC reader name of a lab slot (from lab status).
