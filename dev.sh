@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 # Debian 12 packages: to build, then to run and test on real stacks (pcscd, vpcd, umockdev...).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
-    libpcsclite-dev libusb-1.0-0-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
+    libpcsclite-dev libusb-1.0-0-dev libumockdev-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
     libboost-test-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev)
 RUNTIME_PACKAGES=(pcscd libccid vsmartcard-vpcd umockdev pcsc-tools libpcsc-perl opensc openssl jq sqlite3
     util-linux procps)

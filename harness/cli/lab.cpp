@@ -5,6 +5,7 @@
 #include "backends/lab/lab_process.hpp"
 #include "backends/lab/lab_socket.hpp"
 #include "cli/commands.hpp"
+#include "cli/lab_ccid.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/emu/card.hpp"
@@ -56,6 +57,7 @@ struct Options {
     std::string slot;
     std::string card;
     bool citizen = false;
+    bool usb = false; // [usblab hook] `lab start --usb`: USB CCID devices + the system's libccid
 };
 
 Paths paths_of(const Options& o) {
@@ -183,6 +185,12 @@ int run_lab(const Paths& p, const Options& o, std::vector<lab::ReaderModel> mode
         log_line(fmt::format("lab starting: {} slots, dir {}", slots.size(), p.dir.string()));
         lab::Lab lab(std::move(models), std::move(slots), make_card, pins_of, log_line);
         lab.set_real_time(true);
+        // [usblab hook] the readers as USB devices for the system's CCID driver
+        std::unique_ptr<labccid::UsbRuntime> usb;
+        if (o.usb) {
+            usb = std::make_unique<labccid::UsbRuntime>(lab, p.dir, log_line);
+            usb->plug_all();
+        }
         labd::Server server(lab, p.socket(), log_line);
         std::thread serving([&] { server.run(); });
         struct Joiner {
@@ -195,7 +203,10 @@ int run_lab(const Paths& p, const Options& o, std::vector<lab::ReaderModel> mode
             }
         } joiner{server, serving};
 
-        const std::string conf = reader_conf(lab, p.socket(), driver);
+        const std::string conf =
+            o.usb ? std::string("# `cardharness lab start --usb`: the readers are USB "
+                                "devices (libccid hotplug)\n")
+                  : reader_conf(lab, p.socket(), driver);
         pid_t pcscd_pid = -1;
         fs::path pcsc_socket;
         if (o.system_pcscd) {
@@ -221,6 +232,8 @@ int run_lab(const Paths& p, const Options& o, std::vector<lab::ReaderModel> mode
             po.run_dir = p.run_dir();
             po.log = p.pcscd_log();
             po.debug = o.pcscd_debug;
+            if (usb)
+                usb->configure(po); // [usblab hook]
             pcscd_pid = labd::spawn_private_pcscd(po);
             pcsc_socket = labd::pcscd_socket(p.run_dir());
             log_line(fmt::format("private pcscd started (pid {})", pcscd_pid));
@@ -229,10 +242,18 @@ int run_lab(const Paths& p, const Options& o, std::vector<lab::ReaderModel> mode
         state["system_pcscd"] = o.system_pcscd;
         state["socket"] = pcsc_socket.string();
         state["lab_socket"] = p.socket().string();
+        state["driver"] = "cardharness";
+        if (usb)
+            state.update(usb->state_json()); // [usblab hook] driver "ccid", USB environment
         write_json(p.state(), state);
 
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (!(lab.all_slots_opened() && fs::exists(pcsc_socket))) {
+        const auto opened = [&] { return usb ? usb->ready() : lab.all_slots_opened(); };
+        while (!(opened() && fs::exists(pcsc_socket))) {
+            if (usb && std::chrono::steady_clock::now() > deadline)
+                throw EnvironmentError(fmt::format(
+                    "libccid did not open the USB readers of slots {} within 60 s (see {})",
+                    fmt::join(usb->unclaimed(), ", "), p.pcscd_log().string()));
             if (std::chrono::steady_clock::now() > deadline)
                 throw EnvironmentError("pcscd did not open every lab reader within 60 s (see " +
                                        p.pcscd_log().string() + ")");
@@ -304,6 +325,12 @@ void start(const Options& o, Context& context) {
             throw UsageError(fmt::format("{}: slot {}: unknown card profile \"{}\" (known: {})",
                                          lab_file.string(), slot.slot, *slot.card,
                                          fmt::join(known, ", ")));
+    if (o.usb && o.system_pcscd)
+        throw UsageError(
+            "lab start: --usb runs its own pcscd under umockdev; it cannot be combined "
+            "with --system-pcscd");
+    if (o.usb)
+        labccid::reexec_under_preload(); // [usblab hook] umockdev uevents need the preload
     if (::geteuid() != 0)
         throw EnvironmentError(
             o.system_pcscd ? "lab start --system-pcscd needs root (writes /etc/reader.conf.d "
@@ -317,7 +344,7 @@ void start(const Options& o, Context& context) {
         throw EnvironmentError("unshare(CLONE_NEWNS) is not permitted here (a container without "
                                "CAP_SYS_ADMIN?); try --system-pcscd");
     const fs::path driver = driver_path(o);
-    if (!fs::exists(driver))
+    if (!o.usb && !fs::exists(driver))
         throw EnvironmentError(
             fmt::format("reader driver not found at {} (build the ifdcardharness "
                         "target, or pass --driver / $CARDHARNESS_IFD_DRIVER)",
@@ -348,6 +375,8 @@ void start(const Options& o, Context& context) {
             if ((*state)["ready"] == true) {
                 const std::string socket = (*state)["socket"].get<std::string>();
                 fmt::print("export PCSCLITE_CSOCK_NAME={}\n", socket);
+                for (const auto& [name, value] : labccid::usb_environment(*state))
+                    fmt::print("export {}={}\n", name, value); // [usblab hook]
                 fmt::print(
                     stderr, "cardharness: lab up with {} readers (dir {}, log {})\n",
                     lab::load_lab(lab_file, lab::load_reader_model_dir(profiles_dir() / "readers"))
@@ -367,13 +396,19 @@ void status(const Options& o) {
     const Paths p = paths_of(o);
     const Json state = running_state(p);
     const auto reply = control(p, labwire::Op::Status);
-    const Json slots = Json::parse(reply_text(reply))["slots"];
+    Json slots = Json::parse(reply_text(reply))["slots"];
+    if (state.value("driver", "cardharness") == "ccid") // [usblab hook] names pcscd gave
+        labccid::resolve_reader_names(slots, state.value("socket", ""));
     Json out;
     out["socket"] = state.value("socket", "");
     out["lab_socket"] = p.socket().string();
     out["dir"] = p.dir.string();
     out["pid"] = state["pid"];
     out["system_pcscd"] = state.value("system_pcscd", false);
+    out["driver"] = state.value("driver", "cardharness");
+    out["pcscd_pid"] = state.value("pcscd_pid", -1);
+    if (state.contains("usb_environment"))
+        out["usb_environment"] = state["usb_environment"];
     out["slots"] = slots;
     if (o.json) {
         fmt::print("{}\n", out.dump(2));
@@ -448,6 +483,10 @@ void add_lab_command(CLI::App& app, Context& context) {
                         "Run the lab in this process (debugging)");
     start_cmd->add_flag("--pcscd-debug", options->pcscd_debug,
                         "Run pcscd with -d (logs in the lab dir)");
+    start_cmd->add_flag("--usb", options->usb,
+                        "Serve the readers as emulated USB CCID devices (umockdev) to the system's "
+                        "CCID driver (libccid) instead of our reader driver; prints the USB "
+                        "environment (LD_PRELOAD, UMOCKDEV_DIR) too");
     start_cmd->callback([options, &context] { start(*options, context); });
 
     auto* status_cmd =
@@ -478,6 +517,20 @@ void add_lab_command(CLI::App& app, Context& context) {
         lab->add_subcommand("reset", "Restore every card's state (PIN retry counters)");
     add_dir(reset_cmd);
     reset_cmd->callback([options] { control(paths_of(*options), labwire::Op::Reset); });
+
+    // [usblab hook] hot-unplug / re-plug the USB device of a slot (`lab start --usb`)
+    auto* unplug_cmd = lab->add_subcommand(
+        "unplug", "Hot-remove the USB device that holds a slot (labs started with --usb)");
+    add_dir(unplug_cmd);
+    unplug_cmd->add_option("slot", options->slot, "Slot id")->required();
+    unplug_cmd->callback(
+        [options] { control(paths_of(*options), labwire::Op::Unplug, options->slot); });
+    auto* plug_cmd = lab->add_subcommand(
+        "plug", "Plug the USB device of a slot back in (labs started with --usb)");
+    add_dir(plug_cmd);
+    plug_cmd->add_option("slot", options->slot, "Slot id")->required();
+    plug_cmd->callback(
+        [options] { control(paths_of(*options), labwire::Op::Plug, options->slot); });
 
     auto* stop_cmd = lab->add_subcommand("stop", "Stop pcscd and the lab process");
     add_dir(stop_cmd);

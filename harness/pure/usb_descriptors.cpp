@@ -75,13 +75,13 @@ Bytes configuration_descriptor(const Device& device) {
         const auto& iface = device.interfaces[i];
         const auto& info = iface.info;
         // USB 2.0 §9.6.5; bNumEndpoints is what the endpoints list holds
-        body.insert(body.end(), {9, type_interface, info.number, info.alternate_setting,
-                                 static_cast<std::uint8_t>(iface.endpoints.size()),
-                                 info.interface_class, info.subclass, info.protocol,
-                                 device.string_index_of_interface(i)});
+        body.insert(body.end(),
+                    {9, type_interface, info.number, info.alternate_setting,
+                     static_cast<std::uint8_t>(iface.endpoints.size()), info.interface_class,
+                     info.subclass, info.protocol, device.string_index_of_interface(i)});
         const Bytes ccid_bytes = iface.ccid ? ccid::encode(*iface.ccid) : Bytes{};
-        const bool after = iface.placement == ccid::Placement::AfterEndpoints &&
-                           !iface.endpoints.empty();
+        const bool after =
+            iface.placement == ccid::Placement::AfterEndpoints && !iface.endpoints.empty();
         if (!after)
             body.insert(body.end(), ccid_bytes.begin(), ccid_bytes.end());
         for (const auto& e : iface.endpoints) {
@@ -151,8 +151,8 @@ Device from_dump(const ccid::Dump& dump, std::optional<std::string> serial) {
     std::map<std::uint8_t, const ccid::DumpBlock*> by_number;
     for (const auto& block : dump.blocks)
         by_number.emplace(block.interface.number, &block);
-    const bool after = puts_descriptor_after_endpoints(device.identity.vendor_id,
-                                                       device.identity.product_id);
+    const bool after =
+        puts_descriptor_after_endpoints(device.identity.vendor_id, device.identity.product_id);
     for (const auto& [number, block] : by_number) {
         Interface iface;
         iface.info = block->interface;
@@ -180,7 +180,7 @@ std::string Location::device_node() const {
     return fmt::format("/dev/bus/usb/{:03}/{:03}", bus, address);
 }
 
-std::string umockdev_description(const Device& device, const Location& location) {
+std::string umockdev_description(const Device& device, const Location& location, bool device_node) {
     const auto& id = device.identity;
     const auto hex_all = hex::format(descriptors(device), hex::Style::Packed);
     const std::string node = location.device_node().substr(5); // without "/dev/"
@@ -188,7 +188,8 @@ std::string umockdev_description(const Device& device, const Location& location)
 
     std::string out;
     out += fmt::format("P: {}\n", location.sysfs_path());
-    out += fmt::format("N: {}={}\n", node, hex_all);
+    if (device_node)
+        out += fmt::format("N: {}={}\n", node, hex_all);
     out += fmt::format("E: DEVNAME=/dev/{}\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n", node);
     out += fmt::format("E: PRODUCT={:x}/{:x}/{:x}\nE: TYPE=0/0/0\n", id.vendor_id, id.product_id,
                        id.bcd_device);
@@ -230,8 +231,8 @@ std::string umockdev_description(const Device& device, const Location& location)
                            info.alternate_setting, info.interface_class);
         out += fmt::format("A: bInterfaceNumber={:02x}\nA: bInterfaceProtocol={:02x}\n",
                            info.number, info.protocol);
-        out += fmt::format("A: bInterfaceSubClass={:02x}\nA: bNumEndpoints={:02x}\n",
-                           info.subclass, iface.endpoints.size());
+        out += fmt::format("A: bInterfaceSubClass={:02x}\nA: bNumEndpoints={:02x}\n", info.subclass,
+                           iface.endpoints.size());
         if (info.name && device.string_index_of_interface(i) != 0)
             out += fmt::format("A: interface={}\n", sysfs_escape(*info.name));
         out += "\n";

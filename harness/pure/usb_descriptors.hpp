@@ -57,8 +57,9 @@ struct Device {
 // interrupt endpoint, the reader cannot signal card changes).
 std::vector<Endpoint> ccid_endpoints(std::size_t interface_position, std::uint8_t count = 3);
 
-Bytes device_descriptor(const Device& device);        // 18 bytes
-Bytes configuration_descriptor(const Device& device); // with interfaces, CCID descriptors, endpoints
+Bytes device_descriptor(const Device& device); // 18 bytes
+Bytes configuration_descriptor(
+    const Device& device); // with interfaces, CCID descriptors, endpoints
 // Device + configuration descriptor: the sysfs "descriptors" attribute libusb reads.
 Bytes descriptors(const Device& device);
 // GET_DESCRIPTOR(STRING): index 0 = the language list; nullopt when the index names nothing.
@@ -84,7 +85,10 @@ struct Location {
 };
 
 // umockdev_testbed_add_from_string() text: the usb_device with its attributes and descriptors,
-// then one usb_interface child per interface (what pcscd's libudev hotplug looks for).
-std::string umockdev_description(const Device& device, const Location& location);
+// then one usb_interface child per interface (what pcscd's libudev hotplug looks for). With
+// `device_node`, umockdev creates the node (a regular file holding the descriptors); without,
+// the caller provides it (DEVNAME still names it).
+std::string umockdev_description(const Device& device, const Location& location,
+                                 bool device_node = true);
 
 } // namespace harness::usbdesc

@@ -101,9 +101,8 @@ int main(int argc, char** argv) {
         }
         if (dump.blocks.empty())
             throw ConfigError(o.dump + ":1:1: expected at least one interface block");
-        usbdesc::Device device =
-            usbdesc::from_dump(dump, o.serial.empty() ? std::nullopt
-                                                      : std::optional<std::string>(o.serial));
+        usbdesc::Device device = usbdesc::from_dump(
+            dump, o.serial.empty() ? std::nullopt : std::optional<std::string>(o.serial));
         if (o.placement != "auto")
             for (auto& iface : device.interfaces)
                 iface.placement = o.placement == "after-endpoints"

@@ -2,6 +2,7 @@
 
 #include "pure/error.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,25 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
     argv.push_back(nullptr);
     const bool hide =
         options.hide_usb_drivers && std::filesystem::is_directory("/usr/lib/pcsc/drivers");
+    // [usblab hook] extra mounts and environment (`lab start --usb`), prepared before fork.
+    std::vector<std::pair<std::string, std::string>> mounts;
+    for (const auto& [source, target] : options.bind_mounts)
+        mounts.emplace_back(source.string(), target.string());
+    std::vector<std::string> env_text;
+    for (char** e = environ; e && *e; ++e) {
+        const std::string entry = *e;
+        const bool replaced =
+            std::any_of(options.environment.begin(), options.environment.end(),
+                        [&](const auto& kv) { return entry.rfind(kv.first + "=", 0) == 0; });
+        if (!replaced)
+            env_text.push_back(entry);
+    }
+    for (const auto& [name, value] : options.environment)
+        env_text.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (auto& e : env_text)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
 
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -73,7 +93,10 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
     if (hide &&
         ::mount("cardharness-no-usb", "/usr/lib/pcsc/drivers", "tmpfs", MS_RDONLY, "size=4k") != 0)
         child_fail("mount tmpfs over /usr/lib/pcsc/drivers");
-    ::execv(argv[0], argv.data());
+    for (const auto& [source, target] : mounts)
+        if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+            child_fail("mount --rbind (usb lab)");
+    ::execve(argv[0], argv.data(), envp.data());
     child_fail("exec pcscd");
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace harness::labd {
@@ -17,6 +18,11 @@ struct PcscdOptions {
     std::filesystem::path log;      // pcscd -f output
     bool debug = false;             // pcscd -d (never -a: APDUs may carry PINs)
     bool hide_usb_drivers = true; // empty tmpfs over /usr/lib/pcsc/drivers: no USB hotplug readers
+    // [usblab hook] `lab start --usb`: bind mounts made in pcscd's namespace after /run/pcscd, in
+    // order (source, target; recursive), and variables added to its environment (the umockdev
+    // preload). Empty for the default lab.
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> bind_mounts;
+    std::vector<std::pair<std::string, std::string>> environment;
 };
 
 // fork, unshare(CLONE_NEWNS), make every mount private, bind run_dir over /run/pcscd, hide the

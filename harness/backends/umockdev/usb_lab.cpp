@@ -1,0 +1,274 @@
+#include "backends/umockdev/usb_lab.hpp"
+
+#include "pure/error.hpp"
+
+#include <chrono>
+#include <fmt/core.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace harness::umock {
+namespace fs = std::filesystem;
+
+usbdesc::Device usb_device_of(const lab::ReaderModel& model, const std::string& serial) {
+    usbdesc::Device device;
+    device.serial = serial;
+    usbdesc::Interface iface;
+    if (model.dump) {
+        device.identity = model.dump->identity;
+        iface.info = model.dump->interface;
+        iface.ccid = model.dump->descriptor;
+        iface.placement = usbdesc::puts_descriptor_after_endpoints(device.identity.vendor_id,
+                                                                   device.identity.product_id)
+                              ? ccid::Placement::AfterEndpoints
+                              : ccid::Placement::InterfaceExtra;
+        iface.endpoints = usbdesc::ccid_endpoints(0, iface.info.num_endpoints);
+    } else {
+        device.identity.vendor_id = model.usb.vendor_id;
+        device.identity.product_id = model.usb.product_id;
+        device.identity.bcd_device = model.usb.bcd_device;
+        device.identity.manufacturer = model.usb.manufacturer;
+        device.identity.product = model.usb.product;
+        iface.info.interface_class = ccid::interface_class_ccid;
+        iface.ccid = model.ccid_descriptor();
+        iface.endpoints = usbdesc::ccid_endpoints(0, 3);
+        iface.info.num_endpoints = 3;
+    }
+    device.interfaces.push_back(std::move(iface));
+    return device;
+}
+
+std::string friendly_name_of(const lab::ReaderModel& model) {
+    if (!model.dump)
+        return model.usb.product; // a fictitious lab reader: "Lab …"
+    const std::string& maker = model.usb.manufacturer;
+    const std::string& product = model.usb.product;
+    if (maker.empty() || product.rfind(maker, 0) == 0)
+        return product;
+    return maker + " " + product;
+}
+
+std::vector<std::pair<fs::path, fs::path>> DriverBundle::mounts() const {
+    return {{system_library, drivers_dir / "ifd-ccid.bundle/Contents/Linux/libccid.so"},
+            {drivers_dir, "/usr/lib/pcsc/drivers"}};
+}
+
+DriverBundle write_driver_bundle(const fs::path& dir,
+                                 const std::vector<const lab::ReaderModel*>& models) {
+    const fs::path system = system_ccid_bundle;
+    const fs::path plist = system / "Contents/Info.plist";
+    const fs::path library = system / "Contents/Linux/libccid.so";
+    if (!fs::exists(plist) || !fs::exists(library))
+        throw EnvironmentError(fmt::format("the CCID driver is not installed ({} missing; apt-get "
+                                           "install libccid)",
+                                           fs::exists(plist) ? library.string() : plist.string()));
+    std::ifstream in(plist, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto system_list = ccid_driver::parse_info_plist(text.str(), plist.string());
+    DriverBundle bundle;
+    bundle.drivers_dir = dir;
+    bundle.system_library = fs::canonical(library);
+    std::set<std::pair<std::uint16_t, std::uint16_t>> seen;
+    for (const auto* m : models) {
+        const auto key = std::make_pair(m->usb.vendor_id, m->usb.product_id);
+        if (!seen.insert(key).second)
+            continue;
+        ccid_driver::SupportedReader reader{m->usb.vendor_id, m->usb.product_id,
+                                            friendly_name_of(*m)};
+        const bool listed = std::any_of(system_list.begin(), system_list.end(), [&](const auto& r) {
+            return r.vid == reader.vid && r.pid == reader.pid;
+        });
+        (listed ? bundle.listed : bundle.added).push_back(std::move(reader));
+    }
+    const fs::path contents = dir / "ifd-ccid.bundle/Contents";
+    fs::create_directories(contents / "Linux");
+    {
+        std::ofstream out(contents / "Info.plist", std::ios::binary | std::ios::trunc);
+        out << ccid_driver::add_readers(text.str(), bundle.added, plist.string());
+        if (!out)
+            throw EnvironmentError("cannot write " + (contents / "Info.plist").string());
+    }
+    // Outside pcscd's namespace this stays a note; inside, the system's libccid.so is
+    // bind-mounted onto it (DriverBundle::mounts()).
+    std::ofstream(contents / "Linux/libccid.so", std::ios::trunc)
+        << "placeholder: pcscd of `cardharness lab start --usb` sees " << bundle.system_library
+        << " bind-mounted here\n";
+    return bundle;
+}
+
+UsbLab::UsbLab(const lab::Lab& lab, Testbed& testbed, lab::Logger log)
+    : testbed_(testbed), log_(std::move(log)) {
+    for (const auto& id : lab.slot_ids()) {
+        auto slot = std::make_unique<Slot>();
+        slot->id = id;
+        slot->model = lab.model_of(id);
+        slot->description =
+            usb_device_of(slot->model, fmt::format("{}-{}", slot->model.usb.serial, id));
+        slots_.push_back(std::move(slot));
+    }
+}
+
+UsbLab::~UsbLab() = default;
+
+void UsbLab::log(const std::string& line) const {
+    if (log_)
+        log_(line);
+}
+
+UsbLab::Slot& UsbLab::find(const std::string& slot) {
+    for (auto& s : slots_)
+        if (s->id == slot)
+            return *s;
+    throw UsageError("lab: no slot \"" + slot + "\"");
+}
+
+const UsbLab::Slot& UsbLab::find(const std::string& slot) const {
+    return const_cast<UsbLab*>(this)->find(slot);
+}
+
+void UsbLab::plug_locked(Slot& s) {
+    if (s.device)
+        return;
+    if (next_address_ > 127)
+        throw EnvironmentError("lab: no USB address left on the emulated bus (127 plugs)");
+    // A fresh firmware: a real reader plugged in starts with its card unpowered.
+    lab::FirmwareConfig config = lab::firmware_config(s.model);
+    if (s.model.dump) {
+        config.clock_frequencies_khz = s.model.dump->clock_frequencies_khz;
+        config.data_rates_bps = s.model.dump->data_rates_bps;
+    }
+    s.firmware = std::make_shared<lab::CcidFirmware>(std::move(config));
+    if (s.card)
+        s.firmware->insert(0, s.card, s.interface);
+    s.address = next_address_++;
+    s.device = &testbed_.plug(s.description, s.address, s.firmware);
+    ++s.plugs;
+    log(fmt::format("slot {}: USB device {:04x}:{:04x} plugged in at {}", s.id,
+                    s.description.identity.vendor_id, s.description.identity.product_id,
+                    s.device->location().device_node()));
+}
+
+void UsbLab::plug_all() {
+    std::lock_guard lock(mutex_);
+    for (auto& s : slots_)
+        plug_locked(*s);
+}
+
+bool UsbLab::all_claimed() const {
+    return unclaimed().empty();
+}
+
+std::vector<std::string> UsbLab::unclaimed() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& s : slots_)
+        if (s->device && !s->device->claimed())
+            out.push_back(s->id);
+    return out;
+}
+
+std::string UsbLab::pcsc_name_prefix(const std::string& slot) const {
+    const Slot& s = find(slot);
+    return fmt::format("{} ({})", friendly_name_of(s.model), s.description.serial.value_or(""));
+}
+
+std::vector<lab::FirmwareTrace> UsbLab::trace(const std::string& slot) const {
+    std::lock_guard lock(mutex_);
+    const Slot& s = find(slot);
+    return s.firmware ? s.firmware->trace() : std::vector<lab::FirmwareTrace>{};
+}
+
+UsbCounters UsbLab::usb_counters(const std::string& slot) const {
+    std::lock_guard lock(mutex_);
+    const Slot& s = find(slot);
+    return s.device ? s.device->counters() : UsbCounters{};
+}
+
+void UsbLab::card_changed(const std::string& slot, std::shared_ptr<io::VirtualCard> card,
+                          lab::Interface interface) {
+    std::lock_guard lock(mutex_);
+    Slot& s = find(slot);
+    s.card = std::move(card);
+    s.interface = interface;
+    if (!s.firmware)
+        return; // not plugged in yet: plug_locked() inserts it
+    if (s.card)
+        s.firmware->insert(0, s.card, s.interface);
+    else
+        s.firmware->remove(0);
+    if (s.device)
+        s.device->wake(); // a held-back reap takes the NotifySlotChange now
+}
+
+void UsbLab::await_host(const std::string& slot) {
+    // As the lab does for its own driver: return once pcscd has seen the change (libccid took
+    // the NotifySlotChange and, for a visible card, pcscd powered it), at most 3 s.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < deadline) {
+        {
+            std::lock_guard lock(mutex_);
+            const Slot& s = find(slot);
+            if (!s.device || !s.device->claimed() || !s.firmware)
+                return;
+            if (!s.firmware->interrupt_pending() &&
+                s.firmware->icc_status(0) != ccid::IccStatus::PresentInactive)
+                return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+void UsbLab::unplug(const std::string& slot) {
+    UsbReader* device = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        Slot& s = find(slot);
+        if (!s.device)
+            throw UsageError(fmt::format("lab: slot {} is already unplugged", slot));
+        device = s.device;
+        s.device = nullptr;
+    }
+    testbed_.unplug(*device);
+    log(fmt::format("slot {}: USB device unplugged", slot));
+}
+
+void UsbLab::plug(const std::string& slot) {
+    std::lock_guard lock(mutex_);
+    Slot& s = find(slot);
+    if (s.device)
+        throw UsageError(fmt::format("lab: slot {} is already plugged in", slot));
+    plug_locked(s);
+}
+
+nlohmann::json UsbLab::slot_status(const std::string& slot) const {
+    std::lock_guard lock(mutex_);
+    const Slot& s = find(slot);
+    nlohmann::json usb = {
+        {"plugged", s.device != nullptr},
+        {"claimed", s.device ? s.device->claimed() : false},
+        {"bus", 1},
+        {"address", s.address},
+        {"channel_id", s.device ? s.device->channel_id() : 0U},
+        {"device_node", s.device ? s.device->location().device_node() : std::string()},
+        {"serial", s.description.serial.value_or("")},
+        {"descriptor_dump", s.model.dump_file},
+    };
+    if (s.device) {
+        const UsbCounters c = s.device->counters();
+        usb["ioctls"] = c.ioctls;
+        usb["reaps"] = c.reaps;
+        usb["reaps_empty"] = c.reaps_empty;
+        usb["handler_us"] = c.handler_time.count() / 1000;
+    }
+    nlohmann::json out = {{"pcsc_reader_prefix", fmt::format("{} ({})", friendly_name_of(s.model),
+                                                             s.description.serial.value_or(""))},
+                          {"usb_device", usb}};
+    if (s.firmware)
+        out["ccid_status"] = ccid::to_string(s.firmware->icc_status(0));
+    return out;
+}
+
+} // namespace harness::umock
