@@ -265,6 +265,7 @@ ParsedCommand parse_command(ByteView m) {
     c.slot = h.slot;
     c.seq = h.seq;
     c.data.assign(m.begin() + header_size, m.end());
+    c.specific = h.specific;
     const auto bad_length = [&](std::string what) {
         out.error = error::bad_length;
         add(out.findings, Severity::Error, "ccid_bad_data_length", what, {});
@@ -357,7 +358,7 @@ ParsedCommand parse_command(ByteView m) {
 }
 
 Bytes encode(const Command& c) {
-    std::uint8_t b7 = 0, b8 = 0, b9 = 0;
+    std::uint8_t b7 = c.specific[0], b8 = c.specific[1], b9 = c.specific[2];
     Bytes data = c.data;
     switch (c.type) {
     case MessageType::IccPowerOn:

@@ -146,6 +146,9 @@ struct Command {
     std::uint8_t slot = 0;
     std::uint8_t seq = 0;
     Bytes data; // abData
+    // The 3 message-specific header bytes as received (RFU ones included); encode() writes the
+    // decoded fields below over them, so a hand-built command needs only those.
+    std::array<std::uint8_t, 3> specific{};
     // IccPowerOn
     PowerSelect power_select = PowerSelect::Automatic;
     // XfrBlock

@@ -236,6 +236,16 @@ struct CcidFirmware::Impl {
         p.slot = slot;
         p.header = header;
         p.final = ccid::encode(reply);
+        if (!reply.data.empty() && p.final.size() > desc().max_message_length) {
+            // The firmware's own buffer is dwMaxCCIDMessageLength: a longer answer overruns it.
+            note = fmt::format("{}{}reply of {} bytes exceeds the firmware's own "
+                               "dwMaxCCIDMessageLength {}",
+                               note, note.empty() ? "" : "; ", p.final.size(),
+                               desc().max_message_length);
+            const IccStatus icc_status = ccid::icc_status_of(reply.status);
+            p.final =
+                ccid::encode(ccid::failure_reply(header, icc_status, ccid::error::xfr_overrun));
+        }
         p.due = due;
         p.note = std::move(note);
         p.order = order++;
@@ -975,18 +985,27 @@ struct CcidFirmware::Impl {
                  "card not powered");
             return;
         }
-        if (s.fresh && is_pps(c.data)) {
+        // PPS is a contact-card affair: contactless readers pass FF.. pseudo-APDUs through.
+        if (s.fresh && is_pps(c.data) && !atr_facts(s.atr).contactless) {
             pps(slot, h, c.data, now);
             return;
         }
         s.fresh = false;
         switch (desc().exchange_level()) {
-        case ccid::ExchangeLevel::Tpdu:
+        case ccid::ExchangeLevel::Tpdu: {
+            const AtrFacts facts = atr_facts(s.atr);
+            if (s.params.protocol == 1 ? !facts.t1 : !facts.t0) {
+                // E.g. a T=0-only reader and a T=1-only card: nothing common on the wire.
+                fail(slot, h, icc(s), ccid::error::icc_protocol_not_supported, now,
+                     fmt::format("the card does not speak T={}", s.params.protocol));
+                return;
+            }
             if (s.params.protocol == 1)
                 tpdu_t1(slot, h, c.data, now);
             else
                 tpdu_t0(slot, h, c.data, now);
             return;
+        }
         case ccid::ExchangeLevel::ShortApdu:
         case ccid::ExchangeLevel::ExtendedApdu:
             apdu_level(slot, h, c, now);

@@ -120,7 +120,9 @@ public:
     void reset_pipes(bool deactivate);
 
     // Card insertion/removal (a NotifySlotChange is queued). remove() of a slot with a command in
-    // flight turns its pending reply into "card absent" (the card pulled mid-command).
+    // flight turns its pending reply into "card absent" (the card pulled mid-command). Both throw
+    // UsageError for a slot the descriptor does not have. A flaky bounce during bulk_out() also
+    // queues a NotifySlotChange: check interrupt_pending() after bulk_out().
     void insert(unsigned slot, std::shared_ptr<io::VirtualCard> card, Interface interface);
     void remove(unsigned slot);
     ccid::IccStatus icc_status(unsigned slot) const;
