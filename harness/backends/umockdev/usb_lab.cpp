@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fmt/core.h>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -199,26 +200,44 @@ void UsbLab::card_changed(const std::string& slot, std::shared_ptr<io::VirtualCa
         s.firmware->insert(0, s.card, s.interface);
     else
         s.firmware->remove(0);
-    if (s.device)
-        s.device->wake(); // a held-back reap takes the NotifySlotChange now
+    s.change_queued = s.firmware->interrupt_pending(); // else the host sees no difference
+    if (s.device) {
+        const UsbCounters c = s.device->counters();
+        s.submits_at_change = c.submits;
+        s.interrupts_at_change = c.interrupts;
+        s.device->wake(); // the interrupt IN URB takes the NotifySlotChange
+    }
 }
 
 void UsbLab::await_host(const std::string& slot) {
-    // As the lab does for its own driver: return once pcscd has seen the change (libccid took
-    // the NotifySlotChange and, for a visible card, pcscd powered it), at most 3 s.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (std::chrono::steady_clock::now() < deadline) {
+    // As the lab does for its own driver: return once pcscd has seen the change, at most 3 s.
+    // pcscd has seen it when it asked the slot's status (a PC_to_RDR message) after libccid read
+    // the last NotifySlotChange, or, when nothing reads the interrupt pipe (libccid's polling
+    // stopped while a client holds the card), after the change. pcscd 1.9 powers cards on
+    // demand: no power-up is awaited.
+    using namespace std::chrono;
+    const auto start = steady_clock::now();
+    const auto deadline = start + seconds(3);
+    while (steady_clock::now() < deadline) {
         {
             std::lock_guard lock(mutex_);
             const Slot& s = find(slot);
-            if (!s.device || !s.device->claimed() || !s.firmware)
+            if (!s.device || !s.device->claimed() || !s.firmware || !s.change_queued)
                 return;
-            if (!s.firmware->interrupt_pending() &&
-                s.firmware->icc_status(0) != ccid::IccStatus::PresentInactive)
+            const UsbCounters c = s.device->counters();
+            if (!s.firmware->interrupt_pending() && c.interrupts > s.interrupts_at_change &&
+                c.bulk_out_since_interrupt >= 1)
+                return;
+            if (steady_clock::now() - start > milliseconds(500) &&
+                c.submits >= s.submits_at_change + 2)
                 return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::this_thread::sleep_for(milliseconds(2));
     }
+    std::lock_guard lock(mutex_);
+    const Slot& s = find(slot);
+    log(fmt::format("slot {}: the host did not take the change within 3 s (interrupt {})", slot,
+                    s.firmware && s.firmware->interrupt_pending() ? "pending" : "taken"));
 }
 
 void UsbLab::unplug(const std::string& slot) {

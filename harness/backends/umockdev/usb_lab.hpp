@@ -79,6 +79,9 @@ private:
         UsbReader* device = nullptr; // null while unplugged
         unsigned address = 0;
         std::uint64_t plugs = 0;
+        std::uint64_t submits_at_change = 0; // the device's URB count when the card changed
+        std::uint64_t interrupts_at_change = 0;
+        bool change_queued = false; // the last change queued a NotifySlotChange
     };
     Slot& find(const std::string& slot);
     const Slot& find(const std::string& slot) const;

@@ -158,6 +158,10 @@ bool Handler::try_reap(UsbReader& reader, UMockdevIoctlClient* client) {
                 continue;
             w->reply = std::move(*reply);
             w->has_reply = true;
+            if (w->type == USBDEVFS_URB_TYPE_INTERRUPT) {
+                ++impl.counters.interrupts;
+                impl.counters.bulk_out_since_interrupt = 0;
+            }
             impl.done.push_back(std::move(*w));
             impl.waiting_in.erase(w);
             it = std::prev(impl.done.end());
@@ -360,6 +364,7 @@ gboolean Handler::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpoi
             if (buffer)
                 g_object_unref(buffer);
             urb_of(data)->actual_length = u->buffer_length;
+            ++impl.counters.bulk_out_since_interrupt;
             impl.done.push_back(std::move(urb));
             reader.firmware().bulk_out(message, Clock::now());
             return complete(0, 0);

@@ -27,16 +27,18 @@ using ReaderFirmware = std::shared_ptr<lab::CcidFirmware>;
 
 // What the handler did, for `lab status`, the benchmark and tests.
 struct UsbCounters {
-    std::uint64_t ioctls = 0;                 // every usbdevfs request
-    std::uint64_t submits = 0;                // SUBMITURB
-    std::uint64_t reaps = 0;                  // REAPURB(NDELAY) answered with a URB
-    std::uint64_t reaps_empty = 0;            // REAPURB(NDELAY) answered EAGAIN (libusb retrying)
-    std::uint64_t discards = 0;               // DISCARDURB
-    std::uint64_t control = 0;                // control transfers on endpoint 0
-    std::uint64_t claims = 0;                 // CLAIMINTERFACE
-    std::uint64_t clients = 0;                // connections (opens of the device node)
-    std::uint64_t other = 0;                  // requests answered ENOTTY
-    std::chrono::nanoseconds handler_time{0}; // time spent inside the handler
+    std::uint64_t ioctls = 0;      // every usbdevfs request
+    std::uint64_t submits = 0;     // SUBMITURB
+    std::uint64_t reaps = 0;       // REAPURB(NDELAY) answered with a URB
+    std::uint64_t reaps_empty = 0; // REAPURB(NDELAY) answered EAGAIN (libusb retrying)
+    std::uint64_t discards = 0;    // DISCARDURB
+    std::uint64_t control = 0;     // control transfers on endpoint 0
+    std::uint64_t claims = 0;      // CLAIMINTERFACE
+    std::uint64_t clients = 0;     // connections (opens of the device node)
+    std::uint64_t other = 0;       // requests answered ENOTTY
+    std::uint64_t interrupts = 0;  // interrupt URBs handed back with a NotifySlotChange
+    std::uint64_t bulk_out_since_interrupt = 0; // PC_to_RDR messages since the last of them
+    std::chrono::nanoseconds handler_time{0};   // time spent inside the handler
 };
 
 class UsbReader {

@@ -107,9 +107,9 @@ ccid::Descriptor ReaderModel::ccid_descriptor() const {
     d.features = ccid_features();
     d.max_message_length = max_message_length;
     d.max_ifsd = 254;
-    // A reader that cannot do PPS only runs at the default rate (Fi 372 / Di 1 at 4 MHz).
-    if (pps == Pps::None)
-        d.max_data_rate_bps = d.data_rate_bps;
+    // pps=none keeps the usual dwMaxDataRate: like the old readers it stands for, the descriptor
+    // promises faster rates and the firmware fails the PPS (a descriptor that offered only the
+    // default rate would make the CCID driver stay at it, and the card would work).
     return d;
 }
 
@@ -127,27 +127,43 @@ std::string ReaderModel::interfaces_text() const {
 
 namespace {
 
-constexpr std::array<const char*, 21> columns{"id",
-                                              "manufacturer",
-                                              "product",
-                                              "vendor_id",
-                                              "product_id",
-                                              "bcd_device",
-                                              "serial",
-                                              "interfaces",
-                                              "exchange",
-                                              "max_message_length",
-                                              "protocols",
-                                              "pps",
-                                              "le_zero",
-                                              "chain_corrupt_above",
-                                              "wtx",
-                                              "timeout_ms",
-                                              "latency_us",
-                                              "flaky_every",
-                                              "notes",
-                                              "status",
-                                              "descriptor_dump"};
+constexpr std::array<const char*, 20> columns{
+    "id",         "manufacturer",        "product",   "vendor_id",
+    "product_id", "bcd_device",          "serial",    "interfaces",
+    "exchange",   "max_message_length",  "protocols", "pps",
+    "le_zero",    "chain_corrupt_above", "wtx",       "timeout_ms",
+    "latency_us", "flaky_every",         "notes",     "status"};
+// The optional last column (a file without it has no dump models).
+constexpr std::array<const char*, 21> columns_with_dump{"id",
+                                                        "manufacturer",
+                                                        "product",
+                                                        "vendor_id",
+                                                        "product_id",
+                                                        "bcd_device",
+                                                        "serial",
+                                                        "interfaces",
+                                                        "exchange",
+                                                        "max_message_length",
+                                                        "protocols",
+                                                        "pps",
+                                                        "le_zero",
+                                                        "chain_corrupt_above",
+                                                        "wtx",
+                                                        "timeout_ms",
+                                                        "latency_us",
+                                                        "flaky_every",
+                                                        "notes",
+                                                        "status",
+                                                        "descriptor_dump"};
+
+bool has_dump_column(const std::filesystem::path& file) {
+    for (const auto& line : csv::read_lines(file)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        return line.find("descriptor_dump") != std::string::npos; // the header line
+    }
+    return false;
+}
 
 template <typename T>
 std::optional<T> number(std::string_view text) {
@@ -365,7 +381,16 @@ ReaderModel parse_row(const csv::Table& table, const csv::Row& row) {
 } // namespace
 
 std::vector<ReaderModel> load_reader_models(const std::filesystem::path& file) {
-    const auto table = csv::read(file, columns);
+    auto table = std::filesystem::is_regular_file(file) && has_dump_column(file)
+                     ? csv::read(file, columns_with_dump)
+                     : csv::read(file, columns);
+    if (table.names.size() < columns_with_dump.size()) {
+        table.names.emplace_back("descriptor_dump");
+        for (auto& row : table.rows) {
+            row.cells.emplace_back();
+            row.columns.push_back(1);
+        }
+    }
     std::vector<ReaderModel> models;
     std::set<std::string> ids;
     for (const auto& row : table.rows) {

@@ -162,10 +162,31 @@ std::optional<Cause> rule_message_too_long(const StepContext& c) {
                              response_over ? "応答" : "コマンド", level_ja, limit_ja)};
 }
 
+// A short command with Le=00 (Ne 256) got its 9000 answer in this session.
+bool le_zero_worked(const Outcome& o) {
+    if (!o.session)
+        return false;
+    for (const auto& suite : o.session->suites)
+        for (const auto& step : suite.steps)
+            for (const auto& e : step.exchanges) {
+                if (e.sw != std::uint16_t{0x9000})
+                    continue;
+                const auto command = parse_command(e.command);
+                if (command && !is_extended_exchange(command) && command->le == std::size_t{256})
+                    return true;
+            }
+    return false;
+}
+
 std::optional<Cause> rule_le_zero(const StepContext& c) {
     if (!is_link_failure(c.failure) || !c.command || is_extended_exchange(c.command))
         return std::nullopt;
     if (c.command->le != std::size_t{256})
+        return std::nullopt;
+    // Not when this reader carried a short Le=00 command in the same session: the failure is
+    // something else (e.g. a flaky contact, which the CCID driver reports at TPDU level as a plain
+    // communication error).
+    if (le_zero_worked(c.outcome))
         return std::nullopt;
     const auto block = max_block(c.outcome.reader);
     if (block && *block < 258)
