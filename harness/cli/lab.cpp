@@ -406,6 +406,7 @@ void status(const Options& o) {
     out["pid"] = state["pid"];
     out["system_pcscd"] = state.value("system_pcscd", false);
     out["driver"] = state.value("driver", "cardharness");
+    out["driver_name"] = state.value("driver_name", "cardharness lab driver");
     out["pcscd_pid"] = state.value("pcscd_pid", -1);
     if (state.contains("usb_environment"))
         out["usb_environment"] = state["usb_environment"];

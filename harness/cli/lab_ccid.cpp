@@ -74,6 +74,7 @@ nlohmann::json UsbRuntime::state_json() const {
     for (const auto& r : impl_->bundle.added)
         added.push_back(fmt::format("{:04X}:{:04X}", r.vid, r.pid));
     return {{"driver", "ccid"},
+            {"driver_name", "libccid " + impl_->bundle.version},
             {"usb_environment", env},
             {"driver_bundle", impl_->bundle.drivers_dir.string()},
             {"driver_bundle_added", added},

@@ -60,6 +60,7 @@ using model::Compatibility;
 
 struct RunOptions {
     bool lab = false;
+    bool usb = false; // [usblab hook] --lab --usb: the lab on USB, driven by the system's libccid
     std::string lab_dir;
     std::string reader;
     bool all = false;
@@ -208,6 +209,7 @@ struct LabSlot {
 struct LabView {
     std::string dir;
     std::string socket;
+    std::string driver_name; // [usblab hook] "cardharness lab driver" or "libccid 1.5.2"
     std::vector<LabSlot> slots;
     std::vector<lab::ReaderModel> models;
     const LabSlot* slot_of(const std::string& pcsc_reader) const {
@@ -227,6 +229,7 @@ std::optional<LabView> read_lab(const std::string& dir) {
         LabView view;
         view.dir = j.value("dir", dir);
         view.socket = j.value("socket", "");
+        view.driver_name = j.value("driver_name", "cardharness lab driver");
         for (const auto& s : j.at("slots")) {
             LabSlot slot;
             slot.slot = s.value("slot", "");
@@ -248,8 +251,8 @@ std::optional<LabView> read_lab(const std::string& dir) {
 // Starts the default lab (as `lab start` does) and stops it when the run ends.
 class LabForRun {
 public:
-    explicit LabForRun(std::string dir) : dir_(std::move(dir)) {
-        const auto [rc, out] = capture(lab_command(dir_, "start"));
+    explicit LabForRun(std::string dir, bool usb = false) : dir_(std::move(dir)) {
+        const auto [rc, out] = capture(lab_command(dir_, usb ? "start --usb" : "start"));
         const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
         const auto at = out.find(prefix);
         if (rc != 0 || at == std::string::npos) {
@@ -501,7 +504,7 @@ model::ReaderIdentity reader_identity(const model::PcscReader& info, const plan:
             if (id.serial.empty())
                 id.serial = m->usb.serial;
         }
-        id.driver = "cardharness lab driver";
+        id.driver = lab->driver_name;
     }
     if (facts.descriptor) {
         id.ccid_descriptor = ccid::encode(*facts.descriptor);
@@ -931,6 +934,8 @@ int run_command(const RunOptions& options) {
                 fmt::format("--cards: unknown card type \"{}\" (mynumber, juki, transport)", t));
     if (!card_types.empty() && options.all)
         throw UsageError("--cards runs one reader: use --reader NAME, not --all");
+    if (options.usb && !options.lab)
+        throw UsageError("--usb goes with --lab (a running lab says its own driver)");
 
     // PINs: file, then environment (never a command-line argument).
     suite::PinSource pins;
@@ -945,7 +950,7 @@ int run_command(const RunOptions& options) {
         lab_dir = io::paths::default_lab_dir().string();
     std::unique_ptr<LabForRun> lab_run;
     if (options.lab)
-        lab_run = std::make_unique<LabForRun>(lab_dir);
+        lab_run = std::make_unique<LabForRun>(lab_dir, options.usb);
     std::optional<LabView> lab = read_lab(lab_dir);
     if (lab && !options.lab) {
         // A running lab describes these readers only when we talk to its pcscd.
@@ -1091,6 +1096,9 @@ void add_run_command(CLI::App& app, Context& context) {
                "untested, with a diagnosis)");
     cmd->add_flag("--lab", options->lab,
                   "Start the default virtual lab for the run and stop it after (needs root)");
+    cmd->add_flag("--usb", options->usb,
+                  "With --lab: the lab's readers are USB CCID devices driven by the system's "
+                  "CCID driver (libccid), as `lab start --usb`");
     cmd->add_option("--lab-dir", options->lab_dir,
                     "Lab state folder (default $CARDHARNESS_LAB_DIR or results/lab)");
     cmd->add_option("--reader", options->reader, "Only this PC/SC reader (exact name)");

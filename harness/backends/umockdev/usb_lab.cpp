@@ -72,6 +72,16 @@ DriverBundle write_driver_bundle(const fs::path& dir,
     DriverBundle bundle;
     bundle.drivers_dir = dir;
     bundle.system_library = fs::canonical(library);
+    {
+        const std::string plist_text = text.str();
+        const std::string key = "<key>CFBundleShortVersionString</key>";
+        if (const auto at = plist_text.find(key); at != std::string::npos) {
+            const auto open = plist_text.find("<string>", at);
+            const auto close = plist_text.find("</string>", open);
+            if (open != std::string::npos && close != std::string::npos)
+                bundle.version = plist_text.substr(open + 8, close - open - 8);
+        }
+    }
     std::set<std::pair<std::uint16_t, std::uint16_t>> seen;
     for (const auto* m : models) {
         const auto key = std::make_pair(m->usb.vendor_id, m->usb.product_id);

@@ -33,6 +33,7 @@ std::string friendly_name_of(const lab::ReaderModel& model);
 struct DriverBundle {
     std::filesystem::path drivers_dir; // mounted over /usr/lib/pcsc/drivers
     std::filesystem::path system_library;
+    std::string version; // the system libccid's CFBundleShortVersionString, e.g. "1.5.2"
     std::vector<ccid_driver::SupportedReader> added;  // lab VID:PIDs the system list lacks
     std::vector<ccid_driver::SupportedReader> listed; // lab VID:PIDs the system list has
     // What spawn_private_pcscd must mount, in order (source, target).
