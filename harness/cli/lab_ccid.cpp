@@ -33,6 +33,7 @@ UsbRuntime::UsbRuntime(lab::Lab& lab, const fs::path& lab_dir, lab::Logger log)
     std::error_code ec;
     fs::remove_all(lab_dir / "usb-drivers", ec);
     impl_->bundle = umock::write_driver_bundle(lab_dir / "usb-drivers", models);
+    impl_->usb->use_names(impl_->bundle);
     if (log) {
         log(fmt::format("USB lab: testbed {}, system libccid {}", impl_->testbed.root().string(),
                         impl_->bundle.system_library.string()));

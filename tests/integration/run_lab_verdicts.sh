@@ -5,7 +5,16 @@
 # compatible" (1).
 set -euo pipefail
 source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
-lab_require_or_skip
+# --usb (run_lab_verdicts_usb.sh): the same lab as USB devices driven by the system's libccid.
+usb=()
+driver=cardharness
+if [ "${1:-}" = --usb ]; then
+    usb=(--usb)
+    driver=ccid
+    lab_require_usb_or_skip
+else
+    lab_require_or_skip
+fi
 
 LAB_DIR=$(mktemp -d /tmp/chrun.XXXXXX)
 trap lab_cleanup EXIT
@@ -15,7 +24,7 @@ expected=$CARDHARNESS_SOURCE_DIR/profiles/readers/expected_verdicts.csv
 lab_file=$CARDHARNESS_SOURCE_DIR/profiles/labs/default.csv
 
 set +e
-timeout 500 "$CARDHARNESS" run --lab --lab-dir "$LAB_DIR/lab" --all --jobs 4 --json \
+timeout 500 "$CARDHARNESS" run --lab "${usb[@]}" --lab-dir "$LAB_DIR/lab" --all --jobs 4 --json \
     --db "$work/h.db" >"$work/run.json" 2>"$work/run.err"
 rc=$?
 set -e
@@ -42,7 +51,9 @@ got=$(jq '.verdicts | length' "$work/run.json")
 [ "$got" -eq "$slots" ] || lab_fail "expected $slots verdicts (one per slot), got $got"
 
 failures=0
-while IFS=, read -r model card iface verdict cause phrase; do
+while IFS=, read -r model card iface verdict cause phrase row_driver; do
+    # A row for one driver only (the `driver` column) applies to that driver's lab.
+    [ -z "$row_driver" ] || [ "$row_driver" = "$driver" ] || continue
     v=$(jq -c --arg m "$model" --arg c "$card" --arg i "$iface" \
         '[.verdicts[] | select(.reader_model == $m and .card_type == $c and .interface == $i)]' \
         "$work/run.json")
@@ -79,3 +90,9 @@ n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM sessions s JOIN runs r ON r.id = 
 n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM verdicts v JOIN runs r ON r.id = v.run_id WHERE r.uuid='$uuid'")
 [ "$n" -eq "$slots" ] || lab_fail "expected $slots stored verdicts, got $n"
 echo "all $slots reader models got their expected verdicts"
+# The driver each session went through is stored as a column of its reader.
+want_driver="cardharness lab driver"
+[ "$driver" = ccid ] && want_driver="libccid "
+bad=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM sessions s JOIN runs r ON r.id = s.run_id
+      JOIN readers d ON d.id = s.reader_id WHERE r.uuid='$uuid' AND d.driver NOT LIKE '$want_driver%'")
+[ "$bad" -eq 0 ] || lab_fail "$bad sessions did not go through the $driver driver"

@@ -51,6 +51,14 @@ std::string friendly_name_of(const lab::ReaderModel& model) {
     return maker + " " + product;
 }
 
+std::string DriverBundle::friendly_name(std::uint16_t vid, std::uint16_t pid) const {
+    for (const auto* list : {&added, &listed})
+        for (const auto& r : *list)
+            if (r.vid == vid && r.pid == pid)
+                return r.name;
+    return {};
+}
+
 std::vector<std::pair<fs::path, fs::path>> DriverBundle::mounts() const {
     return {{system_library, drivers_dir / "ifd-ccid.bundle/Contents/Linux/libccid.so"},
             {drivers_dir, "/usr/lib/pcsc/drivers"}};
@@ -89,10 +97,15 @@ DriverBundle write_driver_bundle(const fs::path& dir,
             continue;
         ccid_driver::SupportedReader reader{m->usb.vendor_id, m->usb.product_id,
                                             friendly_name_of(*m)};
-        const bool listed = std::any_of(system_list.begin(), system_list.end(), [&](const auto& r) {
-            return r.vid == reader.vid && r.pid == reader.pid;
-        });
-        (listed ? bundle.listed : bundle.added).push_back(std::move(reader));
+        // A VID:PID the system's driver lists keeps its entry (pcscd takes the last match).
+        const ccid_driver::SupportedReader* listed = nullptr;
+        for (const auto& r : system_list)
+            if (r.vid == reader.vid && r.pid == reader.pid)
+                listed = &r;
+        if (listed)
+            bundle.listed.push_back(*listed);
+        else
+            bundle.added.push_back(std::move(reader));
     }
     const fs::path contents = dir / "ifd-ccid.bundle/Contents";
     fs::create_directories(contents / "Linux");
@@ -181,9 +194,20 @@ std::vector<std::string> UsbLab::unclaimed() const {
     return out;
 }
 
+void UsbLab::use_names(const DriverBundle& bundle) {
+    std::lock_guard lock(mutex_);
+    for (auto& s : slots_)
+        s->friendly_name = bundle.friendly_name(s->model.usb.vendor_id, s->model.usb.product_id);
+}
+
 std::string UsbLab::pcsc_name_prefix(const std::string& slot) const {
     const Slot& s = find(slot);
-    return fmt::format("{} ({})", friendly_name_of(s.model), s.description.serial.value_or(""));
+    // pcscd: "<Info.plist name> [<iInterface>] (<iSerialNumber>)"
+    std::string name = s.friendly_name.empty() ? friendly_name_of(s.model) : s.friendly_name;
+    const auto& iface = s.description.interfaces.front().info;
+    if (iface.name)
+        name += " [" + *iface.name + "]";
+    return fmt::format("{} ({})", name, s.description.serial.value_or(""));
 }
 
 std::vector<lab::FirmwareTrace> UsbLab::trace(const std::string& slot) const {
@@ -292,9 +316,7 @@ nlohmann::json UsbLab::slot_status(const std::string& slot) const {
         usb["reaps_empty"] = c.reaps_empty;
         usb["handler_us"] = c.handler_time.count() / 1000;
     }
-    nlohmann::json out = {{"pcsc_reader_prefix", fmt::format("{} ({})", friendly_name_of(s.model),
-                                                             s.description.serial.value_or(""))},
-                          {"usb_device", usb}};
+    nlohmann::json out = {{"pcsc_reader_prefix", pcsc_name_prefix(slot)}, {"usb_device", usb}};
     if (s.firmware)
         out["ccid_status"] = ccid::to_string(s.firmware->icc_status(0));
     return out;

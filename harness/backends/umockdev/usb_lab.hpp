@@ -36,6 +36,8 @@ struct DriverBundle {
     std::string version; // the system libccid's CFBundleShortVersionString, e.g. "1.5.2"
     std::vector<ccid_driver::SupportedReader> added;  // lab VID:PIDs the system list lacks
     std::vector<ccid_driver::SupportedReader> listed; // lab VID:PIDs the system list has
+    // The name pcscd will give readers of this VID:PID (empty: not a lab VID:PID).
+    std::string friendly_name(std::uint16_t vid, std::uint16_t pid) const;
     // What spawn_private_pcscd must mount, in order (source, target).
     std::vector<std::pair<std::filesystem::path, std::filesystem::path>> mounts() const;
 };
@@ -51,6 +53,8 @@ public:
     ~UsbLab() override;
 
     void plug_all();
+    // The Info.plist names pcscd uses (pcsc_name_prefix()).
+    void use_names(const DriverBundle& bundle);
     // Every plugged device has been opened (interface claimed) by libccid.
     bool all_claimed() const;
     std::vector<std::string> unclaimed() const;
@@ -80,6 +84,7 @@ private:
         UsbReader* device = nullptr; // null while unplugged
         unsigned address = 0;
         std::uint64_t plugs = 0;
+        std::string friendly_name;           // from the driver bundle
         std::uint64_t submits_at_change = 0; // the device's URB count when the card changed
         std::uint64_t interrupts_at_change = 0;
         bool change_queued = false; // the last change queued a NotifySlotChange
