@@ -266,8 +266,12 @@ std::optional<Cause> rule_removed(const StepContext& c) {
 std::optional<Cause> rule_lost(const StepContext& c) {
     if (c.failure == io::TransportFailure::ReaderGone)
         return Cause{"reader_lost", Compatibility::Untested,
-                     fmt::format("the reader went away during \"{}\"", c.step.title_en),
-                     fmt::format("「{}」の途中でリーダーが失われた", c.step.title_ja)};
+                     fmt::format("reader removed during \"{}\": the reader was unplugged or pcscd "
+                                 "lost it; the session is incomplete",
+                                 c.step.title_en),
+                     fmt::format("「{}」の途中でリーダーが取り外された（抜去、またはpcscdが"
+                                 "見失った）: セッションは未完了",
+                                 c.step.title_ja)};
     if (c.failure == io::TransportFailure::ServiceGone)
         return Cause{"pcscd_lost", Compatibility::Untested,
                      fmt::format("pcscd stopped during \"{}\"", c.step.title_en),

@@ -288,3 +288,29 @@ BOOST_AUTO_TEST_CASE(a_capability_check_failing_on_an_extended_reader_blames_cha
     t.optional_steps = {"ext.check"};
     BOOST_TEST(!has_cause(plan::judge(t), "extended_chaining_faulty"));
 }
+
+BOOST_AUTO_TEST_CASE(le_zero_is_not_blamed_when_an_le_zero_read_passed_in_the_session) {
+    // A flaky contact seen through libccid at TPDU level: the bounce is a plain communication
+    // error on whatever step it hits, here a READ BINARY with Le=00, after another one passed.
+    const auto s =
+        session({step("ok", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 00", "90 00")}),
+                 step("read", "read_ef", StepVerdict::Fail,
+                      {broken("00 B0 00 04 00", "transport error: communication_error")},
+                      "transport error")});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST(!has_cause(j, "le_zero_rejected"));
+    BOOST_TEST(has_cause(j, "transport_failure"));
+}
+
+BOOST_AUTO_TEST_CASE(an_unplugged_reader_is_named_as_removed) {
+    const auto s =
+        session({step("a", "read_ef", StepVerdict::Aborted,
+                      {broken("00 B0 00 00 10", "transport error: reader_gone")}, "reader gone")},
+                model::RunStatus::Incomplete);
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Untested));
+    BOOST_TEST(has_cause(j, "reader_lost"));
+    BOOST_TEST(j.diagnosis_en.find("reader removed during") == 0U);
+}
