@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
+#include "cli/run_ccid_trace.hpp"
 #include "io/paths.hpp"
 #include "model/card_identity.hpp"
 #include "pure/ccid.hpp"
@@ -703,8 +704,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     for (const auto& id : chosen)
         if (const auto* s = shared.suites.get(id))
             total += s->suite.steps.size();
+    // [usblab hook] a --usb lab slot: the firmware's CCID messages of failing steps
+    const bool on_usb_lab = slot && shared.lab->driver_name.rfind("libccid", 0) == 0;
+    StepTraces traces(on_usb_lab ? std::filesystem::path(shared.lab->dir) / "lab.sock"
+                                 : std::filesystem::path(),
+                      on_usb_lab ? slot->slot : std::string());
     std::size_t done = 0;
     ctx.progress = [&](const suite::Progress& p) {
+        traces.step_started(p.suite_id, p.step_id);
         shared.board.update(title,
                             fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
                                         p.suite_id, p.title_en),
@@ -721,6 +728,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         if (ctx.status != model::RunStatus::Complete)
             break;
     }
+    traces.attach(session); // [usblab hook]
     session.status = ctx.status;
     session.cause = ctx.cause;
     if (session.status == model::RunStatus::Incomplete &&

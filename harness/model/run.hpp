@@ -35,6 +35,15 @@ struct Exchange {
     std::string note; // e.g. "GET RESPONSE followed 61 10", "transport error: timeout"
 };
 
+// A CCID message the lab's emulated reader firmware saw or sent during a step (`lab start --usb`),
+// already redacted (pure/ccid_trace.hpp): its header and framing, never card data.
+struct CcidMessage {
+    std::string direction;      // "out" (PC_to_RDR), "in" (RDR_to_PC), "interrupt", "control"
+    std::int64_t offset_us = 0; // from the step's start
+    std::string message;        // spaced hex with "<redacted len=N>" markers
+    std::string note;           // what the firmware made of it
+};
+
 struct StepResult {
     std::string step_id; // stable across suite versions: results join on it
     std::string group;
@@ -47,7 +56,8 @@ struct StepResult {
     std::optional<std::uint16_t> sw;
     std::int64_t duration_us = 0;
     std::vector<Exchange> exchanges;
-    std::string measurements_json; // e.g. latency statistics, "{}" when none
+    std::string measurements_json;       // e.g. latency statistics, "{}" when none
+    std::vector<CcidMessage> ccid_trace; // failing steps on a USB lab reader: the firmware's side
 };
 
 struct SuiteRef {

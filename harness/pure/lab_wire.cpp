@@ -97,12 +97,14 @@ const char* to_string(Op op) {
         return "unplug";
     case Op::Plug:
         return "plug";
+    case Op::Trace:
+        return "trace";
     }
     return "unknown";
 }
 
 bool is_known(std::uint8_t op) {
-    return (op >= 1 && op <= 8) || (op >= 0x40 && op <= 0x46);
+    return (op >= 1 && op <= 8) || (op >= 0x40 && op <= 0x47);
 }
 
 Bytes encode_body(const Request& request) {

@@ -96,3 +96,22 @@ want_driver="cardharness lab driver"
 bad=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM sessions s JOIN runs r ON r.id = s.run_id
       JOIN readers d ON d.id = s.reader_id WHERE r.uuid='$uuid' AND d.driver NOT LIKE '$want_driver%'")
 [ "$bad" -eq 0 ] || lab_fail "$bad sessions did not go through the $driver driver"
+if [ "$driver" = ccid ]; then
+    # A failing step keeps the CCID messages the emulated firmware saw and sent, redacted: the
+    # short-APDU 261 reader's overrun (bError 0xFC) is there, and no APDU data is.
+    trace_where="FROM ccid_trace c JOIN steps st ON st.id = c.step_row JOIN sessions s ON
+        s.id = st.session_id JOIN runs r ON r.id = s.run_id JOIN readers d ON d.id = s.reader_id
+        WHERE r.uuid = '$uuid'"
+    n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) $trace_where AND d.reader_model = 'lab-short-261'
+        AND st.verdict IN ('fail', 'error') AND c.message LIKE '80 % 40 FC 00%'")
+    [ "$n" -gt 0 ] || lab_fail "no stored CCID trace shows the short-APDU reader's overrun (bError FC)"
+    n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) $trace_where AND st.verdict = 'pass'")
+    [ "$n" -eq 0 ] || lab_fail "passing steps should store no CCID trace ($n messages)"
+    # Every XfrBlock/DataBlock payload longer than an APDU header or a status word is redacted.
+    leaks=$(sqlite3 "$work/h.db" "SELECT c.message $trace_where" |
+        awk -F' [|] ' 'NF > 1 && $2 !~ /redacted/ && split($2, b, " ") > 5 && $1 ~ /^(6F|80) /')
+    [ -z "$leaks" ] || lab_fail "CCID messages stored with unredacted data: $(head -n 3 <<<"$leaks")"
+    "$CARDHARNESS" report --db "$work/h.db" --format html --view technical --out "$work/t.html" >/dev/null
+    grep -q 'class="ccid"' "$work/t.html" || lab_fail "the technical report shows no CCID trace"
+    echo "ok CCID traces of failing steps stored (redacted) and shown in the technical report"
+fi

@@ -1,5 +1,6 @@
 #include "backends/umockdev/usb_lab.hpp"
 
+#include "pure/ccid_trace.hpp"
 #include "pure/error.hpp"
 
 #include <chrono>
@@ -164,6 +165,7 @@ void UsbLab::plug_locked(Slot& s) {
         config.clock_frequencies_khz = s.model.dump->clock_frequencies_khz;
         config.data_rates_bps = s.model.dump->data_rates_bps;
     }
+    config.trace_capacity = 8192; // a whole session's messages: a failing step's evidence
     s.firmware = std::make_shared<lab::CcidFirmware>(std::move(config));
     if (s.card)
         s.firmware->insert(0, s.card, s.interface);
@@ -320,6 +322,44 @@ nlohmann::json UsbLab::slot_status(const std::string& slot) const {
     if (s.firmware)
         out["ccid_status"] = ccid::to_string(s.firmware->icc_status(0));
     return out;
+}
+
+} // namespace harness::umock
+
+namespace harness::umock {
+
+nlohmann::json UsbLab::trace(const std::string& slot, std::int64_t since_ns) const {
+    std::vector<lab::FirmwareTrace> entries;
+    ccid::ExchangeLevel level = ccid::ExchangeLevel::Reserved;
+    {
+        std::lock_guard lock(mutex_);
+        const Slot& s = find(slot);
+        if (s.firmware) {
+            entries = s.firmware->trace();
+            level = s.firmware->descriptor().exchange_level();
+        }
+    }
+    // Redacted here, in the lab: no card data leaves the process that holds the cards. The
+    // redactor reads the whole kept trace in order (it follows bSeq and the protocol).
+    ccid::TraceRedactor redactor(level);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) {
+        using D = lab::FirmwareTrace::Direction;
+        const auto direction = e.direction == D::BulkOut     ? ccid::TraceDirection::Out
+                               : e.direction == D::BulkIn    ? ccid::TraceDirection::In
+                               : e.direction == D::Interrupt ? ccid::TraceDirection::Interrupt
+                                                             : ccid::TraceDirection::Control;
+        std::string message = redactor.redact(direction, e.message);
+        const std::int64_t t =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(e.time.time_since_epoch()).count();
+        if (t < since_ns)
+            continue;
+        out.push_back({{"t_ns", t},
+                       {"direction", lab::to_string(e.direction)},
+                       {"message", std::move(message)},
+                       {"note", e.note}});
+    }
+    return {{"entries", out}};
 }
 
 } // namespace harness::umock

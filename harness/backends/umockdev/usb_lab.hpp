@@ -72,6 +72,7 @@ public:
     void unplug(const std::string& slot) override;
     void plug(const std::string& slot) override;
     nlohmann::json slot_status(const std::string& slot) const override;
+    nlohmann::json trace(const std::string& slot, std::int64_t since_ns) const override;
 
 private:
     struct Slot {

@@ -347,6 +347,16 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
             else
                 devices_->plug(request.slot);
             return reply(ifd::Code::Success);
+        case Op::Trace: {
+            if (!devices_)
+                return bad("trace needs a lab started with --usb (USB readers)");
+            find(request.slot);
+            std::int64_t since = 0;
+            const std::string text(request.data.begin(), request.data.end());
+            if (!text.empty())
+                since = std::stoll(text);
+            return reply(ifd::Code::Success, bytes_of(devices_->trace(request.slot, since).dump()));
+        }
         case Op::Stop:
             return bad("stop is handled by the lab process");
         default:

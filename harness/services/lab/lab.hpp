@@ -65,6 +65,9 @@ public:
     virtual void unplug(const std::string& slot) = 0; // hot-remove the slot's device
     virtual void plug(const std::string& slot) = 0;   // plug it back in
     virtual nlohmann::json slot_status(const std::string& slot) const = 0; // a JSON object
+    // The CCID messages of the slot's firmware since `since_ns` (steady clock), redacted:
+    // {"entries":[{"t_ns","direction","message","note"}]}.
+    virtual nlohmann::json trace(const std::string& slot, std::int64_t since_ns) const = 0;
 };
 
 struct SlotStatus {

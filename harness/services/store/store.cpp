@@ -17,7 +17,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 1> migrations{
+constexpr std::array<std::string_view, 2> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -120,6 +120,20 @@ CREATE INDEX sessions_by_run ON sessions(run_id);
 CREATE INDEX steps_by_session ON steps(session_id);
 CREATE INDEX exchanges_by_step ON exchanges(step_row);
 CREATE INDEX verdicts_by_run ON verdicts(run_id);
+)sql",
+    // 2 (usblab): the CCID messages the lab's emulated reader firmware saw and sent during a
+    // failing step (`lab start --usb`), redacted like the APDUs.
+    R"sql(
+CREATE TABLE ccid_trace (
+    id        INTEGER PRIMARY KEY,
+    step_row  INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('out', 'in', 'interrupt', 'control')),
+    offset_us INTEGER NOT NULL DEFAULT 0,
+    message   TEXT NOT NULL,
+    note      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ccid_trace_by_step ON ccid_trace(step_row);
 )sql",
 };
 
@@ -349,6 +363,8 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     SQLite::Statement ex_ins(*db_, "INSERT INTO exchanges (step_row, seq, command, response, sw, "
                                    "duration_us, note) VALUES (?,?,?,?,?,?,?)");
+    SQLite::Statement ccid_ins(*db_, "INSERT INTO ccid_trace (step_row, seq, direction, offset_us, "
+                                     "message, note) VALUES (?,?,?,?,?,?)");
     int step_seq = 0;
     for (const auto& suite : session.suites) {
         for (const auto& step : suite.steps) {
@@ -381,6 +397,17 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                 ex_ins.bind(6, ex.duration_us);
                 ex_ins.bind(7, ex.note);
                 ex_ins.exec();
+            }
+            int ccid_seq = 0;
+            for (const auto& m : step.ccid_trace) {
+                ccid_ins.reset();
+                ccid_ins.bind(1, step_row);
+                ccid_ins.bind(2, ccid_seq++);
+                ccid_ins.bind(3, m.direction);
+                ccid_ins.bind(4, m.offset_us);
+                ccid_ins.bind(5, m.message);
+                ccid_ins.bind(6, m.note);
+                ccid_ins.exec();
             }
         }
     }
@@ -483,6 +510,8 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
                                   "ORDER BY seq");
     SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note FROM "
                                       "exchanges WHERE step_row = ? ORDER BY seq");
+    SQLite::Statement ccid(*db_, "SELECT direction, offset_us, message, note FROM ccid_trace "
+                                 "WHERE step_row = ? ORDER BY seq");
     while (sessions.executeStep()) {
         model::Session session;
         session.status = status_column(sessions.getColumn(1));
@@ -534,6 +563,12 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
                     {exchanges.getColumn(0).getString(), exchanges.getColumn(1).getString(),
                      column_optional<std::uint16_t>(exchanges.getColumn(2)),
                      exchanges.getColumn(3).getInt64(), exchanges.getColumn(4).getString()});
+            ccid.reset();
+            ccid.bind(1, steps.getColumn(0).getInt64());
+            while (ccid.executeStep())
+                step.ccid_trace.push_back(
+                    {ccid.getColumn(0).getString(), ccid.getColumn(1).getInt64(),
+                     ccid.getColumn(2).getString(), ccid.getColumn(3).getString()});
             session.suites.back().steps.push_back(std::move(step));
         }
         run.sessions.push_back(std::move(session));
