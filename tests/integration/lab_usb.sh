@@ -13,7 +13,24 @@ for tool in opensc-tool stat dpkg; do
     command -v "$tool" >/dev/null || lab_skip "$tool not found"
 done
 
-lab_start --usb
+# With the shared reader dumps: one more slot wears a real reader's identity and CCID descriptor
+# (a descriptor_dump model: ACS ACR39U, TPDU, automatic PPS), in a private copy of the profiles.
+dump=${CARDHARNESS_SHARED_DIR:-/nonexistent}/data/ccid-readers/ACS_ACR39U_ICC_Reader.txt
+lab_args=(--usb)
+if [ -f "$dump" ]; then
+    profiles=$(mktemp -d /tmp/chprof.XXXXXX)
+    cp -r "$CARDHARNESS_SOURCE_DIR/profiles/." "$profiles/"
+    cat >"$profiles/readers/lab_dump_models.csv" <<EOF
+id,manufacturer,product,vendor_id,product_id,bcd_device,serial,interfaces,exchange,max_message_length,protocols,pps,le_zero,chain_corrupt_above,wtx,timeout_ms,latency_us,flaky_every,status,notes,descriptor_dump
+lab-dump-acr39u,,,,,,,contact,,,,,pass,,yes,10000,0,0,virtual,"ACS ACR39U as its dump describes it",$dump
+EOF
+    cp "$profiles/labs/default.csv" "$profiles/labs/usb.csv"
+    echo "r13,lab-dump-acr39u,mynumber,contact,no" >>"$profiles/labs/usb.csv"
+    export CARDHARNESS_PROFILES_DIR=$profiles
+    lab_args+=(--lab "$profiles/labs/usb.csv")
+fi
+lab_start "${lab_args[@]}"
+[ -z "${profiles:-}" ] || trap 'rc=$?; rm -rf "$profiles"; (exit $rc); lab_cleanup' EXIT
 status() { "$CARDHARNESS" lab status --dir "$LAB_DIR" --json; }
 status >"$LAB_DIR/status.json"
 jq -e '.driver == "ccid" and (.driver_name | startswith("libccid ")) and .pcscd_pid > 0' \
@@ -38,7 +55,7 @@ grep -q '<string>0xF1AB</string>' "$LAB_DIR/usb-drivers/ifd-ccid.bundle/Contents
 echo "ok pcscd ($pcscd_pid) maps $maps_path = $packaged (dev $maps_dev inode $maps_inode)"
 
 # (2) pcscd lists every lab reader (libccid's names: "<product> (<serial>) NN 00").
-listed=$(opensc-tool --list-readers | grep -c ' Lab ' || true)
+listed=$(opensc-tool --list-readers | grep -cE '\(LAB[0-9A-F]+-0001-r[0-9]+\)' || true)
 [ "$listed" -eq "$slots" ] || lab_fail "pcscd lists $listed lab readers, expected $slots"
 
 # (3) Inside the USB environment: libusb sees the devices, `readers` joins them to PC/SC.
@@ -47,8 +64,8 @@ env "${LAB_USB_ENV[@]}" "$CARDHARNESS" readers --json >"$LAB_DIR/readers.json" |
 for slot in $(jq -r '.slots[].slot' "$LAB_DIR/status.json"); do
     name=$(jq -r --arg s "$slot" '.slots[] | select(.slot == $s) | .pcsc_reader' "$LAB_DIR/status.json")
     address=$(jq -r --arg s "$slot" '.slots[] | select(.slot == $s) | .usb_device.address' "$LAB_DIR/status.json")
-    jq -e --arg n "$name" --argjson a "$address" '.readers[] | select(.name == $n) |
-        select(.join == "tlv_and_channel_id" and .usb.vid == 61867 and .usb.bus == 1 and
+    jq -e --arg n "$name" --arg s "$slot" --argjson a "$address" '.readers[] | select(.name == $n) |
+        select(.join == "tlv_and_channel_id" and (.usb.vid == 61867 or $s == "r13") and .usb.bus == 1 and
                .usb.address == $a and (.usb.interfaces[0].ccid_descriptor | length > 0))' \
         "$LAB_DIR/readers.json" >/dev/null ||
         lab_fail "slot $slot ($name): not joined to USB 1/$address: $(jq -c --arg n "$name" '.readers[] | select(.name == $n) | {join, usb: (.usb | {vid, bus, address})}' "$LAB_DIR/readers.json")"
@@ -61,10 +78,28 @@ grep -q 'dwMaxCCIDMessageLength: 261' "$LAB_DIR/describe.txt" &&
     lab_fail "describe --reader did not decode the short-APDU 261 reader's descriptor"
 # Outside it, a client sees PC/SC only: no USB device joins a lab reader.
 "$CARDHARNESS" readers --json >"$LAB_DIR/readers-outside.json" || true
-jq -e --argjson n "$slots" '[.readers[] | select(.name | test("^Lab "))] | length == $n and
+jq -e --argjson n "$slots" '[.readers[] | select(.name | test("\\(LAB[0-9A-F]+-0001-r[0-9]+\\)"))] | length == $n and
         all(.join == "none")' "$LAB_DIR/readers-outside.json" >/dev/null ||
     lab_fail "outside the USB environment a lab reader was joined to a USB device"
 echo "ok readers/describe join $slots lab readers through libusb"
+
+if [ -f "$dump" ]; then
+    r13=$(jq -r '.slots[] | select(.slot == "r13") | .pcsc_reader' "$LAB_DIR/status.json")
+    # (its dump carries a garbled iInterface string, which pcscd puts in brackets, as with the
+    # real reader)
+    case "$r13" in "ACS ACR39U ICC Reader "*"(LAB072FB100-0001-r13) "*) ;;
+    *) lab_fail "the dump model's reader is named \"$r13\"" ;; esac
+    jq -e --arg n "$r13" '.readers[] | select(.name == $n) | .usb.vid == 1839 and .usb.pid == 45312' \
+        "$LAB_DIR/readers.json" >/dev/null || lab_fail "the dump model does not wear 072F:B100"
+    env "${LAB_USB_ENV[@]}" "$CARDHARNESS" describe --reader "$r13" --json >"$LAB_DIR/d13.json"
+    "$CARDHARNESS" describe --ccid-dump "$dump" --json >"$LAB_DIR/dump.json"
+    [ "$(jq -Sc '.interfaces[0].descriptor' "$LAB_DIR/d13.json")" = \
+        "$(jq -Sc '.interfaces[0].descriptor' "$LAB_DIR/dump.json")" ] ||
+        lab_fail "the dump model's descriptor differs from the dump"
+    [ "$(opensc-tool --reader "$r13" --atr)" = "3b:da:13:ff:81:31:fb:46:80:12:39:2f:31:c1:73:c6:01:c0:3b" ] ||
+        lab_fail "no My Number ATR through the ACR39U descriptor"
+    echo "ok a descriptor_dump model wears ACS ACR39U's identity and descriptor through libccid"
+fi
 
 # (4) insert/remove: NotifySlotChange, as pcscd sees it.
 r01=$(jq -r '.slots[] | select(.slot == "r01") | .pcsc_reader' "$LAB_DIR/status.json")
