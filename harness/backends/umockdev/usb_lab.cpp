@@ -316,11 +316,25 @@ nlohmann::json UsbLab::slot_status(const std::string& slot) const {
         usb["ioctls"] = c.ioctls;
         usb["reaps"] = c.reaps;
         usb["reaps_empty"] = c.reaps_empty;
+        usb["submits"] = c.submits;
+        usb["discards"] = c.discards;
+        usb["control"] = c.control;
         usb["handler_us"] = c.handler_time.count() / 1000;
     }
     nlohmann::json out = {{"pcsc_reader_prefix", pcsc_name_prefix(slot)}, {"usb_device", usb}};
-    if (s.firmware)
+    if (s.firmware) {
         out["ccid_status"] = ccid::to_string(s.firmware->icc_status(0));
+        const lab::FirmwareCounters f = s.firmware->counters();
+        out["firmware"] = {{"bulk_out", f.bulk_out},
+                           {"bulk_in", f.bulk_in},
+                           {"interrupts", f.interrupts},
+                           {"failed", f.failed},
+                           {"time_extensions", f.time_extensions},
+                           {"t1_blocks", f.t1_blocks},
+                           {"wtx_requests", f.wtx_requests},
+                           {"chained", f.chained},
+                           {"card_commands", f.card_commands}};
+    }
     return out;
 }
 

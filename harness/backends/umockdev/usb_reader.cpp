@@ -47,6 +47,12 @@ void unref(Urb& urb) {
 
 constexpr std::size_t pipe_page = 4096;
 
+// A GSource that fires once at its ready time (g_source_set_ready_time), calling its callback.
+gboolean dispatch_timer(GSource*, GSourceFunc callback, gpointer data) {
+    return callback ? callback(data) : G_SOURCE_REMOVE;
+}
+GSourceFuncs timer_funcs{nullptr, nullptr, &dispatch_timer, nullptr, nullptr, nullptr};
+
 } // namespace
 
 struct UsbReader::Impl {
@@ -203,8 +209,11 @@ void Handler::update_ready(UsbReader& reader) {
             g_source_destroy(impl.timer);
             g_source_unref(impl.timer);
         }
-        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*due - now);
-        impl.timer = g_timeout_source_new(static_cast<guint>(wait.count()));
+        // Microsecond resolution (g_timeout_source_new rounds to milliseconds: up to 1 ms added
+        // to every reply of a reader model with a 500 µs latency).
+        const auto wait = std::chrono::ceil<std::chrono::microseconds>(*due - now);
+        impl.timer = g_source_new(&timer_funcs, sizeof(GSource));
+        g_source_set_ready_time(impl.timer, g_get_monotonic_time() + wait.count());
         impl.timer_due = *due;
         g_source_set_callback(impl.timer, &Handler::on_timer, &reader, nullptr);
         g_source_attach(impl.timer, impl.context);
@@ -257,8 +266,10 @@ gboolean Handler::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpoi
         UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(std::uint32_t), nullptr);
         if (!d)
             return complete(-1, EFAULT);
-        const std::uint32_t caps = USBDEVFS_CAP_BULK_CONTINUATION |
-                                   USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
+        // Not BULK_CONTINUATION: with it libusb splits libccid's 64 KB bulk-IN read into 16 KB URBs
+        // and discards four of them after every reply. NO_PACKET_SIZE_LIM: one URB per transfer
+        // (and so one PC_to_RDR message per bulk-OUT URB).
+        const std::uint32_t caps = USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
                                    USBDEVFS_CAP_REAP_AFTER_DISCONNECT | USBDEVFS_CAP_ZERO_PACKET;
         std::memcpy(d->data, &caps, sizeof caps);
         g_object_unref(d);

@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 #include <fmt/format.h>
+#include <set>
 
 namespace harness::plan {
 namespace {
@@ -490,6 +491,29 @@ Judgement judge(const Outcome& o) {
 
     std::size_t passed = 0, skipped = 0, failed = 0;
     std::vector<std::string> skipped_pins;
+    // The reader or pcscd went away: the link failures just before it (the failing steps back to
+    // the last one that passed) were its first signs, not the reader's doing. The CCID driver's
+    // T=1 layer, for one, reports an unplug during a block as a plain communication error.
+    std::set<const model::StepResult*> shadowed;
+    {
+        std::vector<const model::StepResult*> ordered;
+        for (const auto& suite : o.session->suites)
+            for (const auto& step : suite.steps)
+                ordered.push_back(&step);
+        for (std::size_t k = 0; k < ordered.size(); ++k) {
+            const auto f = transport_failure_of(*ordered[k]);
+            if (f != io::TransportFailure::ReaderGone && f != io::TransportFailure::ServiceGone)
+                continue;
+            for (std::size_t i = k; i-- > 0;) {
+                const auto* s = ordered[i];
+                if (s->verdict == StepVerdict::Pass)
+                    break;
+                if (is_link_failure(transport_failure_of(*s)))
+                    shadowed.insert(s);
+            }
+            break;
+        }
+    }
     for (const auto& suite : o.session->suites) {
         for (const auto& step : suite.steps) {
             switch (step.verdict) {
@@ -523,6 +547,8 @@ Judgement judge(const Outcome& o) {
                           exchange ? parse_command(exchange->command) : std::nullopt,
                           transport_failure_of(step),
                           has(o.optional_steps, step.step_id)};
+            if (shadowed.count(&step) != 0)
+                continue;
             // An aborted step that met no failure of its own follows an earlier one: no cause.
             if (step.verdict == StepVerdict::Aborted && !c.failure)
                 continue;

@@ -314,3 +314,23 @@ BOOST_AUTO_TEST_CASE(an_unplugged_reader_is_named_as_removed) {
     BOOST_TEST(has_cause(j, "reader_lost"));
     BOOST_TEST(j.diagnosis_en.find("reader removed during") == 0U);
 }
+
+BOOST_AUTO_TEST_CASE(the_link_failure_before_a_lost_reader_is_not_the_readers_fault) {
+    // Unplugged during a T=1 block: libccid reports a communication error, then the reader is
+    // gone. Neither is the reader's doing.
+    const auto s =
+        session({step("a", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 10")}),
+                 step("sign", "sign", StepVerdict::Fail,
+                      {broken(sign_command,
+                              "transport error: communication_error (SCARD_E_NOT_TRANSACTED)")},
+                      "transport error: communication_error"),
+                 step("b", "read_ef", StepVerdict::Aborted,
+                      {broken("00 B0 00 00 10", "transport error: reader_gone")}, "reader gone")},
+                model::RunStatus::Incomplete);
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Untested));
+    BOOST_TEST(!has_cause(j, "transport_failure"));
+    BOOST_TEST(!has_cause(j, "timeout_no_wtx"));
+    BOOST_TEST(has_cause(j, "reader_lost"));
+}
