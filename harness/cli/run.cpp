@@ -10,6 +10,7 @@
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
 #include "cli/run_ccid_trace.hpp"
+#include "cli/usb_facts.hpp"
 #include "io/paths.hpp"
 #include "model/card_identity.hpp"
 #include "pure/ccid.hpp"
@@ -572,10 +573,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     const LabSlot* slot = shared.lab ? shared.lab->slot_of(reader) : nullptr;
     const std::string title = reader;
     const model::PcscReader info = pcsc::read_reader_info(context, reader);
-    const plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
+    plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
+    if (!slot)
+        add_usb_descriptor(info, facts); // [usblab hook] hardware path: the libusb descriptor
 
     model::Session session;
     session.reader = reader_identity(info, facts, shared.lab);
+    if (!slot)
+        add_usb_identity(info, session.reader); // [usblab hook]
     plan::Outcome outcome;
     outcome.reader = facts;
     if (slot) {

@@ -9,7 +9,7 @@
 set -euo pipefail
 source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
 lab_require_usb_or_skip
-for tool in opensc-tool stat dpkg; do
+for tool in opensc-tool stat dpkg sqlite3; do
     command -v "$tool" >/dev/null || lab_skip "$tool not found"
 done
 
@@ -82,6 +82,17 @@ jq -e --argjson n "$slots" '[.readers[] | select(.name | test("\\(LAB[0-9A-F]+-0
         all(.join == "none")' "$LAB_DIR/readers-outside.json" >/dev/null ||
     lab_fail "outside the USB environment a lab reader was joined to a USB device"
 echo "ok readers/describe join $slots lab readers through libusb"
+
+# `run` on the hardware path (no lab known to it) in the USB environment: the diagnosis joins the
+# reader's libusb descriptor, as for a real reader (outside it, only PC/SC's MAXINPUT is known).
+env "${LAB_USB_ENV[@]}" CARDHARNESS_LAB_DIR=/nonexistent "$CARDHARNESS" run --reader "$r03" \
+    --suite jpki-mynumber --json --db "$LAB_DIR/hw.db" >"$LAB_DIR/hw.json" 2>/dev/null || true
+jq -e '.lab == false and (.verdicts[0].diagnosis | contains("short-APDU level with a 261-byte message limit"))' \
+    "$LAB_DIR/hw.json" >/dev/null ||
+    lab_fail "the hardware path did not use the libusb descriptor: $(jq -c '.verdicts[0] | {verdict, diagnosis}' "$LAB_DIR/hw.json")"
+[ "$(sqlite3 "$LAB_DIR/hw.db" "SELECT product || '/' || length(ccid_descriptor) FROM readers")" = \
+    "Lab Short APDU 261/54" ] || lab_fail "the hardware path stored no USB product or descriptor"
+echo "ok run on the hardware path joins the libusb descriptor"
 
 if [ -f "$dump" ]; then
     r13=$(jq -r '.slots[] | select(.slot == "r13") | .pcsc_reader' "$LAB_DIR/status.json")
