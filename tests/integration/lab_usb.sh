@@ -30,7 +30,7 @@ EOF
     lab_args+=(--lab "$profiles/labs/usb.csv")
 fi
 lab_start "${lab_args[@]}"
-[ -z "${profiles:-}" ] || trap 'rc=$?; rm -rf "$profiles"; (exit $rc); lab_cleanup' EXIT
+[ -z "${profiles:-}" ] || trap 'rc=$?; rm -rf "$profiles"; set +e; (exit $rc); lab_cleanup' EXIT
 status() { "$CARDHARNESS" lab status --dir "$LAB_DIR" --json; }
 status >"$LAB_DIR/status.json"
 jq -e '.driver == "ccid" and (.driver_name | startswith("libccid ")) and .pcscd_pid > 0' \
