@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 
 # Debian 12 packages: to build, then to run and test on real stacks (pcscd, vpcd, umockdev...).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
-    libpcsclite-dev libusb-1.0-0-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
+    libpcsclite-dev libusb-1.0-0-dev libumockdev-dev libsqlite3-dev libsqlitecpp-dev libfccp-dev
     libboost-test-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev libpqxx-dev
     help2man dpkg-dev file # man page from --help; dpkg-shlibdeps (+ file) for CPack's Depends
     clang libclang-rt-14-dev) # clang + its runtimes (libFuzzer, ASan, UBSan): presets dev, fuzz
@@ -64,11 +64,20 @@ main_job() {
     fi
     export CARDHARNESS_LAB_DIR=$PWD/results/lab
     "$bin" lab stop >/dev/null 2>&1 || true
-    log "cardharness lab start"
-    eval "$("$bin" lab start)"
+    # The lab on USB: each lab reader an emulated USB CCID device, driven by the system's pcscd +
+    # libccid + libusb (the path real readers take). `lab start` without --usb: our own driver.
+    log "cardharness lab start --usb"
+    local out line usb_env=()
+    out=$("$bin" lab start --usb)
     trap "'$bin' lab stop >/dev/null 2>&1 || true" EXIT
-    log "cardharness readers   (PCSCLITE_CSOCK_NAME=$PCSCLITE_CSOCK_NAME)"
-    "$bin" readers
+    while IFS= read -r line; do
+        case "$line" in
+        "export PCSCLITE_CSOCK_NAME="*) export PCSCLITE_CSOCK_NAME=${line#export PCSCLITE_CSOCK_NAME=} ;;
+        "export "*=*) usb_env+=("${line#export }") ;; # LD_PRELOAD, UMOCKDEV_DIR: only for `readers`
+        esac
+    done <<<"$out"
+    log "cardharness readers   (PCSCLITE_CSOCK_NAME=$PCSCLITE_CSOCK_NAME, in the lab's USB environment)"
+    env "${usb_env[@]}" "$bin" readers
     log "cardharness identify"
     "$bin" identify || true # the no-PPS lab reader cannot power its card: that is its quirk
     log "cardharness run --all   (every reader, every suite that fits its card)"

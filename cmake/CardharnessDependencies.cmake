@@ -18,6 +18,8 @@ pkg_check_modules(LIBUSB QUIET IMPORTED_TARGET libusb-1.0)
 cardharness_require(LIBUSB_FOUND "libusb-1.0" "libusb-1.0-0-dev")
 pkg_check_modules(LIBPQXX QUIET IMPORTED_TARGET libpqxx libpq)
 cardharness_require(LIBPQXX_FOUND "libpqxx (and libpq)" "libpqxx-dev")
+pkg_check_modules(UMOCKDEV QUIET IMPORTED_TARGET umockdev-1.0)
+cardharness_require(UMOCKDEV_FOUND "umockdev (umockdev-1.0)" "libumockdev-dev")
 pkg_check_modules(SQLITE3 QUIET IMPORTED_TARGET sqlite3)
 cardharness_require(SQLITE3_FOUND "SQLite 3" "libsqlite3-dev")
 

@@ -2,6 +2,7 @@
 // emulated readers, served to a real pcscd through our reader driver libifdcardharness.so).
 #include "backends/lab/lab_client.hpp"
 #include "cli/commands.hpp"
+#include "cli/lab_ccid.hpp"
 #include "cli/lab_spec.hpp"
 #include "services/lab/reader_model.hpp"
 
@@ -30,9 +31,12 @@ struct Options {
     bool citizen = false;
     int owner_pid = 0;
     std::vector<std::string> reader_confs;
+    bool usb = false; // `lab start --usb`: USB CCID devices + the system's libccid
 };
 
 void start(const Options& o, Context& context) {
+    if (o.usb && !o.system_pcscd)
+        labccid::reexec_under_preload(); // umockdev sends uevents only under its preload
     LabSpecRequest request;
     request.dir = o.dir;
     request.lab_file = o.lab_file;
@@ -40,21 +44,28 @@ void start(const Options& o, Context& context) {
     request.system_pcscd = o.system_pcscd;
     request.pcscd_debug = o.pcscd_debug;
     request.extra_reader_confs = o.reader_confs;
+    request.usb = o.usb;
     const labd::Client client = lab_client(o.dir);
     labd::LabSpec spec = make_lab_spec(request);
     labd::StartOptions options;
     if (o.owner_pid > 0)
         options.owner_pid = o.owner_pid;
     options.foreground = o.foreground;
-    const auto announce = [&](const std::string& socket, std::size_t readers) {
+    const auto announce = [&](const std::string& socket, std::size_t readers,
+                              const nlohmann::ordered_json& extra) {
         fmt::print("export PCSCLITE_CSOCK_NAME={}\n", socket);
+        for (const auto& [name, value] : labccid::usb_environment(extra))
+            fmt::print("export {}={}\n", name, value); // a --usb lab: what libusb clients need
         std::fflush(stdout);
         fmt::print(stderr, "cardharness: lab up with {} readers (dir {}, log {})\n", readers,
                    client.folder().dir.string(), client.folder().log().string());
     };
     const std::size_t readers = spec.slots.size();
     if (o.foreground)
-        options.on_ready = [&](const std::string& socket) { announce(socket, readers); };
+        options.on_ready = [&](const std::string& socket) {
+            const auto state = client.running();
+            announce(socket, readers, state ? state->extra : nlohmann::ordered_json::object());
+        };
     const labd::StartResult result = client.start(std::move(spec), options);
     if (result.cleaned_stale)
         fmt::print(stderr, "cardharness: removed the leftovers of a lab that had ended in {}\n",
@@ -63,7 +74,7 @@ void start(const Options& o, Context& context) {
         context.exit_code = result.exit_code;
         return;
     }
-    announce(result.pcsc_socket, result.readers);
+    announce(result.pcsc_socket, result.readers, result.extra);
 }
 
 Json slot_json(const labd::SlotInfo& info) {
@@ -71,7 +82,7 @@ Json slot_json(const labd::SlotInfo& info) {
     Json pins = Json::object();
     for (const auto& [name, left] : s.pins)
         pins[name] = left;
-    return {{"slot", s.slot},
+    Json out{{"slot", s.slot},
             {"pcsc_reader", s.pcsc_reader},
             {"reader_model", s.reader_model},
             {"interface", lab::to_string(s.interface)},
@@ -86,10 +97,18 @@ Json slot_json(const labd::SlotInfo& info) {
               {"manufacturer", info.usb.manufacturer},
               {"product", info.usb.product},
               {"serial", info.usb.serial}}}};
+    out["generation"] = s.generation;
+    if (info.pcsc_reader_prefix)
+        out["pcsc_reader_prefix"] = *info.pcsc_reader_prefix;
+    for (const auto& [key, value] : info.device.items())
+        out[key] = value;
+    return out;
 }
 
 void status(const Options& o) {
-    const labd::LabStatus st = lab_client(o.dir).status();
+    labd::LabStatus st = lab_client(o.dir).status();
+    if (st.extra.value("driver", "cardharness") == "ccid") // the names pcscd gave libccid's readers
+        labccid::resolve_reader_names(st.slots, st.pcsc_socket);
     if (o.json) {
         Json out;
         out["socket"] = st.pcsc_socket;
@@ -97,6 +116,10 @@ void status(const Options& o) {
         out["dir"] = st.dir.string();
         out["pid"] = st.pid;
         out["system_pcscd"] = st.system_pcscd;
+        out["driver"] = st.extra.value("driver", "cardharness");
+        out["driver_name"] = st.extra.value("driver_name", "cardharness lab driver");
+        if (st.extra.contains("usb_environment"))
+            out["usb_environment"] = st.extra["usb_environment"];
         if (st.owner_pid)
             out["owner_pid"] = *st.owner_pid;
         out["slots"] = Json::array();
@@ -167,6 +190,10 @@ void add_lab_command(CLI::App& app, Context& context) {
     start_cmd->add_option("--reader-conf", options->reader_confs,
                           "Also load the readers of this reader.conf file into the lab's private "
                           "pcscd (repeatable; e.g. a vpcd reader to compare the lab readers with)");
+    start_cmd->add_flag("--usb", options->usb,
+                        "Serve the readers as emulated USB CCID devices (umockdev) to the system's "
+                        "CCID driver (libccid) instead of our reader driver; prints the USB "
+                        "environment (LD_PRELOAD, UMOCKDEV_DIR) too");
     start_cmd->callback([options, &context] { start(*options, context); });
 
     auto* status_cmd =
@@ -198,6 +225,20 @@ void add_lab_command(CLI::App& app, Context& context) {
         lab->add_subcommand("reset", "Restore every card's state (PIN retry counters)");
     add_dir(reset_cmd);
     reset_cmd->callback([options] { lab_client(options->dir).reset(); });
+
+    // [usblab hook] hot-unplug / re-plug the USB device of a slot (`lab start --usb`)
+    auto* unplug_cmd = lab->add_subcommand(
+        "unplug", "Hot-remove the USB device that holds a slot (labs started with --usb)");
+    add_dir(unplug_cmd);
+    unplug_cmd->add_option("slot", options->slot, "Slot id")->required();
+    unplug_cmd->callback(
+        [options] { lab_client(options->dir).unplug(options->slot); });
+    auto* plug_cmd = lab->add_subcommand(
+        "plug", "Plug the USB device of a slot back in (labs started with --usb)");
+    add_dir(plug_cmd);
+    plug_cmd->add_option("slot", options->slot, "Slot id")->required();
+    plug_cmd->callback(
+        [options] { lab_client(options->dir).plug(options->slot); });
 
     auto* stop_cmd = lab->add_subcommand("stop", "Stop pcscd and the lab process");
     add_dir(stop_cmd);

@@ -1,5 +1,6 @@
 #include "cli/lab_spec.hpp"
 
+#include "cli/lab_ccid.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/emu/card.hpp"
@@ -49,6 +50,9 @@ labd::Client lab_client(const std::string& dir) {
 }
 
 labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
+    if (request.usb && request.system_pcscd)
+        throw UsageError("lab start: --usb runs its own pcscd under umockdev; it cannot be combined "
+                         "with --system-pcscd");
     const fs::path profiles = io::paths::profiles_dir();
     const fs::path lab_file =
         request.lab_file.empty() ? profiles / "labs" / "default.csv" : fs::path(request.lab_file);
@@ -78,7 +82,7 @@ labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
         throw EnvironmentError("unshare(CLONE_NEWNS) is not permitted here (a container without "
                                "CAP_SYS_ADMIN?); try --system-pcscd");
     spec.driver = driver_path(request.driver);
-    if (!fs::exists(spec.driver))
+    if (!request.usb && !fs::exists(spec.driver))
         throw EnvironmentError(fmt::format("reader driver not found at {} (build the "
                                            "ifdcardharness target, or pass --driver / "
                                            "$CARDHARNESS_IFD_DRIVER)",
@@ -88,6 +92,8 @@ labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
     spec.probe = pins_of;
     spec.system_pcscd = request.system_pcscd;
     spec.pcscd_debug = request.pcscd_debug;
+    if (request.usb)
+        spec.extension = labccid::usb_extension(); // needs reexec_under_preload() first
     for (const auto& conf : request.extra_reader_confs)
         spec.extra_reader_confs.emplace_back(conf);
     return spec;

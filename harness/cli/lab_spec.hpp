@@ -15,6 +15,7 @@ struct LabSpecRequest {
     bool system_pcscd = false;
     bool pcscd_debug = false;
     std::vector<std::string> extra_reader_confs; // more readers for the private pcscd
+    bool usb = false; // the readers as emulated USB devices for the system's libccid (lab_ccid)
 };
 
 // The lab folder a command works on (--dir, else $CARDHARNESS_LAB_DIR or the default).

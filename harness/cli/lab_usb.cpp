@@ -37,6 +37,10 @@ std::vector<model::UsbDevice> lab_usb_devices() {
     } catch (const nlohmann::json::exception&) {
         return {};
     }
+    // [usblab hook] a --usb lab has real (emulated) USB devices: libusb sees them in its
+    // environment.
+    if (state.value("driver", "cardharness") == "ccid")
+        return {};
     // Only the lab whose pcscd is the one this process talks to.
     const bool system_lab = state.value("system_pcscd", false);
     if (socket_env && *socket_env) {

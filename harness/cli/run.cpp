@@ -9,7 +9,11 @@
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
 #include "cli/json_usb.hpp"
+#include "cli/lab_ccid.hpp"
+#include "cli/lab_spec.hpp"
 #include "io/failure_kind.hpp"
+#include "cli/run_ccid_trace.hpp"
+#include "cli/usb_facts.hpp"
 #include "io/paths.hpp"
 #include "io/process.hpp"
 #include "io/run_lock.hpp"
@@ -65,6 +69,7 @@ using model::Compatibility;
 
 struct RunOptions {
     bool lab = false;
+    bool usb = false; // [usblab hook] --lab --usb: the lab on USB, driven by the system's libccid
     std::string lab_dir;
     std::string reader;
     bool all = false;
@@ -131,19 +136,6 @@ std::pair<int, std::string> capture(const std::string& command) {
         out.append(buffer, n);
     const int status = ::pclose(pipe);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string self_exe() {
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? std::string("cardharness") : exe.string();
-}
-
-std::string lab_command(const std::string& dir, const std::string& args) {
-    std::string cmd = shell_quote(self_exe()) + " lab " + args;
-    if (!dir.empty())
-        cmd += " --dir " + shell_quote(dir);
-    return cmd;
 }
 
 std::string first_line(const std::string& text) {
@@ -214,6 +206,7 @@ struct LabSlot {
 struct LabView {
     std::string dir;
     std::string socket;
+    std::string driver_name; // [usblab hook] "cardharness lab driver" or "libccid 1.5.2"
     std::vector<LabSlot> slots;
     std::vector<lab::ReaderModel> models;
     const LabSlot* slot_of(const std::string& pcsc_reader) const {
@@ -224,64 +217,45 @@ struct LabView {
     }
 };
 
-std::optional<LabView> read_lab(const std::string& dir) {
-    const auto [rc, out] = capture(lab_command(dir, "status --json") + " 2>/dev/null");
-    if (rc != 0)
-        return std::nullopt;
+// The lab's slots as its lab socket reports them now (labd::Client: no child process, no text
+// parsed back). nullopt when no lab runs in `dir`.
+std::optional<std::vector<LabSlot>> read_lab_slots(const std::string& dir,
+                                                   std::string* socket = nullptr,
+                                                   std::string* driver_name = nullptr) {
     try {
-        const Json j = Json::parse(out);
-        LabView view;
-        view.dir = j.value("dir", dir);
-        view.socket = j.value("socket", "");
-        for (const auto& s : j.at("slots")) {
-            LabSlot slot;
-            slot.slot = s.value("slot", "");
-            slot.pcsc_reader = s.value("pcsc_reader", "");
-            slot.reader_model = s.value("reader_model", "");
-            slot.interface = s.value("interface", "contact");
-            if (s.contains("card") && s["card"].is_string())
-                slot.card = s["card"].get<std::string>();
-            slot.citizen = s.value("citizen", false);
-            if (s.contains("generation") && s["generation"].is_number_unsigned())
-                slot.generation = s["generation"].get<std::uint64_t>();
-            view.slots.push_back(std::move(slot));
+        labd::LabStatus st = lab_client(dir).status();
+        // A --usb lab: pcscd names libccid's readers in order of appearance; ask the lab's pcscd,
+        // but only when it is the one this process talks to (libpcsclite reads the variable once).
+        const char* ours = std::getenv("PCSCLITE_CSOCK_NAME");
+        if (st.extra.value("driver", "cardharness") == "ccid" && ours && st.pcsc_socket == ours)
+            labccid::resolve_reader_names(st.slots, st.pcsc_socket);
+        if (socket)
+            *socket = st.pcsc_socket;
+        if (driver_name)
+            *driver_name = st.extra.value("driver_name", "cardharness lab driver");
+        std::vector<LabSlot> slots;
+        for (const auto& info : st.slots) {
+            const lab::SlotStatus& s = info.status;
+            slots.push_back(LabSlot{s.slot, s.pcsc_reader, s.reader_model,
+                                    std::string(lab::to_string(s.interface)), s.card, s.citizen,
+                                    s.generation});
         }
-        view.models = lab::load_reader_model_dir(profiles_dir() / "readers");
-        return view;
+        return slots;
     } catch (const std::exception&) {
-        return std::nullopt;
+        return std::nullopt; // no lab there, or it went away
     }
 }
 
-// Starts the default lab (as `lab start` does) and stops it when the run ends.
-class LabForRun {
-public:
-    explicit LabForRun(std::string dir) : dir_(std::move(dir)) {
-        const auto [rc, out] = capture(lab_command(dir_, "start"));
-        const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
-        const auto at = out.find(prefix);
-        if (rc != 0 || at == std::string::npos) {
-            if (rc == exit_code::usage)
-                throw UsageError("the lab could not start (see the message above)");
-            throw EnvironmentError("the lab could not start (see the message above; `lab start` "
-                                   "needs root)");
-        }
-        socket_ = first_line(out.substr(at + prefix.size()));
-        ::setenv("PCSCLITE_CSOCK_NAME", socket_.c_str(), 1);
-        started_ = true;
-    }
-    ~LabForRun() {
-        if (started_)
-            capture(lab_command(dir_, "stop") + " 2>/dev/null");
-    }
-    LabForRun(const LabForRun&) = delete;
-    LabForRun& operator=(const LabForRun&) = delete;
-
-private:
-    std::string dir_;
-    std::string socket_;
-    bool started_ = false;
-};
+std::optional<LabView> read_lab(const std::string& dir) {
+    LabView view;
+    view.dir = lab_client(dir).folder().dir.string();
+    auto slots = read_lab_slots(dir, &view.socket, &view.driver_name);
+    if (!slots)
+        return std::nullopt;
+    view.slots = std::move(*slots);
+    view.models = lab::load_reader_model_dir(profiles_dir() / "readers");
+    return view;
+}
 
 // ---- Progress: a live line per reader on a terminal, plain lines otherwise. -----------------
 
@@ -532,7 +506,7 @@ model::ReaderIdentity reader_identity(const model::PcscReader& info, const plan:
             if (id.serial.empty())
                 id.serial = m->usb.serial;
         }
-        id.driver = "cardharness lab driver";
+        id.driver = lab->driver_name;
     }
     if (facts.descriptor) {
         id.ccid_descriptor = ccid::encode(*facts.descriptor);
@@ -677,11 +651,13 @@ std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
                                                     const std::string& reader) {
     if (!shared.lab)
         return std::nullopt;
-    const auto view = read_lab(shared.lab->dir);
-    const LabSlot* slot = view ? view->slot_of(reader) : nullptr;
-    if (!slot)
+    const auto slots = read_lab_slots(shared.lab->dir);
+    if (!slots)
         return std::nullopt;
-    return suite::LabSlotFacts{slot->card, slot->citizen, slot->generation};
+    for (const auto& slot : *slots)
+        if (slot.pcsc_reader == reader)
+            return suite::LabSlotFacts{slot.card, slot.citizen, slot.generation};
+    return std::nullopt;
 }
 
 // Runs everything on the card now in `reader`. `expected_card` is set in the lab when the slot
@@ -702,10 +678,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     }
     const std::string title = reader;
     const model::PcscReader info = pcsc::read_reader_info(context, reader);
-    const plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
+    plan::ReaderFacts facts = reader_facts(info, slot, shared.lab);
+    if (!slot)
+        add_usb_descriptor(info, facts); // [usblab hook] hardware path: the libusb descriptor
 
     model::Session session;
     session.reader = reader_identity(info, facts, shared.lab);
+    if (!slot)
+        add_usb_identity(info, session.reader); // [usblab hook]
     plan::Outcome outcome;
     outcome.reader = facts;
     if (slot) {
@@ -839,8 +819,14 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     for (const auto& id : chosen)
         if (const auto* s = shared.suites.get(id))
             total += s->suite.steps.size();
+    // [usblab hook] a --usb lab slot: the firmware's CCID messages of failing steps
+    const bool on_usb_lab = slot && shared.lab->driver_name.rfind("libccid", 0) == 0;
+    StepTraces traces(on_usb_lab ? std::filesystem::path(shared.lab->dir) / "lab.sock"
+                                 : std::filesystem::path(),
+                      on_usb_lab ? slot->slot : std::string());
     std::size_t done = 0;
     ctx.progress = [&](const suite::Progress& p) {
+        traces.step_started(p.suite_id, p.step_id);
         shared.board.update(title,
                             fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
                                         p.suite_id, p.title_en),
@@ -857,6 +843,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         if (ctx.status != model::RunStatus::Complete)
             break;
     }
+    traces.attach(session); // [usblab hook]
     session.status = ctx.status;
     session.cause = ctx.cause;
     session.failure = ctx.failure;
@@ -1127,6 +1114,10 @@ int run_command(const RunOptions& options) {
                 fmt::format("--cards: unknown card type \"{}\" (mynumber, juki, transport)", t));
     if (!card_types.empty() && options.all)
         throw UsageError("--cards runs one reader: use --reader NAME, not --all");
+    if (options.usb && !options.lab)
+        throw UsageError("--usb goes with --lab (a running lab says its own driver)");
+    if (options.usb)
+        labccid::reexec_under_preload(); // the lab's USB devices send uevents only under it
 
     // PINs: file, then environment (never a command-line argument).
     suite::PinSource pins;
@@ -1137,7 +1128,7 @@ int run_command(const RunOptions& options) {
     const SuiteSet suites = load_suites(options.suites);
 
     // From here on SIGINT/SIGTERM end the run cleanly: the sessions stop, what ran is stored, and
-    // a lab started for the run (--lab) is stopped by ~LabForRun.
+    // a lab started for the run (--lab) is stopped by ~OwnedLab.
     std::signal(SIGINT, on_cancel_signal);
     std::signal(SIGTERM, on_cancel_signal);
 
@@ -1163,11 +1154,15 @@ int run_command(const RunOptions& options) {
     if (lab_dir.empty())
         lab_dir = io::paths::default_lab_dir().string();
     io::RunLocks locks;
-    std::unique_ptr<LabForRun> lab_run;
+    std::unique_ptr<OwnedLab> lab_run; // stopped when the run ends; ends with us on kill -9
     if (options.lab) {
         locks.acquire(fs::path(lab_dir) / "locks", "lab", fmt::format("the lab in {}", lab_dir),
                       me);
-        lab_run = std::make_unique<LabForRun>(lab_dir);
+        LabSpecRequest request;
+        request.dir = lab_dir;
+        request.usb = options.usb;
+        lab_run = std::make_unique<OwnedLab>(request);
+        ::setenv("PCSCLITE_CSOCK_NAME", lab_run->pcsc_socket().c_str(), 1);
         if (cancel_requested)
             throw EnvironmentError("interrupted (signal) while the lab started; it is stopped");
     }
@@ -1369,6 +1364,9 @@ void add_run_command(CLI::App& app, Context& context) {
                "untested, with a diagnosis)");
     cmd->add_flag("--lab", options->lab,
                   "Start the default virtual lab for the run and stop it after (needs root)");
+    cmd->add_flag("--usb", options->usb,
+                  "With --lab: the lab's readers are USB CCID devices driven by the system's "
+                  "CCID driver (libccid), as `lab start --usb`");
     cmd->add_option("--lab-dir", options->lab_dir,
                     "Lab state folder (default $CARDHARNESS_LAB_DIR or results/lab)");
     cmd->add_option("--reader", options->reader, "Only this PC/SC reader (exact name)");

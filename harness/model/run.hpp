@@ -78,6 +78,15 @@ struct Exchange {
     std::optional<std::size_t> response_size{}; // bytes received (data + SW), also when redacted
 };
 
+// A CCID message the lab's emulated reader firmware saw or sent during a step (`lab start --usb`),
+// already redacted (pure/ccid_trace.hpp): its header and framing, never card data.
+struct CcidMessage {
+    std::string direction;      // "out" (PC_to_RDR), "in" (RDR_to_PC), "interrupt", "control"
+    std::int64_t offset_us = 0; // from the step's start
+    std::string message;        // spaced hex with "<redacted len=N>" markers
+    std::string note;           // what the firmware made of it
+};
+
 struct StepResult {
     std::string step_id; // stable across suite versions: results join on it
     std::string group;
@@ -95,6 +104,7 @@ struct StepResult {
     // that were not available when it was skipped for them (e.g. "pin:auth").
     FailureKind failure = FailureKind::None;
     std::vector<std::string> missing{};
+    std::vector<CcidMessage> ccid_trace; // failing steps on a USB lab reader: the firmware's side
 };
 
 struct SuiteRef {

@@ -191,3 +191,56 @@ std::vector<SupportedReader> parse_info_plist(std::string_view text, std::string
 }
 
 } // namespace harness::ccid_driver
+
+namespace harness::ccid_driver {
+namespace {
+
+std::string xml_escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string add_readers(std::string_view text, const std::vector<SupportedReader>& readers,
+                        std::string_view source) {
+    parse_info_plist(text, source); // the same checks: the three arrays exist and agree
+    std::string out(text);
+    const auto append = [&](std::string_view key, auto&& value_of) {
+        const std::string tag = fmt::format("<key>{}</key>", key);
+        const auto key_at = out.find(tag);
+        const auto close = key_at == std::string::npos ? key_at : out.find("</array>", key_at);
+        if (close == std::string::npos)
+            throw ConfigError(fmt::format("{}:1:1: expected the {} array", source, key));
+        // Indent like the line of the closing tag, one level deeper.
+        const auto line_start = out.rfind('\n', close);
+        const std::string indent = line_start == std::string::npos
+                                       ? std::string()
+                                       : out.substr(line_start + 1, close - line_start - 1);
+        std::string added;
+        for (const auto& r : readers)
+            added += fmt::format("\t<string>{}</string>\n{}", value_of(r), indent);
+        out.insert(close, added);
+    };
+    append("ifdVendorID", [](const SupportedReader& r) { return fmt::format("0x{:04X}", r.vid); });
+    append("ifdProductID", [](const SupportedReader& r) { return fmt::format("0x{:04X}", r.pid); });
+    append("ifdFriendlyName", [](const SupportedReader& r) { return xml_escape(r.name); });
+    return out;
+}
+
+} // namespace harness::ccid_driver

@@ -20,3 +20,13 @@ struct SupportedReader {
 std::vector<SupportedReader> parse_info_plist(std::string_view text, std::string_view source);
 
 } // namespace harness::ccid_driver
+
+namespace harness::ccid_driver {
+
+// The plist text with `readers` appended to ifdVendorID, ifdProductID and ifdFriendlyName (the
+// lab's private driver bundle: the system's list plus the lab's VID:PIDs). Everything else is
+// kept byte for byte. Throws harness::ConfigError (as parse_info_plist) when an array is missing.
+std::string add_readers(std::string_view text, const std::vector<SupportedReader>& readers,
+                        std::string_view source);
+
+} // namespace harness::ccid_driver

@@ -95,12 +95,18 @@ const char* to_string(Op op) {
         return "reset";
     case Op::Stop:
         return "stop";
+    case Op::Unplug:
+        return "unplug";
+    case Op::Plug:
+        return "plug";
+    case Op::Trace:
+        return "trace";
     }
     return "unknown";
 }
 
 bool is_known(std::uint8_t op) {
-    return (op >= 1 && op <= 9) || (op >= 0x40 && op <= 0x44);
+    return (op >= 1 && op <= 9) || (op >= 0x40 && op <= 0x47);
 }
 
 Bytes encode_body(const Request& request) {

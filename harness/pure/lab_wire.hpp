@@ -64,6 +64,10 @@ enum class Op : std::uint8_t {
     Remove = 0x42, // slot
     Reset = 0x43,  // restore every card's state (new cards from their profiles)
     Stop = 0x44,   // stop pcscd and the lab process
+    Unplug = 0x45, // slot: hot-remove the USB device that holds it (`lab start --usb`)
+    Plug = 0x46,   // slot: plug that USB device back in
+    Trace = 0x47,  // slot; data = since (steady-clock ns, decimal text); reply: JSON of the
+                   // firmware's CCID messages, redacted (`lab start --usb`)
 };
 
 const char* to_string(Op op);

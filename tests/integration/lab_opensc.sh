@@ -6,14 +6,21 @@
 # exactly one try (seen by OpenSC and by `lab status`). Contact and contactless (Type B) readers.
 set -euo pipefail
 source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
-lab_require_or_skip
+# --usb (lab_opensc_usb.sh): the same through the system's libccid (`lab start --usb`).
+usb=()
+if [ "${1:-}" = --usb ]; then
+    usb=(--usb)
+    lab_require_usb_or_skip
+else
+    lab_require_or_skip
+fi
 for tool in opensc-tool pkcs15-tool pkcs15-crypt openssl; do
     command -v "$tool" >/dev/null || lab_skip "$tool not found"
 done
 card_tool=$CARDHARNESS_TOOLS_DIR/emu_vpcd_card
 [ -x "$card_tool" ] || lab_skip "emu_vpcd_card tool not built"
 
-lab_start
+lab_start "${usb[@]}"
 work=$LAB_DIR/opensc
 mkdir -p "$work"
 export OPENSC_CONF=$work/opensc.conf

@@ -5,7 +5,16 @@
 # compatible" (1).
 set -euo pipefail
 source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
-lab_require_or_skip
+# --usb (run_lab_verdicts_usb.sh): the same lab as USB devices driven by the system's libccid.
+usb=()
+driver=cardharness
+if [ "${1:-}" = --usb ]; then
+    usb=(--usb)
+    driver=ccid
+    lab_require_usb_or_skip
+else
+    lab_require_or_skip
+fi
 
 LAB_DIR=$(mktemp -d /tmp/chrun.XXXXXX)
 trap lab_cleanup EXIT
@@ -15,7 +24,7 @@ expected=$CARDHARNESS_SOURCE_DIR/profiles/readers/expected_verdicts.csv
 lab_file=$CARDHARNESS_SOURCE_DIR/profiles/labs/default.csv
 
 set +e
-timeout 500 "$CARDHARNESS" run --lab --lab-dir "$LAB_DIR/lab" --all --jobs 4 --json \
+timeout 500 "$CARDHARNESS" run --lab "${usb[@]}" --lab-dir "$LAB_DIR/lab" --all --jobs 4 --json \
     --db "$work/h.db" >"$work/run.json" 2>"$work/run.err"
 rc=$?
 set -e
@@ -42,7 +51,9 @@ got=$(jq '.verdicts | length' "$work/run.json")
 [ "$got" -eq "$slots" ] || lab_fail "expected $slots verdicts (one per slot), got $got"
 
 failures=0
-while IFS=, read -r model card iface verdict cause phrase; do
+while IFS=, read -r model card iface verdict cause phrase row_driver; do
+    # A row for one driver only (the `driver` column) applies to that driver's lab.
+    [ -z "$row_driver" ] || [ "$row_driver" = "$driver" ] || continue
     v=$(jq -c --arg m "$model" --arg c "$card" --arg i "$iface" \
         '[.verdicts[] | select(.reader_model == $m and .card_type == $c and .interface == $i)]' \
         "$work/run.json")
@@ -79,3 +90,29 @@ n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM sessions s JOIN runs r ON r.id = 
 n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM verdicts v JOIN runs r ON r.id = v.run_id WHERE r.uuid='$uuid'")
 [ "$n" -eq "$slots" ] || lab_fail "expected $slots stored verdicts, got $n"
 echo "all $slots reader models got their expected verdicts"
+# The driver each session went through is stored as a column of its reader.
+want_driver="cardharness lab driver"
+[ "$driver" = ccid ] && want_driver="libccid "
+bad=$(sqlite3 "$work/h.db" "SELECT COUNT(*) FROM sessions s JOIN runs r ON r.id = s.run_id
+      JOIN readers d ON d.id = s.reader_id WHERE r.uuid='$uuid' AND d.driver NOT LIKE '$want_driver%'")
+[ "$bad" -eq 0 ] || lab_fail "$bad sessions did not go through the $driver driver"
+if [ "$driver" = ccid ]; then
+    # A failing step keeps the CCID messages the emulated firmware saw and sent, redacted: the
+    # short-APDU 261 reader's overrun (bError 0xFC) is there, and no APDU data is.
+    trace_where="FROM ccid_trace c JOIN steps st ON st.id = c.step_row JOIN sessions s ON
+        s.id = st.session_id JOIN runs r ON r.id = s.run_id JOIN readers d ON d.id = s.reader_id
+        WHERE r.uuid = '$uuid'"
+    n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) $trace_where AND d.reader_model = 'lab-short-261'
+        AND st.verdict IN ('fail', 'error') AND c.message LIKE '80 % 40 FC 00%'")
+    [ "$n" -gt 0 ] || lab_fail "no stored CCID trace shows the short-APDU reader's overrun (bError FC)"
+    n=$(sqlite3 "$work/h.db" "SELECT COUNT(*) $trace_where AND st.verdict = 'pass'")
+    [ "$n" -eq 0 ] || lab_fail "passing steps should store no CCID trace ($n messages)"
+    # Every XfrBlock/DataBlock payload longer than a T=1 S-block, an APDU header or a status word
+    # is redacted (an ATR, 3B/3F, is kept: it names the card type and is stored with the run).
+    leaks=$(sqlite3 "$work/h.db" "SELECT c.message $trace_where" |
+        awk -F' [|] ' 'NF > 1 && $2 !~ /redacted/ && $2 !~ /^3[BF] / && split($2, b, " ") > 5 && $1 ~ /^(6F|80) /')
+    [ -z "$leaks" ] || lab_fail "CCID messages stored with unredacted data: $(head -n 3 <<<"$leaks")"
+    "$CARDHARNESS" report --db "$work/h.db" --format html --view technical --out "$work/t.html" >/dev/null
+    grep -q 'class="ccid"' "$work/t.html" || lab_fail "the technical report shows no CCID trace"
+    echo "ok CCID traces of failing steps stored (redacted) and shown in the technical report"
+fi

@@ -47,6 +47,13 @@ SlotInfo slot_from_json(const Json& s) {
             if (left.is_number_integer())
                 st.pins[name] = left.get<int>();
     st.opened = s.value("opened", false);
+    if (s.contains("generation") && s["generation"].is_number_unsigned())
+        st.generation = s["generation"].get<std::uint64_t>();
+    if (s.contains("pcsc_reader_prefix") && s["pcsc_reader_prefix"].is_string())
+        info.pcsc_reader_prefix = s["pcsc_reader_prefix"].get<std::string>();
+    for (const char* key : {"usb_device", "ccid_status", "firmware"})
+        if (s.contains(key))
+            info.device[key] = s[key];
     if (s.contains("usb") && s["usb"].is_object()) {
         const Json& u = s["usb"];
         info.usb.vendor_id = hex16(u, "vendor_id");
@@ -206,7 +213,10 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
         hooks.on_ready = [&](const std::string& error) {
             if (error.empty()) {
                 if (const auto state = read_state(folder_.state()))
+                {
                     result.pcsc_socket = state->socket;
+                    result.extra = state->extra;
+                }
                 if (options.on_ready)
                     options.on_ready(result.pcsc_socket);
             }
@@ -267,6 +277,7 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
         if (!state)
             throw EnvironmentError("the lab reported ready but left no state file (log: " +
                                    folder_.log().string() + ")");
+        result.extra = state->extra;
         result.pcsc_socket = state->socket;
         return result;
     }
@@ -301,6 +312,7 @@ LabStatus Client::status() const {
         out.pid = state->pid;
         out.system_pcscd = state->system_pcscd;
         out.owner_pid = state->owner_pid;
+        out.extra = state->extra;
     }
     try {
         const Json j = Json::parse(text_of(reply));
@@ -323,6 +335,14 @@ void Client::remove(const std::string& slot) const {
 
 void Client::reset() const {
     control(labwire::Op::Reset);
+}
+
+void Client::unplug(const std::string& slot) const {
+    control(labwire::Op::Unplug, slot);
+}
+
+void Client::plug(const std::string& slot) const {
+    control(labwire::Op::Plug, slot);
 }
 
 StopResult Client::stop() const {

@@ -21,6 +21,10 @@ namespace harness::labd {
 struct SlotInfo {
     lab::SlotStatus status; // slot, PC/SC reader name, model, interface, card, citizen, pins
     lab::UsbIdentity usb;   // the reader model's USB identity
+    // A `lab start --usb` slot: pcscd names libccid's reader "<prefix> NN 00" (NN in order of
+    // appearance), and what its emulated device reports (usb_device, ccid_status, firmware).
+    std::optional<std::string> pcsc_reader_prefix;
+    nlohmann::ordered_json device = nlohmann::ordered_json::object();
 };
 
 struct LabStatus {
@@ -30,6 +34,7 @@ struct LabStatus {
     pid_t pid = -1;
     bool system_pcscd = false;
     std::optional<pid_t> owner_pid;
+    nlohmann::ordered_json extra; // what a LabExtension added to the state (driver, usb_environment)
     std::vector<SlotInfo> slots;
     const SlotInfo* slot_of(const std::string& pcsc_reader) const;
 };
@@ -51,6 +56,7 @@ struct StartResult {
     std::size_t readers = 0;
     bool cleaned_stale = false; // a dead lab's leftovers were removed first
     int exit_code = 0;          // foreground only: the lab's exit code once it stopped
+    nlohmann::ordered_json extra; // what a LabExtension added to the state (usb_environment)
 };
 
 struct StopResult {
@@ -81,6 +87,9 @@ public:
                 bool citizen) const;
     void remove(const std::string& slot) const;
     void reset() const;
+    // `lab start --usb` only: hot-remove / plug back the USB device that holds a slot.
+    void unplug(const std::string& slot) const;
+    void plug(const std::string& slot) const;
     // Stops the lab and its pcscd and returns once both have ended. Throws EnvironmentError when
     // no lab (and no leftover) is there.
     StopResult stop() const;

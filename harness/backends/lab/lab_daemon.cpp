@@ -4,6 +4,7 @@
 #include "backends/lab/lab_socket.hpp"
 #include "pure/error.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -158,6 +159,15 @@ void stop_system_pcscd() {
 
 } // namespace
 
+namespace {
+bool is_core_state_key(const std::string& key) {
+    static const char* const core[] = {"pid", "pid_start", "ready", "pcscd_pid", "pcscd_start",
+                                       "system_pcscd", "socket", "lab_socket", "owner_pid",
+                                       "owner_start"};
+    return std::find(std::begin(core), std::end(core), key) != std::end(core);
+}
+} // namespace
+
 std::optional<LabState> read_state(const fs::path& file) {
     std::ifstream in(file);
     if (!in)
@@ -178,6 +188,9 @@ std::optional<LabState> read_state(const fs::path& file) {
         if (j.contains("owner_pid") && j["owner_pid"].is_number_integer())
             s.owner_pid = j["owner_pid"].get<pid_t>();
         s.owner_start = j.value("owner_start", std::uint64_t{0});
+        for (const auto& [key, value] : j.items())
+            if (!is_core_state_key(key))
+                s.extra[key] = value;
         return s;
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;
@@ -197,6 +210,9 @@ void write_state(const fs::path& file, const LabState& s) {
         j["owner_pid"] = *s.owner_pid;
         j["owner_start"] = s.owner_start;
     }
+    for (const auto& [key, value] : s.extra.items())
+        if (!is_core_state_key(key))
+            j[key] = value;
     write_private(file, j.dump(2) + "\n");
 }
 
@@ -246,6 +262,9 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
                              hooks.owner ? fmt::format(", owner pid {}", hooks.owner->pid) : ""));
         lab::Lab lab(spec.models, spec.slots, spec.factory, spec.probe, log_line);
         lab.set_real_time(true);
+        // `lab start --usb`: the readers as USB devices (plugged before pcscd starts).
+        const std::unique_ptr<LabExtension> extension =
+            spec.extension ? spec.extension(lab, f.dir, log_line) : nullptr;
         // The main loop wants to hear of every request during start-up (pcscd opening the
         // readers) and of Stop afterwards; not of every APDU.
         std::atomic<bool> started{false};
@@ -268,7 +287,8 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
             }
         } joiner{server, serving};
 
-        const std::string conf = reader_conf(lab, f.socket(), spec.driver);
+        const std::string conf =
+            extension ? extension->reader_conf() : reader_conf(lab, f.socket(), spec.driver);
         fs::path pcsc_socket;
         if (spec.system_pcscd) {
             write_private(system_reader_conf, conf);
@@ -303,6 +323,8 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
             po.run_dir = f.run_dir();
             po.log = f.pcscd_log();
             po.debug = spec.pcscd_debug;
+            if (extension)
+                extension->configure(po);
             pcscd_pid = spawn_private_pcscd(po);
             pcscd_fd = Fd(open_pidfd(pcscd_pid));
             pcsc_socket = pcscd_socket(f.run_dir());
@@ -311,6 +333,8 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
         state.pcscd_pid = pcscd_pid;
         state.pcscd_start = process_start_time(pcscd_pid).value_or(0);
         state.socket = pcsc_socket.string();
+        if (extension)
+            state.extra = extension->state();
         write_state(f.state(), state);
 
         Waiter waiter(signals.get(), wake.get(), watch.get(), pcscd_fd.get(), hooks.owner_pidfd);
@@ -319,20 +343,23 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
         for (;;) {
             const bool socket_there = accepts || fs::exists(pcsc_socket);
             accepts = accepts || (socket_there && socket_accepts(pcsc_socket));
-            if (accepts && lab.all_slots_opened())
+            if (accepts && (extension ? extension->ready() : lab.all_slots_opened()))
                 break;
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   deadline - std::chrono::steady_clock::now())
                                   .count();
             if (left <= 0)
                 throw EnvironmentError(
-                    fmt::format("pcscd did not open every lab reader within {} s (see {})",
-                                spec.start_timeout.count(), f.pcscd_log().string()));
+                    extension ? fmt::format("{} within {} s (see {})", extension->not_ready(),
+                                            spec.start_timeout.count(), f.pcscd_log().string())
+                              : fmt::format("pcscd did not open every lab reader within {} s (see {})",
+                                            spec.start_timeout.count(), f.pcscd_log().string()));
             // Without inotify (or the system pcscd's socket, bound but not yet listening), look
             // again shortly; otherwise the next event wakes us.
-            const bool blind = watch.get() < 0 || (socket_there && !accepts);
+            const bool blind = watch.get() < 0 || (socket_there && !accepts) ||
+                               extension != nullptr;
             const Events e =
-                waiter.wait(static_cast<int>(blind ? std::min<long long>(left, 2) : left));
+                waiter.wait(static_cast<int>(blind ? std::min<long long>(left, extension ? 20 : 2) : left));
             if (e.signal)
                 throw EnvironmentError("stopped by " + signal_name(signals.get()) +
                                        " during start-up");

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -50,10 +52,33 @@ struct LabState {
     bool ready = false;
     std::optional<pid_t> owner_pid; // the lab stops when this process ends
     std::uint64_t owner_start = 0;
+    // Fields a LabExtension added (`lab start --usb`: driver, driver_name, usb_environment, ...).
+    nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 };
 // nullopt when the file is missing or not a lab state.
 std::optional<LabState> read_state(const std::filesystem::path& file);
 void write_state(const std::filesystem::path& file, const LabState& state);
+
+// More that the lab process runs beside the Lab: `lab start --usb` serves the readers as emulated
+// USB CCID devices to the system's CCID driver instead of our reader driver. Made in the lab
+// process once the Lab exists (its devices already plugged), and lives as long as the lab.
+class LabExtension {
+public:
+    virtual ~LabExtension() = default;
+    // pcscd's reader.conf, instead of one reader per slot on our driver.
+    virtual std::string reader_conf() const = 0;
+    // How the private pcscd runs (preload, mounts, environment).
+    virtual void configure(PcscdOptions& options) const = 0;
+    // Start-up is over once pcscd accepts connections and this holds. Polled: the extension's
+    // devices do not ring the lab socket.
+    virtual bool ready() const = 0;
+    // Why it is not ready, for the start-up timeout's message.
+    virtual std::string not_ready() const = 0;
+    // Fields added to state.json.
+    virtual nlohmann::ordered_json state() const = 0;
+};
+using ExtensionFactory = std::function<std::unique_ptr<LabExtension>(
+    lab::Lab& lab, const std::filesystem::path& lab_dir, lab::Logger log)>;
 
 // Everything the lab process needs, as values.
 struct LabSpec {
@@ -70,6 +95,8 @@ struct LabSpec {
     // readers with, in the same pcscd). Not with the system pcscd.
     std::vector<std::filesystem::path> extra_reader_confs;
     std::chrono::seconds start_timeout{60};
+    // Empty: the readers are ours (reader.conf on libifdcardharness.so).
+    ExtensionFactory extension;
 };
 
 struct LabHooks {

@@ -62,6 +62,25 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
         for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/pcsc/drivers", ec))
             if (entry.path().extension() == ".bundle" && entry.is_directory(ec))
                 bundles.push_back(entry.path().string());
+    // [usblab hook] extra mounts and environment (`lab start --usb`), prepared before fork.
+    std::vector<std::pair<std::string, std::string>> mounts;
+    for (const auto& [source, target] : options.bind_mounts)
+        mounts.emplace_back(source.string(), target.string());
+    std::vector<std::string> env_text;
+    for (char** e = environ; e && *e; ++e) {
+        const std::string entry = *e;
+        const bool replaced =
+            std::any_of(options.environment.begin(), options.environment.end(),
+                        [&](const auto& kv) { return entry.rfind(kv.first + "=", 0) == 0; });
+        if (!replaced)
+            env_text.push_back(entry);
+    }
+    for (const auto& [name, value] : options.environment)
+        env_text.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (auto& e : env_text)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
 
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
@@ -99,7 +118,10 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
     for (const auto& bundle : bundles)
         if (::mount("cardharness-no-usb", bundle.c_str(), "tmpfs", MS_RDONLY, "size=4k") != 0)
             child_fail("mount tmpfs over a USB driver bundle");
-    ::execv(argv[0], argv.data());
+    for (const auto& [source, target] : mounts)
+        if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+            child_fail("mount --rbind (usb lab)");
+    ::execve(argv[0], argv.data(), envp.data());
     child_fail("exec pcscd");
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace harness::labd {
@@ -20,6 +21,11 @@ struct PcscdOptions {
     bool debug = false;             // pcscd -d (never -a: APDUs may carry PINs)
     bool hide_usb_drivers = true;   // empty tmpfs over each /usr/lib/pcsc/drivers/*.bundle: no USB
                                     // hotplug readers (serial drivers stay)
+    // [usblab hook] `lab start --usb`: bind mounts made in pcscd's namespace after /run/pcscd, in
+    // order (source, target; recursive), and variables added to its environment (the umockdev
+    // preload). Empty for the default lab.
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> bind_mounts;
+    std::vector<std::pair<std::string, std::string>> environment;
 };
 
 // fork, unshare(CLONE_NEWNS), make every mount private, bind run_dir over /run/pcscd, hide the

@@ -172,6 +172,11 @@ struct CcidFirmware::Impl {
         bool chaining_out = false;
         std::uint64_t exchanges = 0; // APDUs that reached the card (flaky counter)
         bool changed = false;        // for the next NotifySlotChange
+        // A flaky bounce or a removal: the card is out until the host has read the "absent"
+        // NotifySlotChange (or bounce_time passed, for a host that does not listen); a card there
+        // then (back, or newly inserted) is announced by the next one.
+        bool bounced = false;
+        Clock::time_point bounced_at{};
     };
 
     struct Pending {
@@ -209,7 +214,11 @@ struct CcidFirmware::Impl {
             FirmwareTrace{when, direction, Bytes(message.begin(), message.end()), std::move(note)});
     }
 
-    bool visible(const Slot& s) const { return s.card && quirks().supports(s.interface); }
+    static constexpr std::chrono::milliseconds bounce_time{100};
+    bool gone(const Slot& s) const { return s.bounced && last_now - s.bounced_at < bounce_time; }
+    bool visible(const Slot& s) const {
+        return s.card && quirks().supports(s.interface) && !gone(s);
+    }
 
     IccStatus icc(const Slot& s) const {
         if (!visible(s))
@@ -368,8 +377,12 @@ struct CcidFirmware::Impl {
         if (quirks().flaky_every != 0 && s.exchanges % quirks().flaky_every == 0) {
             ++counters.bounces;
             deactivate(s);
+            s.bounced = true;
+            s.bounced_at = now;
             mark_changed(slot);
-            fail(slot, header, IccStatus::PresentInactive, ccid::error::icc_mute, now,
+            // Contact lost: absent + ICC_MUTE, which the CCID driver reports as
+            // IFD_ICC_NOT_PRESENT; two NotifySlotChange follow (absent, then present again).
+            fail(slot, header, IccStatus::Absent, ccid::error::icc_mute, now,
                  "flaky contact: the card bounced (removed and back)");
             return std::nullopt;
         }
@@ -1179,11 +1192,19 @@ std::optional<Bytes> CcidFirmware::take_interrupt() {
     if (!m.interrupt_dirty)
         return std::nullopt;
     std::vector<ccid::SlotChange> changes;
+    bool back = false;
     for (auto& s : m.slots) {
         changes.push_back(ccid::SlotChange{m.visible(s), s.changed});
         s.changed = false;
+        if (s.bounced) { // the host saw it gone: a card now there is announced next
+            s.bounced = false;
+            if (m.visible(s)) {
+                s.changed = true;
+                back = true;
+            }
+        }
     }
-    m.interrupt_dirty = false;
+    m.interrupt_dirty = back;
     Bytes out = ccid::notify_slot_change(changes);
     ++m.counters.interrupts;
     m.record(FirmwareTrace::Direction::Interrupt, m.last_now, out, "RDR_to_PC_NotifySlotChange");
@@ -1278,6 +1299,12 @@ void CcidFirmware::remove(unsigned slot) {
     const bool was_visible = m.visible(s);
     m.deactivate(s);
     s.card.reset();
+    if (was_visible) {
+        // The host hears "absent" before any new card (a swap faster than it reads the
+        // interrupt pipe is still a removal, then an insertion).
+        s.bounced = true;
+        s.bounced_at = m.last_now;
+    }
     for (auto& p : m.pending)
         if (p.slot == slot) {
             // The card pulled mid-command: the reply says so, now.

@@ -136,8 +136,18 @@ nlohmann::json Lab::status_json() const {
                            {"manufacturer", m.usb.manufacturer},
                            {"product", m.usb.product},
                            {"serial", m.usb.serial}}}});
+        if (devices_)
+            slots.back().update(devices_->slot_status(st.slot));
     }
     return {{"slots", slots}};
+}
+
+void Lab::attach_devices(SlotDevices* devices) {
+    std::lock_guard lock(mutex_);
+    devices_ = devices;
+    if (devices_)
+        for (auto& s : slots_)
+            devices_->card_changed(s->config.slot, s->reader.card(), s->reader.interface());
 }
 
 bool Lab::all_slots_opened() const {
@@ -177,22 +187,37 @@ void Lab::insert(const std::string& slot, const std::optional<std::string>& prof
     s.reader.insert(std::move(card));
     if (swapped)
         s.reader.report_absence_once();
+    if (devices_) {
+        if (swapped)
+            devices_->card_changed(slot, nullptr, s.reader.interface());
+        devices_->card_changed(slot, s.reader.card(), s.reader.interface());
+    }
     s.profile = chosen;
     s.citizen = citizen;
     ++s.generation;
     changed_.notify_all();
     log(fmt::format("slot {}: card {} inserted{}", slot, *chosen, citizen ? " (citizen)" : ""));
     await_pcscd(lock, s, s.polls);
+    if (devices_) {
+        lock.unlock();
+        devices_->await_host(slot);
+    }
 }
 
 void Lab::remove(const std::string& slot) {
     std::unique_lock lock(mutex_);
     Slot& s = find(slot);
     s.reader.remove();
+    if (devices_)
+        devices_->card_changed(slot, nullptr, s.reader.interface());
     ++s.generation;
     changed_.notify_all();
     log(fmt::format("slot {}: card removed", slot));
     await_pcscd(lock, s, s.polls);
+    if (devices_) {
+        lock.unlock();
+        devices_->await_host(slot);
+    }
 }
 
 void Lab::reset() {
@@ -204,11 +229,21 @@ void Lab::reset() {
         s->reader.remove();
         s->reader.insert(factory_(*s->profile, s->citizen));
         s->reader.report_absence_once();
+        if (devices_) {
+            devices_->card_changed(s->config.slot, nullptr, s->reader.interface());
+            devices_->card_changed(s->config.slot, s->reader.card(), s->reader.interface());
+        }
         ++s->generation;
         changed.emplace_back(s.get(), s->polls);
     }
     changed_.notify_all();
     log("lab reset: every card restored from its profile");
+    if (devices_) {
+        lock.unlock();
+        for (auto [s, polls] : changed)
+            devices_->await_host(s->config.slot);
+        return;
+    }
     if (!real_time_)
         return;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -319,6 +354,26 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
         case Op::Reset:
             reset();
             return reply(ifd::Code::Success);
+        case Op::Unplug:
+        case Op::Plug:
+            if (!devices_)
+                return bad("unplug and plug need a lab started with --usb (USB readers)");
+            find(request.slot); // UsageError for an unknown slot
+            if (request.op == Op::Unplug)
+                devices_->unplug(request.slot);
+            else
+                devices_->plug(request.slot);
+            return reply(ifd::Code::Success);
+        case Op::Trace: {
+            if (!devices_)
+                return bad("trace needs a lab started with --usb (USB readers)");
+            find(request.slot);
+            std::int64_t since = 0;
+            const std::string text(request.data.begin(), request.data.end());
+            if (!text.empty())
+                since = std::stoll(text);
+            return reply(ifd::Code::Success, bytes_of(devices_->trace(request.slot, since).dump()));
+        }
         case Op::Stop:
             return bad("stop is handled by the lab process");
         default:

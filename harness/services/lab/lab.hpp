@@ -50,6 +50,26 @@ using CardFactory =
 using PinProbe = std::function<std::map<std::string, int>(io::VirtualCard& card)>;
 using Logger = std::function<void(const std::string& line)>;
 
+// The lab's readers as devices of their own: USB CCID devices driven by the system's CCID driver
+// (`lab start --usb`, backends/umockdev). The lab tells them every card change and forwards
+// unplug/plug; their status fields are merged into each slot of status_json().
+class SlotDevices {
+public:
+    virtual ~SlotDevices() = default;
+    // The slot's card changed (nullptr: removed). Called with the lab's lock held: must not call
+    // back into the Lab.
+    virtual void card_changed(const std::string& slot, std::shared_ptr<io::VirtualCard> card,
+                              Interface interface) = 0;
+    // Waits (bounded) until the host has seen the slot's latest change; called without the lock.
+    virtual void await_host(const std::string& slot) = 0;
+    virtual void unplug(const std::string& slot) = 0; // hot-remove the slot's device
+    virtual void plug(const std::string& slot) = 0;   // plug it back in
+    virtual nlohmann::json slot_status(const std::string& slot) const = 0; // a JSON object
+    // The CCID messages of the slot's firmware since `since_ns` (steady clock), redacted:
+    // {"entries":[{"t_ns","direction","message","note"}]}.
+    virtual nlohmann::json trace(const std::string& slot, std::int64_t since_ns) const = 0;
+};
+
 struct SlotStatus {
     std::string slot;
     std::string pcsc_reader; // "<FRIENDLYNAME> <slot index %02X> 00", as a private pcscd names it
@@ -87,6 +107,9 @@ public:
     void insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen);
     void remove(const std::string& slot);
     void reset(); // every card made anew from its profile (retry counters restored)
+    // USB devices for the slots (`lab start --usb`); replays every slot's current card to them.
+    // Unplug/Plug requests answer "needs --usb" without them.
+    void attach_devices(SlotDevices* devices);
 
     // Capability and control answers, exposed for tests.
     std::optional<Bytes> capability(const std::string& slot, std::uint32_t tag) const;
@@ -117,6 +140,7 @@ private:
     Logger log_;
     bool real_time_ = false;
     bool closed_ = false;
+    SlotDevices* devices_ = nullptr;
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<std::unique_ptr<Slot>> slots_;

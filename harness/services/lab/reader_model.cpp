@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <fmt/core.h>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 namespace harness::lab {
 
@@ -98,14 +100,16 @@ std::uint32_t ReaderModel::ccid_features() const {
 }
 
 ccid::Descriptor ReaderModel::ccid_descriptor() const {
+    if (dump && dump->descriptor)
+        return *dump->descriptor; // a real reader's descriptor, exactly
     ccid::Descriptor d;
     d.protocols = (t0 ? 0x1U : 0U) | (t1 ? 0x2U : 0U);
     d.features = ccid_features();
     d.max_message_length = max_message_length;
     d.max_ifsd = 254;
-    // A reader that cannot do PPS only runs at the default rate (Fi 372 / Di 1 at 4 MHz).
-    if (pps == Pps::None)
-        d.max_data_rate_bps = d.data_rate_bps;
+    // pps=none keeps the usual dwMaxDataRate: like the old readers it stands for, the descriptor
+    // promises faster rates and the firmware fails the PPS (a descriptor that offered only the
+    // default rate would make the CCID driver stay at it, and the card would work).
     return d;
 }
 
@@ -129,6 +133,25 @@ constexpr std::string_view columns[] = {
     "exchange",   "max_message_length",  "protocols", "pps",
     "le_zero",    "chain_corrupt_above", "wtx",       "timeout_ms",
     "latency_us", "flaky_every",         "notes",     "status"};
+// The optional last column (a file without it has no dump models).
+constexpr std::string_view columns_with_dump[] = {
+    "id",         "manufacturer",        "product",   "vendor_id",
+    "product_id", "bcd_device",          "serial",    "interfaces",
+    "exchange",   "max_message_length",  "protocols", "pps",
+    "le_zero",    "chain_corrupt_above", "wtx",       "timeout_ms",
+    "latency_us", "flaky_every",         "notes",     "status",
+    "descriptor_dump"};
+
+bool has_dump_column(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (io::csv::is_comment_or_blank(line))
+            continue;
+        return line.find("descriptor_dump") != std::string::npos; // the header line
+    }
+    return false;
+}
 
 template <typename T>
 std::optional<T> number(std::string_view text) {
@@ -158,6 +181,52 @@ std::vector<std::string> split_plus(const std::string& text) {
     return out;
 }
 
+// The descriptor_dump cell: a CCID driver `parse` dump (absolute, or relative to the CSV file's
+// folder). The model takes the first interface that carries a CCID descriptor.
+void load_dump(const io::csv::Table& table, const io::csv::Row& row, std::size_t cell, ReaderModel& m) {
+    std::filesystem::path file = row.cells[cell];
+    if (file.is_relative())
+        file = std::filesystem::path(table.file()).parent_path() / file;
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        table.fail(row, cell, "a readable CCID driver parse dump (file not found)");
+    std::ostringstream text;
+    text << in.rdbuf();
+    const ccid::Dump dump = ccid::parse_dump(text.str(), file.string()); // ConfigError file:line
+    const ccid::DumpBlock* chosen = nullptr;
+    for (const auto& block : dump.blocks)
+        if (block.descriptor) {
+            chosen = &block;
+            break;
+        }
+    if (!chosen)
+        table.fail(row, cell, "a dump with a CCID class descriptor");
+    const ccid::Descriptor& d = *chosen->descriptor;
+    switch (d.exchange_level()) {
+    case ccid::ExchangeLevel::Tpdu:
+        m.exchange = Exchange::Tpdu;
+        break;
+    case ccid::ExchangeLevel::ShortApdu:
+        m.exchange = Exchange::ShortApdu;
+        break;
+    case ccid::ExchangeLevel::ExtendedApdu:
+        m.exchange = Exchange::ExtendedApdu;
+        break;
+    default:
+        table.fail(row, cell, "a dump of a TPDU, short or extended APDU level reader");
+    }
+    m.dump = *chosen;
+    m.dump_file = row.cells[cell];
+    m.usb.vendor_id = chosen->identity.vendor_id;
+    m.usb.product_id = chosen->identity.product_id;
+    m.usb.bcd_device = chosen->identity.bcd_device;
+    m.usb.manufacturer = chosen->identity.manufacturer.value_or("");
+    m.usb.product = chosen->identity.product.value_or("");
+    m.max_message_length = d.max_message_length;
+    m.t0 = d.supports_t0();
+    m.t1 = d.supports_t1();
+}
+
 ReaderModel parse_row(const io::csv::Table& table, const io::csv::Row& row) {
     enum Col {
         Id,
@@ -179,30 +248,44 @@ ReaderModel parse_row(const io::csv::Table& table, const io::csv::Row& row) {
         Latency,
         Flaky,
         Notes,
-        Status
+        Status,
+        Dump
     };
-    const auto& c = row.cells;
+    std::vector<std::string> c = row.cells; // without a descriptor_dump column: an empty one
+    c.resize(std::size(columns_with_dump));
     ReaderModel m;
     m.id = c[Id];
     if (m.id.empty() || m.id.find_first_of(" ,:") != std::string::npos)
         table.fail(row, Id, "a model id without spaces, commas or colons");
-    m.usb.manufacturer = c[Maker];
-    m.usb.product = c[Product];
-    if (m.usb.product.rfind("Lab ", 0) != 0)
-        table.fail(row, Product,
-                   "a product name starting with \"Lab \" (lab readers are fictitious)");
-    if (m.usb.manufacturer.empty())
-        table.fail(row, Maker, "a manufacturer name");
-    const auto u16 = [&](Col col) {
-        auto v = number<std::uint16_t>(c[col]);
-        if (!v)
-            table.fail(row, col, "a 16-bit number (0x1234 or decimal)");
-        return *v;
-    };
-    m.usb.vendor_id = u16(Vid);
-    m.usb.product_id = u16(Pid);
-    m.usb.bcd_device = u16(Bcd);
-    m.usb.serial = c[Serial];
+    const bool from_dump = !c[Dump].empty();
+    if (from_dump) {
+        // A real reader's identity and descriptor: the cells the dump decides stay empty.
+        for (Col col : {Maker, Product, Vid, Pid, Bcd, Exch, MaxMsg, Protos})
+            if (!c[col].empty())
+                table.fail(row, col, "an empty cell (descriptor_dump gives this value)");
+        load_dump(table, row, Dump, m);
+        m.usb.serial = c[Serial].empty()
+                           ? fmt::format("LAB{:04X}{:04X}-0001", m.usb.vendor_id, m.usb.product_id)
+                           : c[Serial];
+    } else {
+        m.usb.manufacturer = c[Maker];
+        m.usb.product = c[Product];
+        if (m.usb.product.rfind("Lab ", 0) != 0)
+            table.fail(row, Product,
+                       "a product name starting with \"Lab \" (lab readers are fictitious)");
+        if (m.usb.manufacturer.empty())
+            table.fail(row, Maker, "a manufacturer name");
+        const auto u16 = [&](Col col) {
+            auto v = number<std::uint16_t>(c[col]);
+            if (!v)
+                table.fail(row, col, "a 16-bit number (0x1234 or decimal)");
+            return *v;
+        };
+        m.usb.vendor_id = u16(Vid);
+        m.usb.product_id = u16(Pid);
+        m.usb.bcd_device = u16(Bcd);
+        m.usb.serial = c[Serial];
+    }
     m.contact = m.type_a = m.type_b = false;
     for (const auto& name : split_plus(c[Ifaces])) {
         const auto i = interface_from_string(name);
@@ -212,28 +295,33 @@ ReaderModel parse_row(const io::csv::Table& table, const io::csv::Row& row) {
          : *i == Interface::TypeA ? m.type_a
                                   : m.type_b) = true;
     }
-    if (c[Exch] == "tpdu")
-        m.exchange = Exchange::Tpdu;
-    else if (c[Exch] == "short_apdu")
-        m.exchange = Exchange::ShortApdu;
-    else if (c[Exch] == "extended_apdu")
-        m.exchange = Exchange::ExtendedApdu;
-    else
-        table.fail(row, Exch, "tpdu, short_apdu or extended_apdu");
-    const auto max_message = number<std::uint32_t>(c[MaxMsg]);
-    if (!max_message || *max_message < 64 || *max_message > 65544)
-        table.fail(row, MaxMsg, "dwMaxCCIDMessageLength between 64 and 65544");
-    m.max_message_length = *max_message;
-    m.t0 = m.t1 = false;
-    for (const auto& name : split_plus(c[Protos])) {
-        if (name == "t0")
-            m.t0 = true;
-        else if (name == "t1")
-            m.t1 = true;
+    if (!from_dump) {
+        if (c[Exch] == "tpdu")
+            m.exchange = Exchange::Tpdu;
+        else if (c[Exch] == "short_apdu")
+            m.exchange = Exchange::ShortApdu;
+        else if (c[Exch] == "extended_apdu")
+            m.exchange = Exchange::ExtendedApdu;
         else
-            table.fail(row, Protos, "protocols joined by '+' (t0, t1)");
+            table.fail(row, Exch, "tpdu, short_apdu or extended_apdu");
+        const auto max_message = number<std::uint32_t>(c[MaxMsg]);
+        if (!max_message || *max_message < 64 || *max_message > 65544)
+            table.fail(row, MaxMsg, "dwMaxCCIDMessageLength between 64 and 65544");
+        m.max_message_length = *max_message;
+        m.t0 = m.t1 = false;
+        for (const auto& name : split_plus(c[Protos])) {
+            if (name == "t0")
+                m.t0 = true;
+            else if (name == "t1")
+                m.t1 = true;
+            else
+                table.fail(row, Protos, "protocols joined by '+' (t0, t1)");
+        }
     }
-    if (c[PpsCol] == "auto")
+    if (from_dump && c[PpsCol].empty())
+        m.pps =
+            m.ccid_descriptor().has_feature(ccid::feature::auto_pps) ? Pps::Automatic : Pps::Driver;
+    else if (c[PpsCol] == "auto")
         m.pps = Pps::Automatic;
     else if (c[PpsCol] == "driver")
         m.pps = Pps::Driver;
@@ -282,7 +370,11 @@ ReaderModel parse_row(const io::csv::Table& table, const io::csv::Row& row) {
 } // namespace
 
 std::vector<ReaderModel> load_reader_models(const std::filesystem::path& file) {
-    const auto table = io::csv::read(file, columns, {.what = "reader model file"});
+    // descriptor_dump is an optional last column: a file without it has no dump models.
+    const io::csv::Options options{.what = "reader model file"};
+    const auto table = std::filesystem::is_regular_file(file) && has_dump_column(file)
+                           ? io::csv::read(file, columns_with_dump, options)
+                           : io::csv::read(file, columns, options);
     std::vector<ReaderModel> models;
     std::set<std::string> ids;
     for (const auto& row : table.rows()) {

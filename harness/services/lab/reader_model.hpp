@@ -4,6 +4,7 @@
 // extension, latency, flaky contacts). Loaded from profiles/readers/*.csv (see its README.md).
 #include "pure/bytes.hpp"
 #include "pure/ccid.hpp"
+#include "pure/ccid_dump.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -65,6 +66,11 @@ struct ReaderModel {
     std::chrono::microseconds latency{0};     // added to every exchange
     std::uint32_t flaky_every = 0;            // every n-th transmit the card bounces (0: never)
     std::string notes;                        // one line: why this model exists
+    // A model that wears a real reader's identity: the first CCID interface of a CCID driver
+    // `parse` dump (descriptor_dump column). Its VID, PID, bcdDevice, strings and CCID descriptor
+    // come from the dump, exactly; exchange, max_message_length and protocols are derived from it.
+    std::optional<ccid::DumpBlock> dump;
+    std::string dump_file; // as written in the CSV cell
 
     bool supports(Interface interface) const;
     // Largest command or response one CCID message carries (dwMaxCCIDMessageLength - 10).

@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 #include <fmt/format.h>
+#include <set>
 
 namespace harness::plan {
 namespace {
@@ -162,10 +163,31 @@ std::optional<Cause> rule_message_too_long(const StepContext& c) {
                              response_over ? "応答" : "コマンド", level_ja, limit_ja)};
 }
 
+// A short command with Le=00 (Ne 256) got its 9000 answer in this session.
+bool le_zero_worked(const Outcome& o) {
+    if (!o.session)
+        return false;
+    for (const auto& suite : o.session->suites)
+        for (const auto& step : suite.steps)
+            for (const auto& e : step.exchanges) {
+                if (e.sw != std::uint16_t{0x9000})
+                    continue;
+                const auto command = parse_command(e.command);
+                if (command && !is_extended_exchange(command) && command->le == std::size_t{256})
+                    return true;
+            }
+    return false;
+}
+
 std::optional<Cause> rule_le_zero(const StepContext& c) {
     if (!is_link_failure(c.failure) || !c.command || is_extended_exchange(c.command))
         return std::nullopt;
     if (c.command->le != std::size_t{256})
+        return std::nullopt;
+    // Not when this reader carried a short Le=00 command in the same session: the failure is
+    // something else (e.g. a flaky contact, which the CCID driver reports at TPDU level as a plain
+    // communication error).
+    if (le_zero_worked(c.outcome))
         return std::nullopt;
     const auto block = max_block(c.outcome.reader);
     if (block && *block < 258)
@@ -245,8 +267,12 @@ std::optional<Cause> rule_removed(const StepContext& c) {
 std::optional<Cause> rule_lost(const StepContext& c) {
     if (c.failure == FailureKind::ReaderGone)
         return Cause{"reader_lost", Compatibility::Untested,
-                     fmt::format("the reader went away during \"{}\"", c.step.title_en),
-                     fmt::format("「{}」の途中でリーダーが失われた", c.step.title_ja)};
+                     fmt::format("reader removed during \"{}\": the reader was unplugged or pcscd "
+                                 "lost it; the session is incomplete",
+                                 c.step.title_en),
+                     fmt::format("「{}」の途中でリーダーが取り外された（抜去、またはpcscdが"
+                                 "見失った）: セッションは未完了",
+                                 c.step.title_ja)};
     if (model::is_environment(c.failure))
         return environment_cause(c.failure, c.step.title_en, c.step.title_ja);
     return std::nullopt;
@@ -464,6 +490,29 @@ Judgement judge(const Outcome& o) {
 
     std::size_t passed = 0, skipped = 0, failed = 0;
     std::vector<std::string> skipped_pins;
+    // The reader or pcscd went away: the link failures just before it (the failing steps back to
+    // the last one that passed) were its first signs, not the reader's doing. The CCID driver's
+    // T=1 layer, for one, reports an unplug during a block as a plain communication error.
+    std::set<const model::StepResult*> shadowed;
+    {
+        std::vector<const model::StepResult*> ordered;
+        for (const auto& suite : o.session->suites)
+            for (const auto& step : suite.steps)
+                ordered.push_back(&step);
+        for (std::size_t k = 0; k < ordered.size(); ++k) {
+            const auto f = transport_failure_of(*ordered[k]);
+            if (f != io::TransportFailure::ReaderGone && f != io::TransportFailure::ServiceGone)
+                continue;
+            for (std::size_t i = k; i-- > 0;) {
+                const auto* s = ordered[i];
+                if (s->verdict == StepVerdict::Pass)
+                    break;
+                if (is_link_failure(transport_failure_of(*s)))
+                    shadowed.insert(s);
+            }
+            break;
+        }
+    }
     for (const auto& suite : o.session->suites) {
         for (const auto& step : suite.steps) {
             switch (step.verdict) {
@@ -489,6 +538,8 @@ Judgement judge(const Outcome& o) {
                           exchange ? parse_command(exchange->command) : std::nullopt,
                           failure_of(step),
                           has(o.optional_steps, step.step_id)};
+            if (shadowed.count(&step) != 0)
+                continue;
             // An aborted step that met no failure of its own follows an earlier one: no cause.
             if (step.verdict == StepVerdict::Aborted && c.failure == FailureKind::None)
                 continue;

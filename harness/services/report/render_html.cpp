@@ -488,6 +488,19 @@ std::string session_html(const Cell& c, Lang lang) {
                 }
                 traces += "</pre>\n";
             }
+            if (failing && !st.ccid_trace.empty()) {
+                // The reader firmware's side (lab on USB): CCID messages, redacted like the APDUs.
+                traces += fmt::format("<p><code>{}</code> {}</p><pre class=\"ccid\">",
+                                      esc(st.step_id), text(lang, "trace.ccid"));
+                for (const auto& m : st.ccid_trace) {
+                    traces += fmt::format("+{:>8} µs {:<9} {}", m.offset_us, esc(m.direction),
+                                          esc(m.message));
+                    if (!m.note.empty())
+                        traces += "  # " + esc(m.note);
+                    traces += "\n";
+                }
+                traces += "</pre>\n";
+            }
         }
         out += "</tbody></table>\n";
         if (!traces.empty())

@@ -71,7 +71,7 @@ struct Cell {
 
 struct ReaderRow {
     std::string
-        key; // "VID:PID/bcdDevice/maker/model/driver", or "pcsc:<name>" without USB identity
+        key; // "VID:PID/bcdDevice/maker/model" (not the driver), or "pcsc:<name>" without USB ID
     std::string maker;
     std::string model;
     std::optional<std::uint16_t> vid;

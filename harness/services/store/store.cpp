@@ -21,7 +21,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 4> migrations{
+constexpr std::array<std::string_view, 5> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -190,6 +190,20 @@ CREATE TABLE central_pushes (
     pushed_at TEXT NOT NULL,
     PRIMARY KEY (server_id, station, run_id)
 );
+)sql",
+    // 5: the CCID messages the lab's emulated reader firmware saw and sent during a failing step
+    // (`lab start --usb`), redacted like the APDUs.
+    R"sql(
+CREATE TABLE ccid_trace (
+    id        INTEGER PRIMARY KEY,
+    step_row  INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('out', 'in', 'interrupt', 'control')),
+    offset_us INTEGER NOT NULL DEFAULT 0,
+    message   TEXT NOT NULL,
+    note      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ccid_trace_by_step ON ccid_trace(step_row);
 )sql",
 };
 
@@ -678,6 +692,8 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                                  "INSERT INTO exchanges (step_row, seq, command, response, sw, "
                                  "duration_us, note, failure, response_size) "
                                  "VALUES (?,?,?,?,?,?,?,?,?)");
+        SQLite::Statement ccid_ins(*db_, "INSERT INTO ccid_trace (step_row, seq, direction, "
+                                         "offset_us, message, note) VALUES (?,?,?,?,?,?)");
         int step_seq = 0;
         for (const auto& suite : session.suites) {
             for (const auto& step : suite.steps) {
@@ -717,6 +733,17 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                     else
                         ex_ins.bind(9);
                     ex_ins.exec();
+                }
+                int ccid_seq = 0;
+                for (const auto& m : step.ccid_trace) {
+                    ccid_ins.reset();
+                    ccid_ins.bind(1, step_row);
+                    ccid_ins.bind(2, ccid_seq++);
+                    ccid_ins.bind(3, m.direction);
+                    ccid_ins.bind(4, m.offset_us);
+                    ccid_ins.bind(5, m.message);
+                    ccid_ins.bind(6, m.note);
+                    ccid_ins.exec();
                 }
             }
         }
@@ -878,6 +905,8 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
         SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note, "
                                           "failure, response_size FROM exchanges "
                                           "WHERE step_row = ? ORDER BY seq");
+        SQLite::Statement ccid(*db_, "SELECT direction, offset_us, message, note FROM ccid_trace "
+                                     "WHERE step_row = ? ORDER BY seq");
         while (sessions.executeStep()) {
             model::Session session;
             session.status = status_column(sessions.getColumn(1));
@@ -938,6 +967,12 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
                             static_cast<std::size_t>(exchanges.getColumn(6).getInt64());
                     step.exchanges.push_back(std::move(x));
                 }
+                ccid.reset();
+                ccid.bind(1, steps.getColumn(0).getInt64());
+                while (ccid.executeStep())
+                    step.ccid_trace.push_back(
+                        {ccid.getColumn(0).getString(), ccid.getColumn(1).getInt64(),
+                         ccid.getColumn(2).getString(), ccid.getColumn(3).getString()});
                 session.suites.back().steps.push_back(std::move(step));
             }
             run.sessions.push_back(std::move(session));

@@ -39,6 +39,18 @@ lab_require_or_skip() {
     export CARDHARNESS_IFD_DRIVER
 }
 
+# lab_require_usb_or_skip: also what `lab start --usb` needs (umockdev's preload, the CCID driver).
+lab_require_usb_or_skip() {
+    lab_require_or_skip
+    local lib found=""
+    for lib in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
+        [ -e "$lib/libumockdev-preload.so.0" ] && found=1
+    done
+    [ -n "$found" ] || lab_skip "umockdev's preload library not installed (apt-get install umockdev)"
+    [ -e /usr/lib/pcsc/drivers/ifd-ccid.bundle/Contents/Linux/libccid.so ] ||
+        lab_skip "the CCID driver is not installed (apt-get install libccid)"
+}
+
 lab_cleanup() {
     local rc=$?
     if [ -n "$LAB_DIR" ]; then
@@ -67,18 +79,25 @@ lab_cleanup() {
 }
 
 # lab_start [lab start options...]: starts a lab in a fresh short folder (Unix socket paths are
-# limited to 107 bytes) and exports PCSCLITE_CSOCK_NAME.
+# limited to 107 bytes) and exports PCSCLITE_CSOCK_NAME. With --usb, the USB environment the lab
+# prints (LD_PRELOAD, UMOCKDEV_DIR) goes to the array LAB_USB_ENV, never exported: run a client
+# that should see the emulated USB devices as `env "${LAB_USB_ENV[@]}" cmd`.
+LAB_USB_ENV=()
 lab_start() {
     LAB_DIR=$(mktemp -d /tmp/chlab.XXXXXX)
     trap lab_cleanup EXIT
     # Station state (station key, remembered failed PINs) of this test only.
     export CARDHARNESS_STATE_DIR=$LAB_DIR/state
-    local out
+    local out line
     out=$(timeout 150 "$CARDHARNESS" lab start --dir "$LAB_DIR" "$@") || lab_fail "lab start failed"
-    case "$out" in
-    "export PCSCLITE_CSOCK_NAME="*) eval "$out" ;;
-    *) lab_fail "lab start printed no PCSCLITE_CSOCK_NAME: $out" ;;
-    esac
+    PCSCLITE_CSOCK_NAME=""
+    while IFS= read -r line; do
+        case "$line" in
+        "export PCSCLITE_CSOCK_NAME="*) PCSCLITE_CSOCK_NAME=${line#export PCSCLITE_CSOCK_NAME=} ;;
+        "export "*=*) LAB_USB_ENV+=("${line#export }") ;;
+        esac
+    done <<<"$out"
+    [ -n "$PCSCLITE_CSOCK_NAME" ] || lab_fail "lab start printed no PCSCLITE_CSOCK_NAME: $out"
     [ -S "$PCSCLITE_CSOCK_NAME" ] || lab_fail "no pcscd socket at $PCSCLITE_CSOCK_NAME"
     export PCSCLITE_CSOCK_NAME LAB_DIR
 }

@@ -97,3 +97,20 @@ BOOST_AUTO_TEST_CASE(empty_arrays_give_an_empty_list) {
         "x");
     BOOST_TEST(readers.empty());
 }
+
+BOOST_AUTO_TEST_CASE(add_readers_appends_to_the_three_arrays) {
+    const std::string out = ccid_driver::add_readers(
+        good, {{0xF1AB, 0x0101, "Lab TPDU Contact 100"}, {0xF1AB, 0x0261, "Lab A & B"}},
+        "Info.plist");
+    const auto readers = ccid_driver::parse_info_plist(out, "out");
+    BOOST_TEST_REQUIRE(readers.size() == 5U);
+    BOOST_TEST(readers[3].vid == 0xF1ABU);
+    BOOST_TEST(readers[3].pid == 0x0101U);
+    BOOST_TEST(readers[3].name == "Lab TPDU Contact 100");
+    BOOST_TEST(readers[4].name == "Lab A & B"); // escaped in the XML, decoded again
+    BOOST_TEST(out.find("Lab A &amp; B") != std::string::npos);
+    // Everything else byte for byte: the system's entries stay first and unchanged.
+    BOOST_TEST(out.find("<!-- RC-S300/S -->") != std::string::npos);
+    BOOST_TEST(readers[0].name == "ACS ACR39U ICC Reader");
+    BOOST_CHECK_THROW(ccid_driver::add_readers("<plist/>", {}, "x"), ConfigError);
+}

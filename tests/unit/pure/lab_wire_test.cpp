@@ -8,7 +8,7 @@ using namespace harness::labwire;
 BOOST_AUTO_TEST_CASE(requests_round_trip_for_every_operation) {
     for (Op op : {Op::Hello, Op::Capability, Op::SetProtocol, Op::Power, Op::Transmit, Op::Control,
                   Op::Presence, Op::Close, Op::WaitChange, Op::Status, Op::Insert, Op::Remove,
-                  Op::Reset, Op::Stop}) {
+                  Op::Reset, Op::Stop, Op::Unplug, Op::Plug, Op::Trace}) {
         Request request{op, "r03", 0x42000D48, Bytes{0x00, 0xA4, 0x04, 0x0C}};
         const auto decoded = decode_request(encode_body(request));
         BOOST_TEST_REQUIRE(decoded.has_value(), to_string(op));

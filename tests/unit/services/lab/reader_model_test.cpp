@@ -134,3 +134,85 @@ BOOST_AUTO_TEST_CASE(default_lab_uses_every_model_and_valid_cells) {
                    e.what());
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_descriptor_dump_model_wears_the_real_readers_identity) {
+    // A dump in the CCID driver's parse format (one interface block), next to the CSV.
+    const auto dump = write_temp("dump.txt", R"( idVendor: 0x072F
+  iManufacturer: ACS
+ idProduct: 0xB100
+  iProduct: ACR39U ICC Reader
+ bcdDevice: 1.00 (firmware release?)
+ bLength: 9
+ bDescriptorType: 4
+ bInterfaceNumber: 0
+ bAlternateSetting: 0
+ bNumEndpoints: 3
+  bulk-IN, bulk-OUT and Interrupt-IN
+ bInterfaceClass: 0x0B [Chip Card Interface Device Class (CCID)]
+ bInterfaceSubClass: 0
+ bInterfaceProtocol: 0
+  bulk transfer, optional interrupt-IN (CCID)
+ iInterface: 0
+ CCID Class Descriptor
+  bLength: 0x36
+  bDescriptorType: 0x21
+  bcdCCID: 1.10
+  bMaxSlotIndex: 0x00
+  bVoltageSupport: 0x07
+  dwProtocols: 0x0000 0x0003
+  dwDefaultClock: 4.800 MHz
+  dwMaximumClock: 16.000 MHz
+  bNumClockSupported: 0 (will use whatever is returned)
+  dwDataRate: 12903 bps
+  dwMaxDataRate: 600000 bps
+  bNumDataRatesSupported: 0 (will use whatever is returned)
+  dwMaxIFSD: 254
+  dwSynchProtocols: 0x00000000
+  dwMechanical: 0x00000000
+  dwFeatures: 0x000100B2
+  dwMaxCCIDMessageLength: 271 bytes
+  bClassGetResponse: 0xFF
+  bClassEnvelope: 0xFF
+  wLcdLayout: 0x0000
+  bPINSupport: 0x00
+  bMaxCCIDBusySlots: 1
+)");
+    const char* header =
+        "id,manufacturer,product,vendor_id,product_id,bcd_device,serial,interfaces,"
+        "exchange,max_message_length,protocols,pps,le_zero,chain_corrupt_above,"
+        "wtx,timeout_ms,latency_us,flaky_every,status,notes,descriptor_dump\n";
+    const auto file =
+        write_temp("dump_models.csv", std::string(header) +
+                                          "m-dump,,,,,,,contact,,,,,pass,,yes,10000,0,0,"
+                                          "virtual,real reader," +
+                                          dump.filename().string() + "\n");
+    const auto models = lab::load_reader_models(file);
+    BOOST_TEST_REQUIRE(models.size() == 1U);
+    const auto& m = models[0];
+    BOOST_TEST(m.usb.vendor_id == 0x072FU);
+    BOOST_TEST(m.usb.product_id == 0xB100U);
+    BOOST_TEST(m.usb.manufacturer == "ACS");
+    BOOST_TEST(m.usb.product == "ACR39U ICC Reader");
+    BOOST_TEST(m.usb.serial == "LAB072FB100-0001");
+    BOOST_TEST((m.exchange == lab::Exchange::Tpdu));
+    BOOST_TEST((m.pps == lab::Pps::Automatic)); // dwFeatures 0x80
+    BOOST_TEST(m.ccid_descriptor().max_data_rate_bps == 600000U);
+    BOOST_TEST(m.ccid_descriptor().features == 0x000100B2U);
+    // The dump decides these cells: a value there is an error with its position.
+    const auto bad = write_temp("dump_bad.csv", std::string(header) +
+                                                    "m-dump,ACS,,,,,,contact,,,,,pass,,yes,10000,0,"
+                                                    "0,virtual,x," +
+                                                    dump.filename().string() + "\n");
+    try {
+        lab::load_reader_models(bad);
+        BOOST_FAIL("a manufacturer cell beside descriptor_dump was accepted");
+    } catch (const ConfigError& e) {
+        BOOST_TEST(std::string(e.what()).find("dump_bad.csv:2:") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("descriptor_dump gives this value") !=
+                   std::string::npos);
+    }
+    const auto missing =
+        write_temp("dump_missing.csv", std::string(header) + "m-dump,,,,,,,contact,,,,,pass,,yes,"
+                                                             "10000,0,0,virtual,x,nope.txt\n");
+    BOOST_CHECK_THROW(lab::load_reader_models(missing), ConfigError);
+}
