@@ -500,14 +500,14 @@ Judgement judge(const Outcome& o) {
             for (const auto& step : suite.steps)
                 ordered.push_back(&step);
         for (std::size_t k = 0; k < ordered.size(); ++k) {
-            const auto f = transport_failure_of(*ordered[k]);
-            if (f != io::TransportFailure::ReaderGone && f != io::TransportFailure::ServiceGone)
+            const FailureKind f = failure_of(*ordered[k]);
+            if (f != FailureKind::ReaderGone && f != FailureKind::NoService)
                 continue;
             for (std::size_t i = k; i-- > 0;) {
                 const auto* s = ordered[i];
                 if (s->verdict == StepVerdict::Pass)
                     break;
-                if (is_link_failure(transport_failure_of(*s)))
+                if (is_link_failure(failure_of(*s)))
                     shadowed.insert(s);
             }
             break;

@@ -356,6 +356,8 @@ BOOST_AUTO_TEST_CASE(a_guard_refusal_is_not_a_transport_failure) {
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
     BOOST_TEST((j.verdict == Compatibility::Compatible));
+}
+
 BOOST_AUTO_TEST_CASE(le_zero_is_not_blamed_when_an_le_zero_read_passed_in_the_session) {
     // A flaky contact seen through libccid at TPDU level: the bounce is a plain communication
     // error on whatever step it hits, here a READ BINARY with Le=00, after another one passed.

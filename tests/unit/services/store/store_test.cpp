@@ -156,7 +156,9 @@ BOOST_AUTO_TEST_CASE(no_key_is_kept_next_to_the_hashes) {
     const Bytes salt(32, 0xC7);
     {
         SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
-        // Schema 2 is the last one that kept the salt (migration 3 drops it).
+        // Schema 2 is the last one that kept the salt (migration 3 drops it): rewind the file to
+        // it (what migrations 4 and 5 add goes too).
+        raw.exec("DROP TABLE central_pushes; DROP TABLE central_servers; DROP TABLE ccid_trace");
         raw.exec("PRAGMA user_version = 2");
         SQLite::Statement ins(raw, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
         ins.bind(1, salt.data(), static_cast<int>(salt.size()));
