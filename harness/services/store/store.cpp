@@ -17,7 +17,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 1> migrations{
+constexpr std::array<std::string_view, 2> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -120,6 +120,32 @@ CREATE INDEX sessions_by_run ON sessions(run_id);
 CREATE INDEX steps_by_session ON steps(session_id);
 CREATE INDEX exchanges_by_step ON exchanges(step_row);
 CREATE INDEX verdicts_by_run ON verdicts(run_id);
+)sql",
+    // 2: `cardharness survey`: a run's source (no row: an observed run, hardware or lab), and each
+    // surveyed interface's result, keyed by dump file + interface block + the installed libccid
+    // version (the resume key; several dumps share a VID:PID:bcdDevice). New tables only, so it
+    // commutes with other migrations that rebuild `runs`.
+    R"sql(
+CREATE TABLE run_sources (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    source TEXT NOT NULL CHECK (source IN ('survey'))
+);
+CREATE TABLE survey_results (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dump_file        TEXT NOT NULL,
+    dump_sha256      TEXT NOT NULL,
+    block            INTEGER NOT NULL,
+    interface_number INTEGER NOT NULL,
+    libccid_version  TEXT NOT NULL,
+    vid              INTEGER NOT NULL,
+    pid              INTEGER NOT NULL,
+    bcd_device       INTEGER NOT NULL,
+    result           TEXT NOT NULL,
+    surveyed_at      TEXT NOT NULL,
+    UNIQUE (dump_file, block, libccid_version)
+);
+CREATE INDEX survey_results_by_reader ON survey_results(vid, pid, bcd_device);
 )sql",
 };
 

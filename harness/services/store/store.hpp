@@ -7,6 +7,7 @@
 #include "io/salt.hpp"
 #include "model/run.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +19,6 @@ class Database;
 
 namespace harness::store {
 
-
 // Header of a stored run, for listings.
 struct RunSummary {
     std::string uuid;
@@ -28,6 +28,23 @@ struct RunSummary {
     std::string cause;
     bool lab = false;
     int sessions = 0;
+};
+
+// One surveyed CCID interface (`cardharness survey`): the result JSON the survey prints for it,
+// keyed by dump file + interface block + the installed libccid version (several dumps share a
+// VID:PID:bcdDevice), with the survey run whose sessions hold its steps.
+struct SurveyRecord {
+    std::string dump_file;
+    std::string dump_sha256;
+    int block = 0;
+    int interface_number = 0;
+    std::string libccid_version;
+    std::uint16_t vid = 0;
+    std::uint16_t pid = 0;
+    std::uint16_t bcd_device = 0;
+    std::string result_json;
+    std::string run_uuid;
+    std::string surveyed_at;
 };
 
 class Store : public io::SaltStore {
@@ -55,6 +72,14 @@ public:
     std::optional<std::string> latest_run_uuid() const;
 
     io::Salt salt() override;
+
+    // Survey runs (runs with source = survey): kept out of the observed views unless asked for.
+    void mark_survey_run(const std::string& run_uuid);
+    std::vector<std::string> survey_run_uuids() const;
+    // Adds or replaces the record of (dump_file, block, libccid_version).
+    void put_survey_record(const SurveyRecord& record);
+    // Records of one libccid version (empty: every version), by dump file and block.
+    std::vector<SurveyRecord> survey_records(const std::string& libccid_version = {}) const;
 
 private:
     void migrate();
