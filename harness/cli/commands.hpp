@@ -16,5 +16,6 @@ void add_import_scriptor_command(CLI::App& app, Context& context);
 void add_run_command(CLI::App& app, Context& context);
 void add_report_command(CLI::App& app, Context& context);
 void add_diff_command(CLI::App& app, Context& context);
+void add_survey_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

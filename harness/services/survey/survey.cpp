@@ -6,6 +6,7 @@
 #include "pure/t1_block.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <fstream>
 #include <openssl/evp.h>
@@ -115,6 +116,30 @@ bool is_pps(ByteView data) {
 
 std::string Item::key() const {
     return fmt::format("{}#{}", file, block);
+}
+
+std::string Item::serial() const {
+    std::string hex = sha256_hex(key()).substr(0, 10);
+    for (char& c : hex)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return "SV" + hex;
+}
+
+std::optional<std::string> not_emulated_reason(const ccid::DumpBlock& block) {
+    if (block.interface.protocol == 1 || block.interface.protocol == 2)
+        return fmt::format("ICCD version {} (bInterfaceProtocol {}) talks over the control pipe; "
+                           "the emulated firmware speaks bulk CCID",
+                           block.interface.protocol == 1 ? "A" : "B", block.interface.protocol);
+    if (block.interface.num_endpoints < 2)
+        return fmt::format("the interface has {} endpoints: no bulk pipes to emulate",
+                           block.interface.num_endpoints);
+    if (block.descriptor) {
+        const auto level = block.descriptor->exchange_level();
+        if (level != ccid::ExchangeLevel::Tpdu && level != ccid::ExchangeLevel::ShortApdu &&
+            level != ccid::ExchangeLevel::ExtendedApdu)
+            return fmt::format("{} level exchange is not emulated", ccid::to_string(level));
+    }
+    return std::nullopt;
 }
 
 std::vector<Item> items_of_dump(std::string_view text, const std::string& file,
@@ -276,19 +301,16 @@ CellResult decided_cell(const Item& item, const PlannedCell& planned) {
                    "(profiles/readers/card_interfaces.csv): the contactless card was not surveyed",
                    "このリーダーが非接触インターフェースを持つかはレビュー済み一覧"
                    "（profiles/readers/card_interfaces.csv）にない: 非接触カードは調査していない"});
-    case CellPlan::NotEmulated:
-        return one_cause(
-            cell, {"not_emulated", Compatibility::Untested,
-                   fmt::format("{} level exchange is not emulated: the driver-level survey cannot "
-                               "judge this reader (no verdict on the reader)",
-                               item.dump.descriptor
-                                   ? ccid::to_string(item.dump.descriptor->exchange_level())
-                                   : "this"),
-                   fmt::format("{}レベルの交換はエミュレートしていない: ドライバーレベル調査では"
-                               "判定できない（リーダーの評価ではない）",
-                               item.dump.descriptor
-                                   ? ccid::to_string(item.dump.descriptor->exchange_level())
-                                   : "この")});
+    case CellPlan::NotEmulated: {
+        const std::string why = not_emulated_reason(item.dump).value_or("not emulated");
+        return one_cause(cell, {"not_emulated", Compatibility::Untested,
+                                fmt::format("{}: the driver-level survey cannot judge this "
+                                            "interface (no verdict on the reader)",
+                                            why),
+                                fmt::format("{}（エミュレート対象外）: ドライバーレベル調査では"
+                                            "判定できない（リーダーの評価ではない）",
+                                            why)});
+    }
     case CellPlan::NoDescriptor:
         return one_cause(cell, {"no_descriptor", Compatibility::Untested,
                                 "the dump has no CCID class descriptor for this interface: "
@@ -378,6 +400,19 @@ CellResult driver_cell(const Item& item, const PlannedCell& planned, const Drive
                          "拒否している{}。ファームウェア更新で解決する可能性あり",
                          driver_ja, firmware_text(id.bcd_device), log_ja)});
     case DriverOutcome::OpenFailed:
+        if (d.escapes > 0)
+            return one_cause(
+                planned.cell,
+                {"vendor_escape_not_emulated", Compatibility::Untested,
+                 fmt::format("{} sent {} vendor Escape commands (PC_to_RDR_Escape) while opening "
+                             "the reader and gave up when the emulated firmware did not know "
+                             "them{}: a real reader answers its vendor's commands, so this is no "
+                             "verdict on the reader",
+                             driver, d.escapes, log),
+                 fmt::format("{}はリーダーを開く際にベンダー固有のEscapeコマンドを{}個送り、"
+                             "エミュレートしたファームウェアが応答できなかったため中止した{}: "
+                             "実機はベンダーのコマンドに応答するので、リーダーの評価ではない",
+                             driver_ja, d.escapes, log_ja)});
         return one_cause(
             planned.cell,
             {"driver_open_failed", Compatibility::Untested,
@@ -413,12 +448,24 @@ void LevelObservation::add(const ccid::Descriptor& descriptor, ByteView message)
     }
     if (c.data.empty())
         return;
-    if (is_pps(c.data))
+    if (is_pps(c.data)) {
         ++pps;
-    else if (is_t1_block(c.data))
+    } else if (is_t1_block(c.data)) {
         ++t1_blocks;
-    else if (apdu::parse(c.data).command)
+        const auto block = t1::parse(c.data, t1::Edc::Lrc).block;
+        if (block && block->type() == t1::BlockType::S && !block->s_response() &&
+            block->s_function() == t1::SFunction::Ifs && block->inf.size() == 1)
+            ifsd = block->inf[0];
+    } else if (apdu::parse(c.data).command) {
         ++apdus;
+    }
+}
+
+void LevelObservation::add_reply(ByteView message) {
+    const auto parsed = ccid::parse_reply(message);
+    if (parsed.reply && parsed.reply->command_status() == ccid::CommandStatus::Failed &&
+        parsed.reply->error == ccid::error::xfr_overrun)
+        ++overruns;
 }
 
 LevelObservation& LevelObservation::operator+=(const LevelObservation& o) {
@@ -430,6 +477,9 @@ LevelObservation& LevelObservation::operator+=(const LevelObservation& o) {
     pps += o.pps;
     over_length += o.over_length;
     longest = std::max(longest, o.longest);
+    overruns += o.overruns;
+    if (o.ifsd)
+        ifsd = o.ifsd;
     for (const auto v : o.level_parameters)
         if (std::find(level_parameters.begin(), level_parameters.end(), v) ==
             level_parameters.end())
@@ -471,6 +521,25 @@ std::vector<Cause> level_causes(const ccid::Descriptor& d, const LevelObservatio
                        fmt::format("CCIDドライバーはこのTPDUリーダーをAPDUリーダーとして扱い、"
                                    "T=1ブロックの代わりにAPDUを{}個送った",
                                    seen.apdus)});
+    // A T=1 block: NAD PCB LEN, INF (up to IFSD), LRC or CRC; plus the 10-byte CCID header.
+    if (level == ccid::ExchangeLevel::Tpdu && seen.ifsd && seen.overruns > 0 &&
+        *seen.ifsd + 3 + 2 + ccid::message_header_length > d.max_message_length)
+        out.push_back(
+            {"t1_block_exceeds_message_length", Compatibility::Incompatible,
+             fmt::format("the CCID driver asked the card for T=1 blocks of {} bytes (S(IFS), from "
+                         "dwMaxIFSD {}); such a block needs up to {} bytes per message, above the "
+                         "declared dwMaxCCIDMessageLength {}: the emulated firmware honours the "
+                         "descriptor and failed {} long replies (XFR_OVERRUN); a real reader whose "
+                         "descriptor under-reports its buffer may not",
+                         *seen.ifsd, d.max_ifsd, *seen.ifsd + 3 + 2 + ccid::message_header_length,
+                         d.max_message_length, seen.overruns),
+             fmt::format("CCIDドライバーはカードに{}バイトのT=1ブロックを要求した（S(IFS)、"
+                         "dwMaxIFSD {}から）: そのブロックには1メッセージ最大{}バイトが必要で、"
+                         "宣言されたdwMaxCCIDMessageLength {}を超える。エミュレートした"
+                         "ファームウェアは記述子どおり長い応答を{}回失敗させた（XFR_OVERRUN）。"
+                         "記述子がバッファを過少申告している実機では起きない可能性あり",
+                         *seen.ifsd, d.max_ifsd, *seen.ifsd + 3 + 2 + ccid::message_header_length,
+                         d.max_message_length, seen.overruns)});
     if (seen.over_length > 0)
         out.push_back(
             {"driver_exceeds_message_length", Compatibility::Incompatible,
@@ -678,6 +747,10 @@ constexpr Explanation explanations[] = {
     {"driver_level_override", "the driver does not keep to the declared exchange level"},
     {"driver_exceeds_message_length", "the driver sends messages above the declared "
                                       "dwMaxCCIDMessageLength"},
+    {"t1_block_exceeds_message_length", "the driver's IFSD (dwMaxIFSD) makes T=1 blocks longer "
+                                        "than the declared dwMaxCCIDMessageLength"},
+    {"vendor_escape_not_emulated", "the driver needs vendor Escape commands the emulation does "
+                                   "not know"},
 };
 
 } // namespace

@@ -31,8 +31,13 @@ struct Item {
     std::size_t block = 0;   // 0-based index of the interface block in the file
     ccid::DumpBlock dump;
     Physical physical;
-    std::string key() const; // "file#block"
+    std::string key() const;    // "file#block"
+    std::string serial() const; // the emulated device's iSerialNumber: "SV" + 10 hex of key()
 };
+
+// Why the emulated firmware cannot stand in for this interface (nullopt: it can): character
+// level (and reserved levels), ICCD (control-pipe transfers), fewer than two endpoints.
+std::optional<std::string> not_emulated_reason(const ccid::DumpBlock& block);
 
 // A dump that does not parse: the survey names it and goes on with the rest.
 struct DumpProblem {
@@ -124,7 +129,8 @@ struct DriverFacts {
     std::string libccid_version;
     std::uint64_t opens = 0;    // device node connections
     std::uint64_t claims = 0;   // CLAIMINTERFACE requests
-    std::uint64_t messages = 0; // PC_to_RDR messages before the first card went in
+    std::uint64_t messages = 0; // PC_to_RDR messages before the driver's outcome was clear
+    std::uint64_t escapes = 0;  // of them, vendor Escape commands (PC_to_RDR_Escape)
     std::size_t readers = 0;    // PC/SC readers pcscd listed for the device (one per slot)
     std::string log_line;       // pcscd's own words about the device (empty when none)
 };
@@ -143,13 +149,18 @@ struct LevelObservation {
     std::size_t over_length = 0; // messages longer than dwMaxCCIDMessageLength
     std::size_t longest = 0;     // longest message seen
     std::vector<std::uint16_t> level_parameters; // distinct wLevelParameter values seen
+    std::optional<std::size_t> ifsd;             // the IFSD the driver asked for with S(IFS)
+    std::size_t overruns = 0; // replies the firmware failed with XFR_OVERRUN (too long for it)
     // Adds one PC_to_RDR message.
     void add(const ccid::Descriptor& descriptor, ByteView message);
+    // Adds one RDR_to_PC reply the firmware sent.
+    void add_reply(ByteView message);
     LevelObservation& operator+=(const LevelObservation& other);
 };
 // Causes for what the driver did beyond the declared level: chained extended APDUs to a short-APDU
 // reader, T=1 blocks to an APDU reader, APDUs to a TPDU reader, messages above the declared
-// dwMaxCCIDMessageLength. Empty when the driver kept to the descriptor.
+// dwMaxCCIDMessageLength, an IFSD whose T=1 blocks do not fit it. Empty when the driver kept to
+// the descriptor.
 std::vector<Cause> level_causes(const ccid::Descriptor& descriptor, const LevelObservation& seen);
 
 // Cells decided without the driver (NotPhysical, ContactlessUnknown, NotEmulated, NoDescriptor).
