@@ -8,6 +8,7 @@
 #include "backends/survey/driver_survey.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_ccid.hpp"
+#include "cli/report_survey.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/emu/card.hpp"
@@ -69,25 +70,6 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
-// The installed package's version from the package database (dpkg), "" when not installed.
-std::string package_version(const std::string& package) {
-    const std::string command = "dpkg-query -W -f='${Version}' " + package + " 2>/dev/null";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe)
-        return {};
-    std::string out;
-    char buffer[256];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-        out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return {};
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
-        out.pop_back();
-    return out;
-}
-
 std::string now_iso() {
     const std::time_t t = std::time(nullptr);
     std::tm tm{};
@@ -116,18 +98,28 @@ std::string duration_text(double seconds) {
 }
 
 // One line on stderr per finished interface (rewritten in place on a terminal), with an ETA from
-// the pace so far.
+// the pace so far, weighed by the cells that run suites (a decided interface costs nothing).
 class Progress {
 public:
-    Progress(std::size_t total, std::size_t already)
-        : total_(total), already_(already), tty_(::isatty(STDERR_FILENO) == 1),
-          start_(Clock::now()) {}
-    void done(const survey::ReaderResult& r) {
+    Progress(const std::vector<survey_usb::Task>& tasks, std::size_t already)
+        : already_(already), tty_(::isatty(STDERR_FILENO) == 1), start_(Clock::now()) {
+        total_ = tasks.size();
+        for (const auto& t : tasks)
+            work_total_ += work_of(t.cells);
+    }
+    static double work_of(const std::vector<survey::PlannedCell>& cells) {
+        double w = 0.05;
+        for (const auto& c : cells)
+            if (c.plan == survey::CellPlan::Run)
+                w += 1.0;
+        return w;
+    }
+    void done(const survey::ReaderResult& r, double work) {
         ++done_;
+        work_done_ += work;
         const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
         const double eta =
-            done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_)
-                      : 0.0;
+            work_done_ > 0 ? elapsed / work_done_ * std::max(0.0, work_total_ - work_done_) : 0.0;
         std::string worst;
         for (const auto& v : r.verdicts)
             if (v.cell.card_type == "mynumber" && v.cell.interface == "contact")
@@ -153,9 +145,11 @@ public:
     double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 private:
-    std::size_t total_;
+    std::size_t total_ = 0;
     std::size_t already_;
     std::size_t done_ = 0;
+    double work_total_ = 0;
+    double work_done_ = 0;
     bool tty_;
     Clock::time_point start_;
 };
@@ -317,7 +311,10 @@ int survey_command(const SurveyOptions& o) {
 
         std::signal(SIGINT, on_survey_signal);
         std::signal(SIGTERM, on_survey_signal);
-        Progress progress(tasks.size(), resumed);
+        Progress progress(tasks, resumed);
+        std::map<std::string, double> work; // per task key, for the ETA
+        for (const auto& t : tasks)
+            work[t.item.key()] = Progress::work_of(t.cells);
         std::vector<model::Verdict> verdicts;
         std::vector<std::string> errors;
         std::vector<std::string> pcscd_stops; // restarted: noted, the results are complete
@@ -343,7 +340,7 @@ int survey_command(const SurveyOptions& o) {
                     fmt::format("storing {}#{}: {}", f.result.file, f.result.block, e.what()));
             }
             verdicts.insert(verdicts.end(), f.verdicts.begin(), f.verdicts.end());
-            progress.done(f.result);
+            progress.done(f.result, work[fmt::format("{}#{}", f.result.file, f.result.block)]);
             fresh.emplace(fmt::format("{}#{}", f.result.file, f.result.block), std::move(f.result));
         };
         // A pcscd that dies (libccid crashed) is restarted, and the interfaces it took with it

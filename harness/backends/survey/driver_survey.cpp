@@ -616,7 +616,11 @@ Finished DriverSurvey::Impl::survey_task(const Task& task) {
         umock::UsbReader* device = nullptr;
         try {
             pcsc::Context context;
-            device = &testbed->plug(device_of(task.item), address, firmware);
+            // A port path of its own for every plug (umockdev keeps a removed device's bus link,
+            // so a reused path would collide): 15 × 15 × 15 hub ports.
+            const std::string port =
+                fmt::format("{}.{}.{}", (seq / 225) % 15 + 1, (seq / 15) % 15 + 1, seq % 15 + 1);
+            device = &testbed->plug(device_of(task.item), address, firmware, port);
             std::vector<std::string> names;
             out.result.driver = await_driver(task.item, *device, *firmware, seq, context, names);
             if (out.result.driver.outcome == survey::DriverOutcome::Opened) {

@@ -436,7 +436,13 @@ void LevelObservation::add(const ccid::Descriptor& descriptor, ByteView message)
     if (message.size() > descriptor.max_message_length)
         ++over_length;
     const auto parsed = ccid::parse_command(message);
-    if (!parsed.command || parsed.command->type != ccid::MessageType::XfrBlock)
+    if (!parsed.command)
+        return;
+    if (parsed.command->type == ccid::MessageType::IccPowerOn)
+        protocol.reset();
+    if (parsed.command->type == ccid::MessageType::SetParameters)
+        protocol = parsed.command->protocol;
+    if (parsed.command->type != ccid::MessageType::XfrBlock)
         return;
     ++xfr_blocks;
     const auto& c = *parsed.command;
@@ -456,8 +462,10 @@ void LevelObservation::add(const ccid::Descriptor& descriptor, ByteView message)
         if (block && block->type() == t1::BlockType::S && !block->s_response() &&
             block->s_function() == t1::SFunction::Ifs && block->inf.size() == 1)
             ifsd = block->inf[0];
-    } else if (apdu::parse(c.data).command) {
-        ++apdus;
+    } else if (protocol != std::uint8_t{0} && apdu::parse(c.data).command) {
+        // At TPDU level a T=0 TPDU has an APDU's shape: only T=1 (or APDU levels) counts.
+        if (descriptor.exchange_level() != ccid::ExchangeLevel::Tpdu || protocol == std::uint8_t{1})
+            ++apdus;
     }
 }
 
@@ -562,6 +570,28 @@ CellResult judged_cell(const PlannedCell& planned, Compatibility verdict, std::v
     r.cell = planned.cell;
     r.verdict = verdict;
     auto driver = level_causes(descriptor, level);
+    // What a passing verdict did not exercise, said beside it (the prediction names these risks).
+    if (verdict == Compatibility::Compatible &&
+        descriptor.exchange_level() == ccid::ExchangeLevel::ShortApdu)
+        driver.push_back({"extended_not_carried", Compatibility::Compatible,
+                          "the extended-APDU steps did not run: a short-APDU reader cannot carry "
+                          "extended APDUs, so clients that send them fail (the short APDUs of the "
+                          "JPKI client passed)",
+                          "拡張APDUの試験は実行していない: ショートAPDUリーダーは拡張APDUを運べず、"
+                          "拡張APDUを送るクライアントは失敗する（公的個人認証クライアントのショート"
+                          "APDUは合格）"});
+    if (verdict == Compatibility::Compatible &&
+        descriptor.exchange_level() == ccid::ExchangeLevel::ExtendedApdu && level.chained > 0)
+        driver.push_back(
+            {"chaining_emulated", Compatibility::Compatible,
+             fmt::format("long messages went through CCID chaining ({} chained XfrBlocks) as the "
+                         "descriptor declares; the emulated firmware chains correctly, a real "
+                         "one may not (chaining is a common firmware weak spot)",
+                         level.chained),
+             fmt::format("長いメッセージは記述子どおりCCIDチェイニングで送られた（チェイン付き"
+                         "XfrBlock {}個）: エミュレーションは正しくチェインするが、実機のファーム"
+                         "ウェアもそうとは限らない（チェイニングは不具合の多い箇所）",
+                         level.chained)});
     for (auto& c : driver)
         c.effect = verdict; // what the driver did explains the verdict; it does not change it
     if (verdict != Compatibility::Compatible) {
@@ -751,6 +781,10 @@ constexpr Explanation explanations[] = {
                                         "than the declared dwMaxCCIDMessageLength"},
     {"vendor_escape_not_emulated", "the driver needs vendor Escape commands the emulation does "
                                    "not know"},
+    {"extended_not_carried", "the prediction counts extended APDUs a short-APDU reader cannot "
+                             "carry; the JPKI client's short APDUs pass"},
+    {"chaining_emulated", "the prediction counts CCID chaining as a firmware risk; the emulated "
+                          "firmware chains as the descriptor declares"},
 };
 
 } // namespace

@@ -144,12 +144,14 @@ struct LevelObservation {
     std::size_t xfr_blocks = 0;
     std::size_t chained = 0;     // XfrBlocks with wLevelParameter != 0 (CCID chaining)
     std::size_t t1_blocks = 0;   // XfrBlock data that is a well-formed T=1 block
-    std::size_t apdus = 0;       // XfrBlock data that is an APDU and no T=1 block
+    std::size_t apdus = 0;       // XfrBlock data that is an APDU and no T=1 block, under T=1
+                                 // (a T=0 TPDU looks like an APDU: not counted)
     std::size_t pps = 0;         // PPS requests (TPDU level)
     std::size_t over_length = 0; // messages longer than dwMaxCCIDMessageLength
     std::size_t longest = 0;     // longest message seen
     std::vector<std::uint16_t> level_parameters; // distinct wLevelParameter values seen
     std::optional<std::size_t> ifsd;             // the IFSD the driver asked for with S(IFS)
+    std::optional<std::uint8_t> protocol; // from the last SetParameters since the last power-on
     std::size_t overruns = 0; // replies the firmware failed with XFR_OVERRUN (too long for it)
     // Adds one PC_to_RDR message.
     void add(const ccid::Descriptor& descriptor, ByteView message);

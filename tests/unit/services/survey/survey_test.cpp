@@ -116,6 +116,15 @@ Bytes xfr(ByteView data, std::uint16_t level = 0) {
     return ccid::encode(c);
 }
 
+Bytes set_parameters(std::uint8_t protocol) {
+    ccid::Command c;
+    c.type = ccid::MessageType::SetParameters;
+    c.protocol = protocol;
+    c.data = protocol == 1 ? Bytes{0x11, 0x10, 0x00, 0x45, 0x00, 0xFE, 0x00}
+                           : Bytes{0x11, 0x00, 0x00, 0x0A, 0x00};
+    return ccid::encode(c);
+}
+
 fs::path temp_dir() {
     auto dir = fs::temp_directory_path() / fmt::format("survey_test_{}", ::getpid());
     fs::remove_all(dir);
@@ -333,11 +342,22 @@ BOOST_AUTO_TEST_CASE(level_overrides_are_read_from_the_messages_the_firmware_rec
     tpdu.add(tpdu_reader, xfr(t1::encode(t1::i_block(false, false, select), t1::Edc::Crc)));
     BOOST_TEST(tpdu.pps == 1U);
     BOOST_TEST(level_causes(tpdu_reader, tpdu).empty());
-    // ... and whole APDUs: the driver treats it as an APDU reader.
+    // ... and whole APDUs under T=1: the driver treats it as an APDU reader. Under T=0 a TPDU
+    // has an APDU's shape: nothing to say.
     tpdu = {};
+    tpdu.add(tpdu_reader, set_parameters(0));
     tpdu.add(tpdu_reader, xfr(select));
+    BOOST_TEST(tpdu.apdus == 0U);
+    BOOST_TEST(level_causes(tpdu_reader, tpdu).empty());
+    tpdu.add(tpdu_reader, set_parameters(1));
+    tpdu.add(tpdu_reader, xfr(select));
+    BOOST_TEST(tpdu.apdus == 1U);
     BOOST_TEST(level_causes(tpdu_reader, tpdu).at(0).en.find("as an APDU reader") !=
                std::string::npos);
+    ccid::Command on;
+    on.type = ccid::MessageType::IccPowerOn;
+    tpdu.add(tpdu_reader, ccid::encode(on)); // a new power-on forgets the protocol
+    BOOST_TEST(!tpdu.protocol.has_value());
     // A message above dwMaxCCIDMessageLength.
     LevelObservation big;
     big.add(short_reader, xfr(Bytes(270, 0x22)));
