@@ -204,6 +204,41 @@ struct DriverSurvey::Impl {
     std::atomic<std::uint64_t> latest_claimed{0}; // plug sequence of the newest device opened
 
     std::mutex done_mutex;
+    std::mutex pcscd_mutex; // held while pcscd is replaced (multi-slot devices)
+
+    // The private pcscd under the umockdev preload, with the system's driver folder untouched.
+    void start_pcscd() {
+        fs::create_directories(setup.work_dir / "conf");
+        labd::PcscdOptions options;
+        options.conf_dir = setup.work_dir / "conf";
+        options.run_dir = setup.work_dir / "run";
+        options.log = setup.work_dir / "pcscd.log";
+        options.hide_usb_drivers = false; // the system's CCID driver, its own Info.plist
+        options.debug = setup.pcscd_debug;
+        for (const auto& [name, value] : testbed->environment())
+            options.environment.emplace_back(name, value);
+        if (!log)
+            log = std::make_unique<LogWatch>(options.log);
+        socket = labd::pcscd_socket(options.run_dir);
+        std::error_code ec;
+        fs::remove(socket, ec);
+        pcscd = labd::spawn_private_pcscd(options);
+        const auto deadline = Clock::now() + 10s;
+        while (!fs::exists(socket)) {
+            if (!labd::process_alive(pcscd) || Clock::now() > deadline) {
+                labd::terminate(pcscd);
+                throw EnvironmentError(fmt::format(
+                    "survey: the private pcscd did not start (see {})", options.log.string()));
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        ::setenv("PCSCLITE_CSOCK_NAME", socket.c_str(), 1);
+    }
+
+    bool pcscd_alive() {
+        std::lock_guard lock(pcscd_mutex);
+        return labd::process_alive(pcscd);
+    }
 
     // "the private pcscd stopped: <its last log line>".
     std::string stopped_text() const {
@@ -273,31 +308,7 @@ DriverSurvey::DriverSurvey(Setup setup) : impl_(std::make_unique<Impl>()) {
         m.free_addresses.push_back(a);
 
     m.testbed = std::make_unique<umock::Testbed>();
-    fs::create_directories(m.setup.work_dir / "conf");
-    labd::PcscdOptions options;
-    options.conf_dir = m.setup.work_dir / "conf";
-    options.run_dir = m.setup.work_dir / "run";
-    options.log = m.setup.work_dir / "pcscd.log";
-    options.hide_usb_drivers = false; // the system's CCID driver, its own Info.plist
-    options.debug = m.setup.pcscd_debug;
-    for (const auto& [name, value] : m.testbed->environment())
-        options.environment.emplace_back(name, value);
-    std::error_code ec;
-    fs::remove(options.log, ec);
-    m.log = std::make_unique<LogWatch>(options.log);
-    m.socket = labd::pcscd_socket(options.run_dir);
-    fs::remove(m.socket, ec);
-    m.pcscd = labd::spawn_private_pcscd(options);
-    const auto deadline = Clock::now() + 10s;
-    while (!fs::exists(m.socket)) {
-        if (!labd::process_alive(m.pcscd) || Clock::now() > deadline) {
-            labd::terminate(m.pcscd);
-            throw EnvironmentError(fmt::format("survey: the private pcscd did not start (see {})",
-                                               options.log.string()));
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    ::setenv("PCSCLITE_CSOCK_NAME", m.socket.c_str(), 1);
+    m.start_pcscd();
 }
 
 DriverSurvey::~DriverSurvey() {
@@ -325,7 +336,7 @@ void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finishe
                         break;
                     Finished f = m.survey_task(tasks[k]);
                     // A result that met a dying pcscd is the environment's, not the reader's.
-                    if (!labd::process_alive(m.pcscd))
+                    if (!m.pcscd_alive())
                         throw PcscdStopped(m.stopped_text());
                     std::lock_guard lock(m.done_mutex);
                     done(std::move(f));
@@ -333,7 +344,7 @@ void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finishe
             } catch (...) {
                 std::lock_guard lock(error_mutex);
                 if (!error)
-                    error = labd::process_alive(m.pcscd)
+                    error = m.pcscd_alive()
                                 ? std::current_exception()
                                 : std::make_exception_ptr(PcscdStopped(m.stopped_text()));
                 next = tasks.size(); // the others stop taking work
@@ -614,8 +625,10 @@ Finished DriverSurvey::Impl::survey_task(const Task& task) {
         auto firmware = std::make_shared<lab::CcidFirmware>(firmware_of(task.item));
         const std::uint64_t seq = ++plug_seq;
         umock::UsbReader* device = nullptr;
+        const bool multi_slot = task.item.dump.descriptor->slots() > 1;
         try {
-            pcsc::Context context;
+            std::optional<pcsc::Context> held(std::in_place);
+            const pcsc::Context& context = *held;
             // A port path of its own for every plug (umockdev keeps a removed device's bus link,
             // so a reused path would collide): 15 × 15 × 15 hub ports.
             const std::string port =
@@ -638,12 +651,26 @@ Finished DriverSurvey::Impl::survey_task(const Task& task) {
                     if (!cells[i])
                         cells[i] = survey::driver_cell(task.item, task.cells[i], out.result.driver);
             }
-            testbed->unplug(*device);
-            device = nullptr;
+            if (multi_slot && out.result.driver.claims > 0) {
+                // libccid 1.5.2 removing a multi-slot reader can leave pcscd's hotplug thread
+                // waiting for ever (its slot-polling thread does not end), after which hotplug
+                // events pile up. Surveyed alone, the device goes with its pcscd instead: a new
+                // pcscd starts with no device plugged.
+                held.reset();
+                std::lock_guard lock(pcscd_mutex);
+                labd::terminate(pcscd);
+                testbed->unplug(*device);
+                device = nullptr;
+                start_pcscd();
+                held.emplace();
+            } else {
+                testbed->unplug(*device);
+                device = nullptr;
+            }
             // pcscd lets go of the readers before their contexts and the address are reused.
             const auto deadline = Clock::now() + 10s;
             while (out.result.driver.outcome == survey::DriverOutcome::Opened &&
-                   !readers_with(context, task.item.serial()).empty() && Clock::now() < deadline)
+                   !readers_with(*held, task.item.serial()).empty() && Clock::now() < deadline)
                 std::this_thread::sleep_for(50ms);
         } catch (...) {
             if (device)

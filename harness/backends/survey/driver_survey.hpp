@@ -37,8 +37,9 @@ struct Setup {
     std::size_t max_slots = 16;     // PC/SC readers plugged at once (pcscd serves 16)
     std::size_t jobs = 8;           // devices surveyed at once
     // How long the driver may take to open a plugged device before the survey concludes it
-    // does not list it (sooner once pcscd has handled a device plugged after it).
-    std::chrono::milliseconds driver_wait{8000};
+    // does not list it (sooner, and the usual way, once pcscd has opened a device plugged after
+    // it: pcscd handles hotplug events in order).
+    std::chrono::milliseconds driver_wait{20000};
     CardMaker make_card;
     PinMaker pins; // PINs of the emulated test cards, per card type
     // identify, jpki-mynumber, juki and transport, as the loader planned them.
