@@ -114,7 +114,7 @@ public:
                 w += 1.0;
         return w;
     }
-    void done(const survey::ReaderResult& r, double work) {
+    void done(const survey::ReaderResult& r, double work, std::chrono::milliseconds took) {
         ++done_;
         work_done_ += work;
         const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
@@ -125,12 +125,14 @@ public:
             if (v.cell.card_type == "mynumber" && v.cell.interface == "contact")
                 worst = fmt::format("{} ({})", model::to_string(v.verdict), v.cause());
         std::string line = fmt::format(
-            "survey: {}/{} interfaces ({}%), {} elapsed, ETA {}{} — {}#{} {}", done_ + already_,
+            "survey: {}/{} interfaces ({}%), {} elapsed, ETA {}{} — {}#{} {} ({:.1f} s)",
+            done_ + already_,
             total_ + already_,
             (done_ + already_) * 100 / std::max<std::size_t>(1, total_ + already_),
             duration_text(elapsed), duration_text(eta),
             already_ > 0 ? fmt::format(", {} resumed", already_) : std::string(), r.file, r.block,
-            worst.empty() ? survey::to_string(r.driver.outcome) : worst);
+            worst.empty() ? survey::to_string(r.driver.outcome) : worst,
+            static_cast<double>(took.count()) / 1000.0);
         if (tty_) {
             if (line.size() > 150)
                 line = line.substr(0, 147) + "...";
@@ -340,7 +342,8 @@ int survey_command(const SurveyOptions& o) {
                     fmt::format("storing {}#{}: {}", f.result.file, f.result.block, e.what()));
             }
             verdicts.insert(verdicts.end(), f.verdicts.begin(), f.verdicts.end());
-            progress.done(f.result, work[fmt::format("{}#{}", f.result.file, f.result.block)]);
+            progress.done(f.result, work[fmt::format("{}#{}", f.result.file, f.result.block)],
+                          f.took);
             fresh.emplace(fmt::format("{}#{}", f.result.file, f.result.block), std::move(f.result));
         };
         // A pcscd that dies (libccid crashed) is restarted, and the interfaces it took with it

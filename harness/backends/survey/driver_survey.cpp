@@ -154,6 +154,26 @@ std::vector<std::string> readers_with(const pcsc::Context& context, const std::s
     return out;
 }
 
+// The emulated card without its processing times: a survey verdict is about the descriptor and
+// the driver, not the card's or the reader's timing (and all-zero waits keep 700 readers fast).
+class InstantCard : public io::VirtualCard {
+public:
+    explicit InstantCard(std::shared_ptr<io::VirtualCard> card) : card_(std::move(card)) {}
+    Bytes power_on() override { return card_->power_on(); }
+    void power_off() override { card_->power_off(); }
+    Bytes reset(bool cold) override { return card_->reset(cold); }
+    Bytes atr() const override { return card_->atr(); }
+    io::CardResponse transmit(ByteView command) override {
+        auto r = card_->transmit(command);
+        r.processing_time = std::chrono::microseconds{0};
+        return r;
+    }
+    std::string profile_name() const override { return card_->profile_name(); }
+
+private:
+    std::shared_ptr<io::VirtualCard> card_;
+};
+
 survey::Cause to_survey(const plan::Cause& c) {
     return {c.code, c.effect, c.en, c.ja};
 }
@@ -276,7 +296,31 @@ struct DriverSurvey::Impl {
         free_addresses.push_back(a); // least recently used first: pcscd has long let go of it
     }
 
-    Finished survey_task(const Task& task);
+    // Surveys one task. `batch`: a multi-slot device of a batch: it stays plugged (its slots
+    // taken) and is added to `left_plugged`; the batch ends with its pcscd (end_batch()).
+    Finished survey_task(const Task& task, bool batch = false);
+    struct Plugged {
+        umock::UsbReader* device;
+        unsigned address;
+    };
+    std::mutex plugged_mutex;
+    std::vector<Plugged> left_plugged;
+    // libccid 1.5.2 removing a multi-slot reader can leave pcscd's hotplug thread waiting for
+    // ever (its slot-polling thread does not end; or pcscd crashes when another reader
+    // transmits), after which hotplug events pile up. So multi-slot devices are surveyed in
+    // batches that leave with their pcscd: it is stopped, the devices unplugged, a new one
+    // started with nothing plugged.
+    void end_batch() {
+        std::lock_guard lock(pcscd_mutex);
+        labd::terminate(pcscd);
+        std::lock_guard plugged_lock(plugged_mutex);
+        for (const auto& p : left_plugged) {
+            testbed->unplug(*p.device);
+            give_address(p.address);
+        }
+        left_plugged.clear();
+        start_pcscd();
+    }
     survey::DriverFacts await_driver(const survey::Item& item, umock::UsbReader& device,
                                      lab::CcidFirmware& firmware, std::uint64_t seq,
                                      const pcsc::Context& context, std::vector<std::string>& names);
@@ -323,35 +367,89 @@ int DriverSurvey::pcscd_pid() const {
 
 void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finished)>& done) {
     Impl& m = *impl_;
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    const std::size_t jobs = std::max<std::size_t>(1, std::min(m.setup.jobs, tasks.size()));
+    // Single-slot devices stream through hotplug; multi-slot ones go in batches (end_batch()).
+    // The stream is interleaved by a hash of the key, so a VID:PID the driver does not list is
+    // soon followed by a device it opens: pcscd handles hotplug events in order, so that opening
+    // shows it has passed the unlisted one.
+    std::vector<const Task*> stream, multi;
+    for (const auto& t : tasks) {
+        const bool runs = std::any_of(t.cells.begin(), t.cells.end(), [](const auto& c) {
+            return c.plan == survey::CellPlan::Run;
+        });
+        (runs && t.item.dump.descriptor->slots() > 1 ? multi : stream).push_back(&t);
+    }
+    const auto order = [](const Task* t) { return t->item.serial(); };
+    std::stable_sort(stream.begin(), stream.end(),
+                     [&](const Task* a, const Task* b) { return order(a) < order(b); });
+
     std::mutex error_mutex;
     std::exception_ptr error;
+    std::atomic<bool> stop{false};
+    const auto cancelled = [&] {
+        return stop.load() || (m.setup.cancel && m.setup.cancel->load());
+    };
+    const auto one = [&](const Task& task, bool batch) {
+        Finished f = m.survey_task(task, batch);
+        // A result that met a dying pcscd is the environment's, not the reader's.
+        if (!m.pcscd_alive())
+            throw PcscdStopped(m.stopped_text());
+        std::lock_guard lock(m.done_mutex);
+        done(std::move(f));
+    };
+    const auto failed = [&] {
+        std::lock_guard lock(error_mutex);
+        if (!error)
+            error = m.pcscd_alive() ? std::current_exception()
+                                    : std::make_exception_ptr(PcscdStopped(m.stopped_text()));
+        stop = true; // the others stop taking work
+    };
+
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> workers;
+    const std::size_t jobs = std::max<std::size_t>(1, std::min(m.setup.jobs, stream.size()));
     for (std::size_t w = 0; w < jobs; ++w)
         workers.emplace_back([&] {
             try {
-                for (std::size_t k = next++; k < tasks.size(); k = next++) {
-                    if (m.setup.cancel && m.setup.cancel->load())
-                        break;
-                    Finished f = m.survey_task(tasks[k]);
-                    // A result that met a dying pcscd is the environment's, not the reader's.
-                    if (!m.pcscd_alive())
-                        throw PcscdStopped(m.stopped_text());
-                    std::lock_guard lock(m.done_mutex);
-                    done(std::move(f));
-                }
+                for (std::size_t k = next++; k < stream.size() && !cancelled(); k = next++)
+                    one(*stream[k], false);
             } catch (...) {
-                std::lock_guard lock(error_mutex);
-                if (!error)
-                    error = m.pcscd_alive()
-                                ? std::current_exception()
-                                : std::make_exception_ptr(PcscdStopped(m.stopped_text()));
-                next = tasks.size(); // the others stop taking work
+                failed();
             }
         });
     for (auto& w : workers)
         w.join();
+
+    // Multi-slot batches: as many devices as pcscd has readers for, all at once.
+    std::size_t k = 0;
+    while (k < multi.size() && !cancelled()) {
+        std::vector<const Task*> batch;
+        std::size_t slots = 0;
+        while (k < multi.size()) {
+            const std::size_t n =
+                std::min<std::size_t>(multi[k]->item.dump.descriptor->slots(), m.setup.max_slots);
+            if (!batch.empty() && (slots + n > m.setup.max_slots || batch.size() >= m.setup.jobs))
+                break;
+            batch.push_back(multi[k++]);
+            slots += n;
+        }
+        std::vector<std::thread> threads;
+        for (const Task* t : batch)
+            threads.emplace_back([&, t] {
+                try {
+                    if (!cancelled())
+                        one(*t, true);
+                } catch (...) {
+                    failed();
+                }
+            });
+        for (auto& t : threads)
+            t.join();
+        try {
+            m.end_batch();
+        } catch (...) {
+            failed();
+        }
+    }
     if (error)
         std::rethrow_exception(error);
 }
@@ -501,7 +599,7 @@ DriverSurvey::Impl::run_cell(const Task& task, const survey::PlannedCell& planne
     };
 
     firmware.clear_trace();
-    std::shared_ptr<io::VirtualCard> card = setup.make_card(planned.profile);
+    auto card = std::make_shared<InstantCard>(setup.make_card(planned.profile));
     const auto iface = contactless ? lab::Interface::TypeB : lab::Interface::Contact;
     firmware.insert(0, card, iface);
     device.wake();
@@ -600,7 +698,7 @@ DriverSurvey::Impl::run_cell(const Task& task, const survey::PlannedCell& planne
     return {std::move(session), std::move(cell)};
 }
 
-Finished DriverSurvey::Impl::survey_task(const Task& task) {
+Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
     const auto start = Clock::now();
     Finished out;
     out.result = survey::start_result(task.item);
@@ -616,16 +714,14 @@ Finished DriverSurvey::Impl::survey_task(const Task& task) {
     std::string reader_name = fmt::format(
         "{} ({})", task.item.dump.identity.product.value_or("reader"), task.item.serial());
     if (any_run) {
-        // A multi-slot device is surveyed alone: libccid's multi-slot removal can take pcscd
-        // down while other readers transmit (seen with libccid 1.5.2), which is no reader's fault.
+        // A batch's slots are taken by run() for the whole batch.
         const std::size_t slots =
-            task.item.dump.descriptor->slots() > 1 ? setup.max_slots : std::size_t{1};
+            batch ? 0 : std::min<std::size_t>(task.item.dump.descriptor->slots(), setup.max_slots);
         acquire_slots(slots);
         const unsigned address = take_address();
         auto firmware = std::make_shared<lab::CcidFirmware>(firmware_of(task.item));
         const std::uint64_t seq = ++plug_seq;
         umock::UsbReader* device = nullptr;
-        const bool multi_slot = task.item.dump.descriptor->slots() > 1;
         try {
             std::optional<pcsc::Context> held(std::in_place);
             const pcsc::Context& context = *held;
@@ -651,35 +747,32 @@ Finished DriverSurvey::Impl::survey_task(const Task& task) {
                     if (!cells[i])
                         cells[i] = survey::driver_cell(task.item, task.cells[i], out.result.driver);
             }
-            if (multi_slot && out.result.driver.claims > 0) {
-                // libccid 1.5.2 removing a multi-slot reader can leave pcscd's hotplug thread
-                // waiting for ever (its slot-polling thread does not end), after which hotplug
-                // events pile up. Surveyed alone, the device goes with its pcscd instead: a new
-                // pcscd starts with no device plugged.
-                held.reset();
-                std::lock_guard lock(pcscd_mutex);
-                labd::terminate(pcscd);
-                testbed->unplug(*device);
+            if (batch) {
+                // Left plugged until the batch ends with its pcscd (end_batch()).
+                std::lock_guard lock(plugged_mutex);
+                left_plugged.push_back({device, address});
                 device = nullptr;
-                start_pcscd();
-                held.emplace();
+                out.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                                 start);
             } else {
                 testbed->unplug(*device);
                 device = nullptr;
             }
             // pcscd lets go of the readers before their contexts and the address are reused.
             const auto deadline = Clock::now() + 10s;
-            while (out.result.driver.outcome == survey::DriverOutcome::Opened &&
+            while (!batch && out.result.driver.outcome == survey::DriverOutcome::Opened &&
                    !readers_with(*held, task.item.serial()).empty() && Clock::now() < deadline)
                 std::this_thread::sleep_for(50ms);
         } catch (...) {
             if (device)
                 testbed->unplug(*device);
-            give_address(address);
+            if (!batch || device)
+                give_address(address);
             release_slots(slots);
             throw;
         }
-        give_address(address);
+        if (!batch)
+            give_address(address);
         release_slots(slots);
     }
     for (std::size_t i = 0; i < cells.size(); ++i) {
