@@ -126,8 +126,7 @@ public:
                 worst = fmt::format("{} ({})", model::to_string(v.verdict), v.cause());
         std::string line = fmt::format(
             "survey: {}/{} interfaces ({}%), {} elapsed, ETA {}{} — {}#{} {} ({:.1f} s)",
-            done_ + already_,
-            total_ + already_,
+            done_ + already_, total_ + already_,
             (done_ + already_) * 100 / std::max<std::size_t>(1, total_ + already_),
             duration_text(elapsed), duration_text(eta),
             already_ > 0 ? fmt::format(", {} resumed", already_) : std::string(), r.file, r.block,

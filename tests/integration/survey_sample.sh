@@ -113,5 +113,27 @@ if grep -v '^#' "$agreement" | awk -F, '$11 == "disagree"' | grep -q .; then
     fail "the agreement fixture has unexplained disagreements"
 fi
 
+# `report --view survey`: the page says it is not a hardware test, in both languages, and shows
+# the RC-S300; CSV and JSON too. The observed views leave survey runs out unless asked for.
+"$CARDHARNESS" report --view survey --db "$work/survey.db" --lang ja --out "$work/survey_ja.html" >/dev/null
+"$CARDHARNESS" report --view survey --db "$work/survey.db" --lang en --out "$work/survey_en.html" >/dev/null
+grep -q 'これはハードウェア試験ではありません' "$work/survey_ja.html" || fail "the ja page lacks the not-a-hardware-test sentence"
+grep -q 'This is not a hardware test.' "$work/survey_en.html" || fail "the en page lacks the not-a-hardware-test sentence"
+grep -q 'data-filter="contactless"' "$work/survey_en.html" || fail "the page has no contactless filter"
+grep -q 'FeliCa Port/PaSoRi 4.0' "$work/survey_en.html" || fail "the RC-S300 is not on the page"
+"$CARDHARNESS" report --view survey --db "$work/survey.db" --format csv --lang en --out "$work/survey.csv" >/dev/null
+grep -q 'not a hardware test' "$work/survey.csv" || fail "the CSV does not say it is not a hardware test"
+"$CARDHARNESS" report --view survey --db "$work/survey.db" --format json --out "$work/view.json" >/dev/null
+jq -e '.view == "survey" and (.rows | length) == ([.rows[]] | length) and (.rows | length) > 30' \
+    "$work/view.json" >/dev/null || fail "the survey view JSON is not complete"
+"$CARDHARNESS" report --db "$work/survey.db" --format json --out "$work/public.json" >/dev/null
+jq -e '(.readers | length) == 0' "$work/public.json" >/dev/null ||
+    fail "survey runs show up in the observed report without --include-survey"
+"$CARDHARNESS" report --db "$work/survey.db" --format json --include-survey --out "$work/all.json" >/dev/null
+jq -e '(.readers | length) > 10' "$work/all.json" >/dev/null ||
+    fail "--include-survey does not bring the survey runs into the report"
+"$CARDHARNESS" report --db "$work/survey.db" --format junit --out "$work/junit.xml" >/dev/null
+! grep -q 'FeliCa' "$work/junit.xml" || fail "survey runs show up in JUnit without --include-survey"
+
 echo "survey sample: $(wc -l <"$work/files") dumps, $(jq '.readers | length' "$work/survey.json")" \
     "interfaces, $(wc -l <"$work/got") verdicts as expected in ${took}s (libccid $installed)"

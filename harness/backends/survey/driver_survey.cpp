@@ -657,6 +657,11 @@ DriverSurvey::Impl::run_cell(const Task& task, const survey::PlannedCell& planne
                 pin_names.emplace_back(suite::to_string(p));
         for (const auto& cap : plan::capabilities(facts, outcome.card, pin_names))
             ctx.capabilities.insert(cap);
+        // The transport card exists to carry extended APDUs (profiles/cards: extended_length
+        // yes; its ATR has no historical bytes to say so): its steps run on every reader, and a
+        // reader or driver that cannot carry them makes the transport verdict partial.
+        if (planned.cell.card_type == "transport")
+            ctx.capabilities.insert("extended_apdu");
         if (channel->protocol() == io::Protocol::T0)
             ctx.capabilities.insert("t0");
         if (channel->protocol() == io::Protocol::T1)
@@ -752,8 +757,8 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
                 std::lock_guard lock(plugged_mutex);
                 left_plugged.push_back({device, address});
                 device = nullptr;
-                out.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                                 start);
+                out.took =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
             } else {
                 testbed->unplug(*device);
                 device = nullptr;

@@ -987,8 +987,11 @@ struct CcidFirmware::Impl {
                  "card not powered");
             return;
         }
-        // PPS is a contact-card affair: contactless readers pass FF.. pseudo-APDUs through.
-        if (s.fresh && is_pps(c.data) && !contactless(s)) {
+        // PPS is a contact-card affair: contactless readers at APDU level pass FF.. pseudo-APDUs
+        // through. At TPDU level the driver negotiates with whatever ATR the reader presents (a
+        // contactless pseudo-ATR offers T=0 first): nothing but the reader can answer it.
+        if (s.fresh && is_pps(c.data) &&
+            (!contactless(s) || desc().exchange_level() == ccid::ExchangeLevel::Tpdu)) {
             pps(slot, h, c.data, now);
             return;
         }

@@ -446,6 +446,8 @@ void LevelObservation::add(const ccid::Descriptor& descriptor, ByteView message)
         return;
     ++xfr_blocks;
     const auto& c = *parsed.command;
+    if (c.level_parameter == ccid::chain::empty_continue)
+        ++continuations;
     if (c.level_parameter != 0) {
         ++chained;
         if (std::find(level_parameters.begin(), level_parameters.end(), c.level_parameter) ==
@@ -471,6 +473,10 @@ void LevelObservation::add(const ccid::Descriptor& descriptor, ByteView message)
 
 void LevelObservation::add_reply(ByteView message) {
     const auto parsed = ccid::parse_reply(message);
+    if (parsed.reply && parsed.reply->type == ccid::MessageType::DataBlock &&
+        parsed.reply->command_status() == ccid::CommandStatus::Ok &&
+        (parsed.reply->specific == 0x01 || parsed.reply->specific == 0x03))
+        ++chained_replies;
     if (parsed.reply && parsed.reply->command_status() == ccid::CommandStatus::Failed &&
         parsed.reply->error == ccid::error::xfr_overrun)
         ++overruns;
@@ -486,6 +492,8 @@ LevelObservation& LevelObservation::operator+=(const LevelObservation& o) {
     over_length += o.over_length;
     longest = std::max(longest, o.longest);
     overruns += o.overruns;
+    chained_replies += o.chained_replies;
+    continuations += o.continuations;
     if (o.ifsd)
         ifsd = o.ifsd;
     for (const auto v : o.level_parameters)
@@ -512,6 +520,19 @@ std::vector<Cause> level_causes(const ccid::Descriptor& d, const LevelObservatio
                          "ショートAPDUのファームウェアはチェインしない",
                          seen.chained,
                          fmt::format("{:#06x}", fmt::join(seen.level_parameters, ", ")))});
+    if (level == ccid::ExchangeLevel::ExtendedApdu && seen.chained_replies > seen.continuations)
+        out.push_back(
+            {"driver_level_override", Compatibility::Incompatible,
+             fmt::format("the CCID driver treats this extended-APDU reader as short-APDU: the "
+                         "firmware began {} chained responses (bChainParameter 01/03) and the "
+                         "driver asked for the rest {} times (wLevelParameter 0x0010), taking a "
+                         "first part as the whole response",
+                         seen.chained_replies, seen.continuations),
+             fmt::format("CCIDドライバーはこの拡張APDUリーダーをショートAPDUとして扱う: "
+                         "ファームウェアがチェイン付き応答を{}回始めた（bChainParameter 01/03）"
+                         "のに、ドライバーが続きを求めたのは{}回（wLevelParameter 0x0010）で、"
+                         "最初の部分を応答全体として受け取った",
+                         seen.chained_replies, seen.continuations)});
     if ((level == ccid::ExchangeLevel::ShortApdu || level == ccid::ExchangeLevel::ExtendedApdu) &&
         seen.t1_blocks > 0 && seen.apdus == 0)
         out.push_back({"driver_level_override", Compatibility::Incompatible,

@@ -153,6 +153,8 @@ struct LevelObservation {
     std::optional<std::size_t> ifsd;             // the IFSD the driver asked for with S(IFS)
     std::optional<std::uint8_t> protocol; // from the last SetParameters since the last power-on
     std::size_t overruns = 0; // replies the firmware failed with XFR_OVERRUN (too long for it)
+    std::size_t chained_replies = 0; // DataBlocks that begin or continue a chained response
+    std::size_t continuations = 0;   // XfrBlocks asking for the next part (wLevelParameter 0x10)
     // Adds one PC_to_RDR message.
     void add(const ccid::Descriptor& descriptor, ByteView message);
     // Adds one RDR_to_PC reply the firmware sent.
@@ -160,7 +162,9 @@ struct LevelObservation {
     LevelObservation& operator+=(const LevelObservation& other);
 };
 // Causes for what the driver did beyond the declared level: chained extended APDUs to a short-APDU
-// reader, T=1 blocks to an APDU reader, APDUs to a TPDU reader, messages above the declared
+// reader, a chained response an extended-APDU reader began that the driver never asked the rest
+// of (it treats the reader as short-APDU), T=1 blocks to an APDU reader, APDUs to a TPDU reader,
+// messages above the declared
 // dwMaxCCIDMessageLength, an IFSD whose T=1 blocks do not fit it. Empty when the driver kept to
 // the descriptor.
 std::vector<Cause> level_causes(const ccid::Descriptor& descriptor, const LevelObservation& seen);

@@ -358,6 +358,20 @@ BOOST_AUTO_TEST_CASE(level_overrides_are_read_from_the_messages_the_firmware_rec
     on.type = ccid::MessageType::IccPowerOn;
     tpdu.add(tpdu_reader, ccid::encode(on)); // a new power-on forgets the protocol
     BOOST_TEST(!tpdu.protocol.has_value());
+    // An extended reader whose chained response the driver never continues (treated as short).
+    const auto extended_reader = *item_of(extended_dump()).dump.descriptor;
+    LevelObservation truncated;
+    truncated.add(extended_reader, xfr(select));
+    truncated.add_reply(ccid::encode(
+        ccid::Reply{ccid::MessageType::DataBlock, 0, 0, 0, 0, 0x01, Bytes(512, 0x33)}));
+    BOOST_TEST(truncated.chained_replies == 1U);
+    BOOST_TEST(level_causes(extended_reader, truncated).at(0).en.find("as short-APDU") !=
+               std::string::npos);
+    truncated.add(extended_reader, xfr({}, 0x0010)); // the driver asks for the next part
+    truncated.add_reply(
+        ccid::encode(ccid::Reply{ccid::MessageType::DataBlock, 0, 0, 0, 0, 0x02, Bytes(10, 0x33)}));
+    BOOST_TEST(truncated.continuations == 1U);
+    BOOST_TEST(level_causes(extended_reader, truncated).empty());
     // A message above dwMaxCCIDMessageLength.
     LevelObservation big;
     big.add(short_reader, xfr(Bytes(270, 0x22)));
