@@ -17,6 +17,7 @@ struct PcscdOptions {
     std::filesystem::path run_dir;  // bind-mounted over /run/pcscd: holds pcscd.comm
     std::filesystem::path log;      // pcscd -f output
     bool debug = false;             // pcscd -d (never -a: APDUs may carry PINs)
+    bool info = false;              // [survey hook] pcscd -i: info level (hotplug events)
     bool hide_usb_drivers = true; // empty tmpfs over /usr/lib/pcsc/drivers: no USB hotplug readers
     // [usblab hook] `lab start --usb`: bind mounts made in pcscd's namespace after /run/pcscd, in
     // order (source, target; recursive), and variables added to its environment (the umockdev

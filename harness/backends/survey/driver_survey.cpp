@@ -46,6 +46,13 @@ public:
     std::string bogus_line(std::uint16_t bcd) {
         return newest(fmt::format("Firmware ({}) is bogus", firmware_text(bcd)), {});
     }
+    // Hotplug events pcscd has handled so far ("USB Device add" / "USB Device removed", info
+    // level): pcscd handles them one at a time, in order.
+    std::uint64_t hotplug_events() {
+        std::lock_guard lock(mutex_);
+        read_more();
+        return hotplug_events_;
+    }
     // pcscd's "<reader> (<serial>) init failed." for a device that opened but did not start.
     std::string init_failed_line(const std::string& serial) {
         return newest("(" + serial + ")", "init failed");
@@ -81,6 +88,9 @@ private:
             if (line.find("is bogus") != std::string::npos ||
                 line.find("init failed") != std::string::npos)
                 lines_.push_back(line);
+            if (line.find("USB Device add") != std::string::npos ||
+                line.find("USB Device removed") != std::string::npos)
+                ++hotplug_events_;
         }
     }
 
@@ -88,6 +98,7 @@ private:
     std::mutex mutex_;
     std::size_t offset_ = 0;
     std::vector<std::string> lines_;
+    std::uint64_t hotplug_events_ = 0;
 };
 
 // The USB device a dump's interface block is: its identity and strings, that one interface with
@@ -235,6 +246,7 @@ struct DriverSurvey::Impl {
         options.log = setup.work_dir / "pcscd.log";
         options.hide_usb_drivers = false; // the system's CCID driver, its own Info.plist
         options.debug = setup.pcscd_debug;
+        options.info = true; // hotplug events in its log: the survey paces itself by them
         for (const auto& [name, value] : testbed->environment())
             options.environment.emplace_back(name, value);
         if (!log)
@@ -253,6 +265,31 @@ struct DriverSurvey::Impl {
             std::this_thread::sleep_for(20ms);
         }
         ::setenv("PCSCLITE_CSOCK_NAME", socket.c_str(), 1);
+        std::lock_guard lock(hotplug_mutex);
+        hotplug_emitted = log->hotplug_events();
+    }
+
+    // Hotplug pacing. umockdev hands every plug and unplug to pcscd's libudev monitor through a
+    // socket; when pcscd's hotplug thread stalls (libccid waiting on a removed reader) and events
+    // keep coming, the socket fills and umockdev aborts the process. So at most
+    // `max_unhandled_hotplug` events may be unhandled (pcscd logs each as it takes it); a stall
+    // longer than 30 s is pcscd's failure: PcscdStopped, and a new pcscd takes over.
+    static constexpr std::uint64_t max_unhandled_hotplug = 6;
+    std::mutex hotplug_mutex;
+    std::uint64_t hotplug_emitted = 0; // events sent to the current pcscd (log count at its start)
+    void await_hotplug_room() {
+        std::unique_lock lock(hotplug_mutex);
+        const auto start = Clock::now();
+        while (hotplug_emitted >= log->hotplug_events() + max_unhandled_hotplug) {
+            if (Clock::now() - start > 30s)
+                throw PcscdStopped(
+                    fmt::format("pcscd stopped handling hotplug events ({} unhandled for 30 s)",
+                                hotplug_emitted - log->hotplug_events()));
+            lock.unlock();
+            std::this_thread::sleep_for(50ms);
+            lock.lock();
+        }
+        ++hotplug_emitted;
     }
 
     bool pcscd_alive() {
@@ -734,6 +771,7 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
             // so a reused path would collide): 15 × 15 × 15 hub ports.
             const std::string port =
                 fmt::format("{}.{}.{}", (seq / 225) % 15 + 1, (seq / 15) % 15 + 1, seq % 15 + 1);
+            await_hotplug_room();
             device = &testbed->plug(device_of(task.item), address, firmware, port);
             std::vector<std::string> names;
             out.result.driver = await_driver(task.item, *device, *firmware, seq, context, names);
@@ -760,6 +798,7 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
                 out.took =
                     std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
             } else {
+                await_hotplug_room();
                 testbed->unplug(*device);
                 device = nullptr;
             }
