@@ -19,5 +19,6 @@ void add_diff_command(CLI::App& app, Context& context);
 void add_doctor_command(CLI::App& app, Context& context);
 void add_pins_command(CLI::App& app, Context& context);
 void add_push_command(CLI::App& app, Context& context);
+void add_survey_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

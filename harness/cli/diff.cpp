@@ -22,25 +22,26 @@ struct DiffOptions {
     std::string db = io::paths::default_database().string();
     double timing_threshold_pct = 50.0;
     bool allow_missing = false;
+    bool include_survey = false;
 };
 
 // A side is a database file, a JSON export, or a run id (UUID or prefix) in --db.
-report::ReportModel load_side(const std::string& side, const std::string& db) {
+report::ReportModel load_side(const std::string& side, const std::string& db, bool include_survey) {
     if (std::filesystem::is_regular_file(side)) {
         if (is_sqlite_file(side))
-            return report_from_db(side, report::Selection::Newest, {});
+            return report_from_db(side, report::Selection::Newest, {}, include_survey);
         return report_from_json(side);
     }
     if (side.find('/') != std::string::npos || side.ends_with(".json") || side.ends_with(".db"))
         throw UsageError(fmt::format("{}: no such file", side));
-    return report_from_db(db, report::Selection::Run, side);
+    return report_from_db(db, report::Selection::Run, side, include_survey);
 }
 
 int diff_command(const DiffOptions& o) {
     if (o.timing_threshold_pct < 0)
         throw UsageError("--timing-threshold must be a percentage >= 0");
-    const auto baseline = load_side(o.baseline, o.db);
-    const auto candidate = load_side(o.candidate, o.db);
+    const auto baseline = load_side(o.baseline, o.db, o.include_survey);
+    const auto candidate = load_side(o.candidate, o.db, o.include_survey);
     const auto result = report::diff(baseline, candidate, o.timing_threshold_pct, o.allow_missing);
     std::string text;
     if (o.format == "json")
@@ -75,6 +76,8 @@ void add_diff_command(CLI::App& app, Context& context) {
     cmd->add_flag("--allow-missing", options->allow_missing,
                   "Do not count readers or cells missing from the candidate (or compatible/partial "
                   "→ untested) as regressions");
+    cmd->add_flag("--include-survey", options->include_survey,
+                  "Also compare driver-level survey runs (default: observed runs only)");
     cmd->callback([options, &context] { context.exit_code = diff_command(*options); });
 }
 

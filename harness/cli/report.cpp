@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/lang.hpp"
 #include "cli/report_source.hpp"
+#include "cli/report_survey.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
@@ -23,9 +24,32 @@ struct ReportOptions {
     std::string db = io::paths::default_database().string();
     bool latest = false;
     std::string run;
+    bool include_survey = false;
 };
 
+// `--view survey`: the driver-level survey's own page (HTML, CSV or JSON).
+int survey_view_command(const ReportOptions& o) {
+    if (o.format != "html" && o.format != "csv" && o.format != "json")
+        throw UsageError("--view survey: --format must be html, csv or json");
+    if (o.latest || !o.run.empty())
+        throw UsageError("--view survey shows every surveyed interface: no --latest or --run");
+    const auto lang = o.lang.empty() ? report::Lang::Ja : *report::lang_from(o.lang);
+    const auto model = survey_report_from_db(o.db, package_version("libccid"));
+    const std::string text = o.format == "html"  ? report::render_survey_html(model, lang)
+                             : o.format == "csv" ? report::render_survey_csv(model, lang)
+                                                 : report::render_survey_json(model);
+    std::string out = o.out;
+    if (out.empty())
+        out = o.format == "html" ? "reports/out/survey.html" : "-";
+    write_output(out, text);
+    if (out != "-")
+        fmt::print("{}\n", out);
+    return exit_code::ok;
+}
+
 int report_command(const ReportOptions& o) {
+    if (o.view == "survey")
+        return survey_view_command(o);
     const auto view = report::view_from(o.view);
     if (!view)
         throw UsageError("--view must be public or technical");
@@ -39,7 +63,7 @@ int report_command(const ReportOptions& o) {
     const auto selection = !o.run.empty() ? report::Selection::Run
                            : o.latest     ? report::Selection::Latest
                                           : report::Selection::Newest;
-    const auto model = report_from_db(o.db, selection, o.run);
+    const auto model = report_from_db(o.db, selection, o.run, o.include_survey);
     warn_incomplete_runs(model, o.db);
 
     std::string text;
@@ -77,8 +101,10 @@ void add_report_command(CLI::App& app, Context& context) {
         ->check(CLI::IsMember({"html", "csv", "md", "json", "junit"}));
     add_lang_option(cmd, options->lang, "Report language",
                     "ja for the public view, en for the technical view");
-    cmd->add_option("--view", options->view, "public (default) or technical (HTML)")
-        ->check(CLI::IsMember({"public", "technical"}));
+    cmd->add_option("--view", options->view,
+                    "public (default), technical (HTML), or survey (the driver-level survey of "
+                    "`cardharness survey`: html, csv or json)")
+        ->check(CLI::IsMember({"public", "technical", "survey"}));
     cmd->add_option(
         "--out", options->out,
         "Output file, - for stdout (default: stdout; reports/out/report.html for html)");
@@ -87,6 +113,9 @@ void add_report_command(CLI::App& app, Context& context) {
     cmd->add_flag("--latest", options->latest,
                   "Only the newest run per reader identity and card type");
     cmd->add_option("--run", options->run, "Only this run (UUID or unique prefix)");
+    cmd->add_flag("--include-survey", options->include_survey,
+                  "Also count driver-level survey runs (`cardharness survey`) in the public and "
+                  "technical views (default: observed runs only)");
     cmd->callback([options, &context] { context.exit_code = report_command(*options); });
 }
 

@@ -5,6 +5,7 @@
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/core.h>
@@ -23,7 +24,7 @@ bool is_sqlite_file(const std::string& path) {
 }
 
 report::ReportModel report_from_db(const std::string& db, report::Selection selection,
-                                   const std::string& run_id) {
+                                   const std::string& run_id, bool include_survey) {
     if (!fs::exists(db))
         throw UsageError(fmt::format("{}: no results database (run `cardharness run` first, or "
                                      "give --db FILE)",
@@ -36,16 +37,26 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
     const store::Store store(db, store::Access::ReadOnly, [](const model::RunOwner& owner) {
         return io::liveness(owner) == io::Liveness::Gone;
     });
+    const auto survey_runs = store.survey_run_uuids();
+    const auto is_survey = [&](const std::string& uuid) {
+        return std::find(survey_runs.begin(), survey_runs.end(), uuid) != survey_runs.end();
+    };
     std::vector<model::Run> runs;
     if (!run_id.empty()) {
         auto run = store.load_run(run_id);
         if (!run)
             throw UsageError(fmt::format("{}: no run {}", db, run_id));
+        if (!include_survey && is_survey(run->uuid))
+            throw UsageError(fmt::format("{}: run {} is a driver-level survey run, not an observed "
+                                         "one: add --include-survey, or use `report --view "
+                                         "survey`",
+                                         db, run_id));
         runs.push_back(std::move(*run));
     } else {
         for (const auto& summary : store.list_runs())
-            if (auto run = store.load_run(summary.uuid))
-                runs.push_back(std::move(*run));
+            if (include_survey || !is_survey(summary.uuid))
+                if (auto run = store.load_run(summary.uuid))
+                    runs.push_back(std::move(*run));
     }
     return report::build(runs, selection);
 }

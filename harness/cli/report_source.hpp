@@ -8,8 +8,10 @@
 namespace harness::cli {
 
 // Throws UsageError when the database is missing, not a cardharness database, or lacks the run.
+// Survey runs (`cardharness survey`: driver-level, not observed) stay out unless include_survey;
+// a survey run asked for by id without it is a UsageError that says so.
 report::ReportModel report_from_db(const std::string& db, report::Selection selection,
-                                   const std::string& run_id);
+                                   const std::string& run_id, bool include_survey = false);
 // A report JSON export; throws UsageError with file:line:column on bad JSON.
 report::ReportModel report_from_json(const std::string& path);
 // Tells stderr about every run of the model that did not complete (interrupted, incomplete,

@@ -50,6 +50,8 @@ pid_t spawn_private_pcscd(const PcscdOptions& options) {
     std::vector<std::string> args{pcscd, "-f", "-c", conf};
     if (options.debug)
         args.emplace_back("-d");
+    else if (options.info)
+        args.emplace_back("-i");
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());

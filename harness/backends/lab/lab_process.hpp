@@ -21,6 +21,7 @@ struct PcscdOptions {
     bool debug = false;             // pcscd -d (never -a: APDUs may carry PINs)
     bool hide_usb_drivers = true;   // empty tmpfs over each /usr/lib/pcsc/drivers/*.bundle: no USB
                                     // hotplug readers (serial drivers stay)
+    bool info = false;              // [survey hook] pcscd -i: info level (hotplug events)
     // [usblab hook] `lab start --usb`: bind mounts made in pcscd's namespace after /run/pcscd, in
     // order (source, target; recursive), and variables added to its environment (the umockdev
     // preload). Empty for the default lab.

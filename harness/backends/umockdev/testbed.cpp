@@ -82,13 +82,14 @@ std::map<std::string, std::string> Testbed::environment() const {
 }
 
 UsbReader& Testbed::plug(const usbdesc::Device& description, unsigned address,
-                         ReaderFirmware firmware) {
+                         ReaderFirmware firmware, const std::string& port) {
     if (address < 2 || address > 127)
         throw Error(fmt::format("umockdev: USB address {} outside 2..127", address));
     std::lock_guard lock(impl_->mutex);
     usbdesc::Location location;
     location.bus = 1;
     location.address = address;
+    location.port = port;
     auto reader = std::make_unique<UsbReader>(description, location, std::move(firmware));
     GError* error = nullptr;
     if (!umockdev_testbed_attach_ioctl(impl_->testbed, location.device_node().c_str(),

@@ -38,7 +38,10 @@ public:
     // interfaces, and announces them with "add" uevents (pcscd's libudev hotplug sees them).
     // `address` is the USB device address on bus 1 (2..127); the reader's firmware stays owned
     // by the caller and must outlive the device. Returns the device (owned by the testbed).
-    UsbReader& plug(const usbdesc::Device& description, unsigned address, ReaderFirmware firmware);
+    // [survey hook] `port`: the port path below the root hub ("1.4"; default: the address) —
+    // umockdev keeps a removed device's bus link, so a long survey gives each plug its own path.
+    UsbReader& plug(const usbdesc::Device& description, unsigned address, ReaderFirmware firmware,
+                    const std::string& port = {});
     // Hot-unplugs a device: its pending transfers end with ESHUTDOWN, its node answers ENODEV,
     // "remove" uevents go out and the sysfs entries disappear.
     void unplug(UsbReader& reader);

@@ -219,6 +219,9 @@ struct CcidFirmware::Impl {
     bool visible(const Slot& s) const {
         return s.card && quirks().supports(s.interface) && !gone(s);
     }
+    // Where the card was presented, not what its ATR looks like: a contact card's ATR may have
+    // the shape of a contactless pseudo-ATR (3B 80 80 01 01).
+    static bool contactless(const Slot& s) { return s.interface != Interface::Contact; }
 
     IccStatus icc(const Slot& s) const {
         if (!visible(s))
@@ -319,11 +322,10 @@ struct CcidFirmware::Impl {
     ccid::ProtocolParameters parameters_from_atr(const Slot& s, std::uint8_t fi_di) const {
         ccid::ProtocolParameters p;
         const AtrBytes a = atr_bytes(s.atr);
-        const AtrFacts facts = atr_facts(s.atr);
         int protocol = a.first_protocol == 1 ? 1 : 0;
         if ((protocol == 0 && !desc().supports_t0()) || (protocol == 1 && !desc().supports_t1()))
             protocol = 1 - protocol;
-        if (facts.contactless)
+        if (contactless(s))
             protocol = 1;
         p.protocol = static_cast<std::uint8_t>(protocol);
         if (!desc().has_feature(ccid::feature::auto_config_atr))
@@ -360,7 +362,7 @@ struct CcidFirmware::Impl {
     // The Fi/Di the firmware negotiates itself after the ATR (dwFeatures automatic PPS).
     std::uint8_t automatic_fi_di(const Slot& s) const {
         const AtrBytes a = atr_bytes(s.atr);
-        if (!a.ta1 || !quirks().pps || atr_facts(s.atr).contactless ||
+        if (!a.ta1 || !quirks().pps || contactless(s) ||
             !desc().has_feature(ccid::feature::auto_pps))
             return 0x11;
         const std::uint64_t rate = rate_of(*a.ta1, clock_khz());
@@ -998,8 +1000,11 @@ struct CcidFirmware::Impl {
                  "card not powered");
             return;
         }
-        // PPS is a contact-card affair: contactless readers pass FF.. pseudo-APDUs through.
-        if (s.fresh && is_pps(c.data) && !atr_facts(s.atr).contactless) {
+        // PPS is a contact-card affair: contactless readers at APDU level pass FF.. pseudo-APDUs
+        // through. At TPDU level the driver negotiates with whatever ATR the reader presents (a
+        // contactless pseudo-ATR offers T=0 first): nothing but the reader can answer it.
+        if (s.fresh && is_pps(c.data) &&
+            (!contactless(s) || desc().exchange_level() == ccid::ExchangeLevel::Tpdu)) {
             pps(slot, h, c.data, now);
             return;
         }

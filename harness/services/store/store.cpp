@@ -21,7 +21,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 5> migrations{
+constexpr std::array<std::string_view, 6> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -204,6 +204,32 @@ CREATE TABLE ccid_trace (
     note      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX ccid_trace_by_step ON ccid_trace(step_row);
+)sql",
+    // 6: `cardharness survey`: a run's source (no row: an observed run, hardware or lab), and each
+    // surveyed interface's result, keyed by dump file + interface block + the installed libccid
+    // version (the resume key; several dumps share a VID:PID:bcdDevice). New tables only, so it
+    // commutes with other migrations that rebuild `runs`.
+    R"sql(
+CREATE TABLE run_sources (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    source TEXT NOT NULL CHECK (source IN ('survey'))
+);
+CREATE TABLE survey_results (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dump_file        TEXT NOT NULL,
+    dump_sha256      TEXT NOT NULL,
+    block            INTEGER NOT NULL,
+    interface_number INTEGER NOT NULL,
+    libccid_version  TEXT NOT NULL,
+    vid              INTEGER NOT NULL,
+    pid              INTEGER NOT NULL,
+    bcd_device       INTEGER NOT NULL,
+    result           TEXT NOT NULL,
+    surveyed_at      TEXT NOT NULL,
+    UNIQUE (dump_file, block, libccid_version)
+);
+CREATE INDEX survey_results_by_reader ON survey_results(vid, pid, bcd_device);
 )sql",
 };
 

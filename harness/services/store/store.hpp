@@ -18,6 +18,7 @@
 #include "pure/error.hpp"
 
 #include <functional>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,23 @@ enum class Access {
     ReadOnly,  // never writes: an older schema is migrated in a private in-memory copy
 };
 
+// One surveyed CCID interface (`cardharness survey`): the result JSON the survey prints for it,
+// keyed by dump file + interface block + the installed libccid version (several dumps share a
+// VID:PID:bcdDevice), with the survey run whose sessions hold its steps.
+struct SurveyRecord {
+    std::string dump_file;
+    std::string dump_sha256;
+    int block = 0;
+    int interface_number = 0;
+    std::string libccid_version;
+    std::uint16_t vid = 0;
+    std::uint16_t pid = 0;
+    std::uint16_t bcd_device = 0;
+    std::string result_json;
+    std::string run_uuid;
+    std::string surveyed_at;
+};
+
 class Store {
 public:
     // Opens (ReadWrite: creating the file and its folder if needed) and migrates. ":memory:"
@@ -103,6 +121,14 @@ public:
     std::optional<model::Run> load_run(const std::string& uuid_or_prefix) const;
     std::vector<RunSummary> list_runs() const; // newest first, stale runs as "interrupted"
     std::optional<std::string> latest_run_uuid() const;
+
+    // Survey runs (runs with source = survey): kept out of the observed views unless asked for.
+    void mark_survey_run(const std::string& run_uuid);
+    std::vector<std::string> survey_run_uuids() const;
+    // Adds or replaces the record of (dump_file, block, libccid_version).
+    void put_survey_record(const SurveyRecord& record);
+    // Records of one libccid version (empty: every version), by dump file and block.
+    std::vector<SurveyRecord> survey_records(const std::string& libccid_version = {}) const;
 
 private:
     void migrate();
