@@ -51,6 +51,8 @@ void start(const Options& o, Context& context) {
     if (o.owner_pid > 0)
         options.owner_pid = o.owner_pid;
     options.foreground = o.foreground;
+    if (o.usb)
+        options.keep_fds = labccid::preload_fds();
     const auto announce = [&](const std::string& socket, std::size_t readers,
                               const nlohmann::ordered_json& extra) {
         fmt::print("export PCSCLITE_CSOCK_NAME={}\n", socket);
@@ -115,6 +117,7 @@ void status(const Options& o) {
         out["lab_socket"] = st.lab_socket;
         out["dir"] = st.dir.string();
         out["pid"] = st.pid;
+        out["pcscd_pid"] = st.pcscd_pid;
         out["system_pcscd"] = st.system_pcscd;
         out["driver"] = st.extra.value("driver", "cardharness");
         out["driver_name"] = st.extra.value("driver_name", "cardharness lab driver");

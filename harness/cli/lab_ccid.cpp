@@ -6,6 +6,7 @@
 #include "pure/error.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -141,11 +142,29 @@ void resolve_reader_names(std::vector<labd::SlotInfo>& slots, const std::string&
 
 namespace harness::cli::labccid {
 
+static std::vector<int>& preload_fd_list() {
+    static std::vector<int> fds;
+    return fds;
+}
+
 void reexec_under_preload() {
     const std::string preload = umock::Testbed::preload_library().string();
     const char* current = std::getenv("LD_PRELOAD");
-    if (preload.empty() || (current && std::string(current).find(preload) != std::string::npos))
+    if (preload.empty() || (current && std::string(current).find(preload) != std::string::npos)) {
+        // Already preloaded: what is open now beyond stdio is the preload's own (a daemonised
+        // lab keeps it, or umockdev's uevents stop reaching pcscd).
+        auto& fds = preload_fd_list();
+        fds.clear();
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+            int fd = -1;
+            const std::string name = entry.path().filename().string();
+            if (std::from_chars(name.data(), name.data() + name.size(), fd).ec == std::errc{} &&
+                fd > 2)
+                fds.push_back(fd);
+        }
         return;
+    }
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
     std::vector<std::string> args;
     for (std::string arg; std::getline(in, arg, '\0');)
@@ -164,6 +183,10 @@ void reexec_under_preload() {
     throw EnvironmentError(fmt::format("lab start --usb: cannot re-execute under the umockdev "
                                        "preload: {}",
                                        std::strerror(errno)));
+}
+
+std::vector<int> preload_fds() {
+    return preload_fd_list();
 }
 
 } // namespace harness::cli::labccid

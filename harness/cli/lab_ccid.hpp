@@ -61,5 +61,8 @@ namespace harness::cli::labccid {
 // --usb` re-executes itself once with the preload in LD_PRELOAD (inactive until the testbed sets
 // UMOCKDEV_DIR). Returns only when already preloaded; throws EnvironmentError when exec fails.
 void reexec_under_preload();
+// The file descriptors the preload holds (recorded by reexec_under_preload once preloaded): a
+// daemonised lab must keep them open.
+std::vector<int> preload_fds();
 
 } // namespace harness::cli::labccid

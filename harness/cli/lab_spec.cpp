@@ -102,6 +102,8 @@ labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
 OwnedLab::OwnedLab(const LabSpecRequest& request) : client_(lab_client(request.dir)) {
     labd::StartOptions options;
     options.owner_pid = ::getpid();
+    if (request.usb)
+        options.keep_fds = labccid::preload_fds();
     pcsc_socket_ = client_.start(make_lab_spec(request), options).pcsc_socket;
     running_ = true;
 }

@@ -46,6 +46,15 @@ remove_cards() {
         wait "$pid" 2>/dev/null || true
     done
     card_pids=()
+    # vpcd reconnects fast: wait until pcscd has seen the removal, or the next card would keep the
+    # old card's ATR (pcscd polls a vpcd slot, and a swap between two polls is no swap to it).
+    local deadline=$((SECONDS + 20)) n=""
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        n=$(identify --json 2>/dev/null | jq '[.[] | select(.card_type != "no_card")] | length' 2>/dev/null || true)
+        [ "$n" = 0 ] && return 0
+        sleep 0.2
+    done
+    fail "cards still seen 20 s after their removal ($n)"
 }
 
 # Each test station has its own state folder (station key).

@@ -271,12 +271,12 @@ done
 "$CARDHARNESS" lab reset --dir "$LAB_DIR" >/dev/null
 
 # 4. A corrupt page: between runs, and mid-run (after the first session is stored).
-corrupt_page() { # db: a page in the middle of the main file (a b-tree page of the stored steps)
+corrupt_page() { # db: a b-tree page of the stored steps (which every reader of a run reads)
     sqlite3 "$1" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
-    local pages
-    pages=$(($(stat -c %s "$1") / 4096))
-    [ "$pages" -gt 6 ] || lab_fail "database too small to corrupt a data page ($pages pages)"
-    head -c 4096 /dev/zero | tr '\0' 'Z' | dd of="$1" bs=4096 seek=$((pages / 2)) conv=notrunc status=none
+    local page
+    page=$(sqlite3 "$1" "SELECT pageno FROM dbstat WHERE name = 'steps' AND pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET (SELECT count(*) / 2 FROM dbstat WHERE name = 'steps' AND pagetype = 'leaf')")
+    [ -n "$page" ] || lab_fail "no leaf page of the steps table to corrupt"
+    head -c 4096 /dev/zero | tr '\0' 'Z' | dd of="$1" bs=4096 seek=$((page - 1)) conv=notrunc status=none
 }
 for point in between mid; do
     label="corrupt/$point"

@@ -231,6 +231,7 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
     Fd ready_read(pipe_fds[0]);
     Fd ready_write(pipe_fds[1]);
     std::vector<int> keep{pipe_fds[1], lock.get()};
+    keep.insert(keep.end(), options.keep_fds.begin(), options.keep_fds.end());
     if (owner.get() >= 0)
         keep.push_back(owner.get());
     if (become_daemon(folder_.log(), keep)) {
@@ -310,6 +311,7 @@ LabStatus Client::status() const {
         out.pcsc_socket = state->socket;
         out.lab_socket = state->lab_socket.empty() ? folder_.socket().string() : state->lab_socket;
         out.pid = state->pid;
+        out.pcscd_pid = state->pcscd_pid;
         out.system_pcscd = state->system_pcscd;
         out.owner_pid = state->owner_pid;
         out.extra = state->extra;

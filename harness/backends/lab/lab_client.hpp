@@ -32,6 +32,7 @@ struct LabStatus {
     std::string pcsc_socket; // for PCSCLITE_CSOCK_NAME
     std::string lab_socket;
     pid_t pid = -1;
+    pid_t pcscd_pid = -1; // the private pcscd (-1 with the system pcscd)
     bool system_pcscd = false;
     std::optional<pid_t> owner_pid;
     nlohmann::ordered_json extra; // what a LabExtension added to the state (driver, usb_environment)
@@ -49,6 +50,8 @@ struct StartOptions {
     std::chrono::seconds ready_timeout{120};
     // Foreground only: called once the lab is ready, with the PCSCLITE_CSOCK_NAME to use.
     std::function<void(const std::string& pcsc_socket)> on_ready;
+    // Daemon mode: more file descriptors the lab process keeps (the umockdev preload's).
+    std::vector<int> keep_fds;
 };
 
 struct StartResult {

@@ -13,9 +13,10 @@ function hexval(s,   i, c, v) {
 / bInterfaceNumber:/ { ifnum = $2 }
 /^  bMaxSlotIndex:/ { slots = hexval($2) + 1 }
 /^  dwProtocols:/ {
-    # parse prints the high and the low 16 bits; each set bit n is protocol T=n
+    # parse prints the high and the low 16 bits; bit 0 is T=0, bit 1 is T=1. The other bits are
+    # reserved (a finding, reserved_protocol_bits), never a protocol "T=8" or "T=17".
     p = hexval($2) * 65536 + hexval($3); protocols = ""
-    for (bit = 0; bit < 32; bit++)
+    for (bit = 0; bit < 2; bit++)
         if (int(p / 2 ^ bit) % 2 == 1) protocols = protocols (protocols == "" ? "" : ",") bit
 }
 /^  dwFeatures:/ {
