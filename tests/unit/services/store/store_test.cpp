@@ -157,8 +157,9 @@ BOOST_AUTO_TEST_CASE(no_key_is_kept_next_to_the_hashes) {
     {
         SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
         // Schema 2 is the last one that kept the salt (migration 3 drops it): rewind the file to
-        // it (what migrations 4 and 5 add goes too).
-        raw.exec("DROP TABLE central_pushes; DROP TABLE central_servers; DROP TABLE ccid_trace");
+        // it (what migrations 4 to 6 add goes too).
+        raw.exec("DROP TABLE central_pushes; DROP TABLE central_servers; DROP TABLE ccid_trace; "
+                 "DROP TABLE survey_results; DROP TABLE run_sources");
         raw.exec("PRAGMA user_version = 2");
         SQLite::Statement ins(raw, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
         ins.bind(1, salt.data(), static_cast<int>(salt.size()));
@@ -569,16 +570,23 @@ BOOST_AUTO_TEST_CASE(a_corrupt_page_is_named_and_refused) {
         for (int i = 0; i < 5; ++i)
             st.add_session(run.uuid, s);
     }
+    std::int64_t page = 0;
     {
         SQLite::Database raw(path, SQLite::OPEN_READWRITE);
         raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        // A leaf page of the steps table, which every reader of the run reads.
+        page = raw.execAndGet("SELECT pageno FROM dbstat WHERE name = 'steps' AND pagetype = "
+                              "'leaf' ORDER BY pageno LIMIT 1 OFFSET (SELECT count(*) / 2 FROM "
+                              "dbstat WHERE name = 'steps' AND pagetype = 'leaf')")
+                   .getInt64();
     }
     const auto size = fs::file_size(path);
     BOOST_REQUIRE(size > 8 * 4096);
+    BOOST_REQUIRE(page > 1);
     {
-        // Overwrite the middle of the file (a page of the steps table) with garbage.
+        // Overwrite that page with garbage.
         std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+        f.seekp(static_cast<std::streamoff>((page - 1) * 4096));
         const std::string junk(4096, '\x5A');
         f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
     }
