@@ -19,7 +19,8 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
     help2man dpkg-dev file # man page from --help; dpkg-shlibdeps (+ file) for CPack's Depends
     clang libclang-rt-14-dev) # clang + its runtimes (libFuzzer, ASan, UBSan): presets dev, fuzz
 RUNTIME_PACKAGES=(pcscd libccid vsmartcard-vpcd umockdev pcsc-tools libpcsc-perl opensc openssl jq sqlite3
-    util-linux procps postgresql)
+    util-linux procps postgresql
+    poppler-utils) # pdftoppm, pdftotext, pdfinfo: the certificate page printed to PDF (tests)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

@@ -8,8 +8,10 @@
 #include "cli/report_survey.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
+#include "services/report/certificate.hpp"
 #include "services/store/store.hpp"
 
+#include <ctime>
 #include <fmt/core.h>
 #include <memory>
 
@@ -25,6 +27,8 @@ struct ReportOptions {
     bool latest = false;
     std::string run;
     bool include_survey = false;
+    std::string usb;      // --view certificate: VID:PID
+    std::string firmware; // --view certificate: bcdDevice
 };
 
 // `--view survey`: the driver-level survey's own page (HTML, CSV or JSON).
@@ -47,9 +51,53 @@ int survey_view_command(const ReportOptions& o) {
     return exit_code::ok;
 }
 
+// `--view certificate --usb VID:PID [--firmware BCD]`: one reader identity on an A4 page.
+int certificate_command(const ReportOptions& o) {
+    if (o.format != "html")
+        throw UsageError("--view certificate: the certificate is HTML (no --format " + o.format +
+                         ")");
+    if (o.usb.empty())
+        throw UsageError("--view certificate needs --usb VID:PID (and --firmware BCD when the "
+                         "database has several firmware versions of it)");
+    if (o.latest && !o.run.empty())
+        throw UsageError("--latest and --run exclude each other");
+    const auto query = report::parse_reader_query(o.usb, o.firmware);
+    // Vendors read certificates in both languages; the locale decides, Japanese by default.
+    const auto lang = report::lang_from(resolve_lang(o.lang, "ja"));
+    if (!lang)
+        throw UsageError("--lang must be ja or en");
+    const auto selection = !o.run.empty() ? report::Selection::Run
+                           : o.latest     ? report::Selection::Latest
+                                          : report::Selection::Newest;
+    const auto model = report_from_db(o.db, selection, o.run, o.include_survey);
+    warn_incomplete_runs(model, o.db);
+    const auto readers = report::certificate_readers(model, query);
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char today[16];
+    std::strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    const std::string text =
+        report::render_certificate_html(model, readers, *lang, {today, CARDHARNESS_VERSION});
+    std::string out = o.out;
+    if (out.empty())
+        out = fmt::format("reports/out/certificate-{:04X}-{:04X}{}.html", query.vid, query.pid,
+                          readers.front()->bcd_device
+                              ? fmt::format("-{:04X}", *readers.front()->bcd_device)
+                              : std::string());
+    write_output(out, text);
+    if (out != "-")
+        fmt::print("{}\n", out);
+    return exit_code::ok;
+}
+
 int report_command(const ReportOptions& o) {
     if (o.view == "survey")
         return survey_view_command(o);
+    if (o.view == "certificate")
+        return certificate_command(o);
+    if (!o.usb.empty() || !o.firmware.empty())
+        throw UsageError("--usb and --firmware go with --view certificate");
     const auto view = report::view_from(o.view);
     if (!view)
         throw UsageError("--view must be public or technical");
@@ -101,10 +149,12 @@ void add_report_command(CLI::App& app, Context& context) {
         ->check(CLI::IsMember({"html", "csv", "md", "json", "junit"}));
     add_lang_option(cmd, options->lang, "Report language",
                     "ja for the public view, en for the technical view");
-    cmd->add_option("--view", options->view,
-                    "public (default), technical (HTML), or survey (the driver-level survey of "
-                    "`cardharness survey`: html, csv or json)")
-        ->check(CLI::IsMember({"public", "technical", "survey"}));
+    cmd->add_option(
+           "--view", options->view,
+           "public (default), technical (HTML), or survey (the driver-level survey of "
+           "`cardharness survey`: html, csv or json), or certificate (one reader on an A4 page: "
+           "--usb VID:PID [--firmware BCD])")
+        ->check(CLI::IsMember({"public", "technical", "survey", "certificate"}));
     cmd->add_option(
         "--out", options->out,
         "Output file, - for stdout (default: stdout; reports/out/report.html for html)");
@@ -113,6 +163,11 @@ void add_report_command(CLI::App& app, Context& context) {
     cmd->add_flag("--latest", options->latest,
                   "Only the newest run per reader identity and card type");
     cmd->add_option("--run", options->run, "Only this run (UUID or unique prefix)");
+    cmd->add_option("--usb", options->usb,
+                    "--view certificate: the reader's USB VID:PID (hex, e.g. 072F:B100)");
+    cmd->add_option("--firmware", options->firmware,
+                    "--view certificate: the reader's firmware (bcdDevice) as reports show it "
+                    "(1.02) or as hex (0102); needed when the database has several");
     cmd->add_flag("--include-survey", options->include_survey,
                   "Also count driver-level survey runs (`cardharness survey`) in the public and "
                   "technical views (default: observed runs only)");
