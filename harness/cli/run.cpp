@@ -3,6 +3,7 @@
 // (reader, card type, interface) and print a summary or the run as JSON.
 #include "model/run.hpp"
 
+#include "backends/host/environment.hpp"
 #include "backends/pcsc/context.hpp"
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "backends/pcsc/reader_info.hpp"
@@ -82,6 +83,7 @@ struct RunOptions {
     std::string cards;
     int card_timeout_s = 120;
     int min_tries_left = 2;
+    bool quiet = false; // --quiet: no progress lines, only the summary
 };
 
 std::atomic<bool> cancel_requested{false};
@@ -113,82 +115,6 @@ std::string new_uuid() {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
            hex.substr(16, 4) + "-" + hex.substr(20);
-}
-
-// ---- Child processes: this binary's own `lab` commands, and version probes. ----------------
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s)
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// Runs a command; returns its exit code and stdout (stderr passes through unless silenced).
-std::pair<int, std::string> capture(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe)
-        return {-1, out};
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-        out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string first_line(const std::string& text) {
-    return text.substr(0, text.find('\n'));
-}
-
-model::Environment gather_environment() {
-    model::Environment env;
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) == 0)
-        env.host = host;
-    utsname u{};
-    if (::uname(&u) == 0)
-        env.os = fmt::format("{} {} {}", u.sysname, u.release, u.machine);
-    if (std::ifstream os_release("/etc/os-release"); os_release) {
-        std::string line;
-        while (std::getline(os_release, line))
-            if (line.rfind("PRETTY_NAME=", 0) == 0) {
-                std::string name = line.substr(12);
-                name.erase(std::remove(name.begin(), name.end(), '"'), name.end());
-                env.os = name + " (" + env.os + ")";
-            }
-    }
-    for (const char* pcscd : {"/usr/sbin/pcscd", "/usr/local/sbin/pcscd"})
-        if (fs::exists(pcscd)) {
-            const auto [rc, out] = capture(shell_quote(pcscd) + " --version 2>&1");
-            const std::string line = first_line(out);
-            const auto at = line.find("version ");
-            env.pcsclite_version =
-                at == std::string::npos
-                    ? line
-                    : line.substr(at + 8, line.find_last_not_of(". ") - at - 8 + 1);
-            break;
-        }
-    for (const char* plist : {"/usr/lib/pcsc/drivers/ifd-ccid.bundle/Contents/Info.plist",
-                              "/usr/local/lib/pcsc/drivers/ifd-ccid.bundle/Contents/Info.plist"}) {
-        std::ifstream in(plist);
-        std::string line;
-        bool next = false;
-        while (std::getline(in, line)) {
-            if (next) {
-                const auto a = line.find("<string>"), b = line.find("</string>");
-                if (a != std::string::npos && b != std::string::npos)
-                    env.libccid_version = line.substr(a + 8, b - a - 8);
-                break;
-            }
-            next = line.find("CFBundleShortVersionString") != std::string::npos;
-        }
-        if (!env.libccid_version.empty())
-            break;
-    }
-    env.harness_version = CARDHARNESS_VERSION;
-    return env;
 }
 
 // ---- The lab: started for the run (--lab), or already running (its status names the slots). --
@@ -1218,13 +1144,13 @@ int run_command(const RunOptions& options) {
     // Station state (issue 8): the key of card ids and markers, and the failed-PIN memory.
     io::StationKey station_key = io::load_station_key(io::paths::state_dir());
     const auto failed_pins = std::make_shared<io::FilePinFailureMemory>(io::paths::state_dir());
-    run.environment = gather_environment();
+    run.environment = host::run_environment(CARDHARNESS_VERSION);
     run.lab = lab.has_value();
     for (const auto& [id, s] : suites.loaded)
         run.suites.push_back(model::SuiteRef{id, s.suite.content_hash});
     db.begin_run(run); // visible as "running" from now on: an interrupted run stays visible
 
-    ProgressBoard board(false);
+    ProgressBoard board(options.quiet);
     Stop stop;
     Sink sink(db, run.uuid, stop);
     Shared shared{options,     suites, lab,  pins, std::nullopt, std::move(station_key),
@@ -1386,6 +1312,7 @@ void add_run_command(CLI::App& app, Context& context) {
                     "Results database (default " + io::paths::default_database().string() + ")");
     add_jobs_option(*cmd, options->jobs, "Readers run at once with --all (default 4)");
     cmd->add_flag("--json", options->json, "Print the run as JSON");
+    cmd->add_flag("--quiet", options->quiet, "No progress lines: only the summary at the end");
     cmd->add_option("--cards", options->cards,
                     "With one reader: ask for each card in turn, e.g. mynumber,juki");
     cmd->add_option("--card-timeout", options->card_timeout_s,
