@@ -110,6 +110,26 @@ if [ -f "$dump" ]; then
     [ "$(opensc-tool --reader "$r13" --atr)" = "3b:da:13:ff:81:31:fb:46:80:12:39:2f:31:c1:73:c6:01:c0:3b" ] ||
         lab_fail "no My Number ATR through the ACR39U descriptor"
     echo "ok a descriptor_dump model wears ACS ACR39U's identity and descriptor through libccid"
+    # The reader's own interfaces decide before the ATR's shape: the transport test card (ATR
+    # 3B 80 80 01 01, the shape of a PC/SC contactless pseudo-ATR) in the ACR39U's contact slot is
+    # a contact card, through the real pcscd -> libccid -> libusb path.
+    "$CARDHARNESS" lab insert r13 --card transport --dir "$LAB_DIR"
+    for _ in $(seq 50); do
+        [ "$(opensc-tool --reader "$r13" --atr 2>/dev/null)" = "3b:80:80:01:01" ] && break
+        sleep 0.1
+    done
+    [ "$(opensc-tool --reader "$r13" --atr)" = "3b:80:80:01:01" ] ||
+        lab_fail "the transport card's ATR did not reach pcscd through the ACR39U"
+    env "${LAB_USB_ENV[@]}" "$CARDHARNESS" readers --json >"$LAB_DIR/readers13.json"
+    jq -e --arg n "$r13" '.readers[] | select(.name == $n) |
+        .contactless == false and .contactless_from != "atr" and .atr == "3B 80 80 01 01"' \
+        "$LAB_DIR/readers13.json" >/dev/null ||
+        lab_fail "readers calls the ACR39U's card contactless: $(jq -c --arg n "$r13" '.readers[] | select(.name == $n) | {contactless, contactless_from, atr}' "$LAB_DIR/readers13.json")"
+    "$CARDHARNESS" identify --reader "$r13" --json >"$LAB_DIR/identify13.json" || true
+    jq -e '.[0].interface == "contact"' "$LAB_DIR/identify13.json" >/dev/null ||
+        lab_fail "identify calls the ACR39U's card $(jq -r '.[0].interface' "$LAB_DIR/identify13.json")"
+    "$CARDHARNESS" lab insert r13 --card mynumber --dir "$LAB_DIR"
+    echo "ok the ACR39U's own interfaces decide: its 3B 80 80 01 01 card is a contact card"
 fi
 
 # (4) insert/remove: NotifySlotChange, as pcscd sees it.

@@ -2,6 +2,7 @@
 
 #include "pure/apdu.hpp"
 #include "pure/atr.hpp"
+#include "pure/card_interface.hpp"
 #include "pure/status_words.hpp"
 
 #include <algorithm>
@@ -175,13 +176,35 @@ void decode_atr(model::CardIdentity& id) {
         return;
     }
     const atr::Atr decoded = atr::decode(id.atr);
-    if (decoded.contactless) {
+    // The reader's own word (its PC/SC name: "ACS ACR39U ICC Reader") decides before the ATR's
+    // shape: one rule, pure/card_interface.hpp.
+    std::vector<card_interface::ReaderSays> reader_says;
+    if (auto says = card_interface::from_name(id.reader, "name"))
+        reader_says.push_back(std::move(*says));
+    const auto decision = card_interface::decide(reader_says, id.atr);
+    const bool contactless = decision.kind == card_interface::Kind::Contactless;
+    if (decision.atr_disagrees)
+        id.atr_hints.push_back(finding(
+            Severity::Info, "atr_shape_overruled_by_reader",
+            fmt::format("the ATR has the shape of a {} ATR, but the reader \"{}\" is a {} reader: "
+                        "the reader decides",
+                        contactless ? "contact" : "PC/SC contactless pseudo-", id.reader,
+                        card_interface::to_string(*decision.kind)),
+            fmt::format("ATRは{}の形だが、リーダー「{}」は{}リーダー（リーダーの情報を優先）",
+                        contactless ? "接触カードのATR" : "PC/SC非接触疑似ATR", id.reader,
+                        contactless ? "非接触" : "接触")));
+    if (contactless && decoded.contactless) {
         // PC/SC part 3 §3.1.3.2.3: 3B 8n 80 01 … is built by the reader for a contactless card.
         id.interface_kind = CardInterface::Contactless;
         evidence.told = fmt::format("contactless Type {} card (PC/SC part 3 pseudo-ATR)",
                                     decoded.contactless->type);
         evidence.told_ja =
             fmt::format("非接触 Type {} カード（PC/SC part 3 疑似ATR）", decoded.contactless->type);
+    } else if (contactless) {
+        id.interface_kind = CardInterface::Contactless;
+        evidence.told =
+            fmt::format("contactless card (the reader \"{}\" is contactless)", id.reader);
+        evidence.told_ja = fmt::format("非接触カード（リーダー「{}」は非接触）", id.reader);
     } else if (decoded.convention != atr::Convention::Invalid) {
         id.interface_kind = CardInterface::Contact;
         std::string protocols;

@@ -1,5 +1,7 @@
 #include "services/inventory/inventory.hpp"
 
+#include "pure/card_interface.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -11,19 +13,6 @@ std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return text;
-}
-
-bool contains_word(const std::string& haystack, const std::string& word) {
-    const std::string h = lower(haystack);
-    const std::string w = lower(word);
-    for (std::size_t pos = h.find(w); pos != std::string::npos; pos = h.find(w, pos + 1)) {
-        const bool start_ok = pos == 0 || !std::isalnum(static_cast<unsigned char>(h[pos - 1]));
-        const std::size_t end = pos + w.size();
-        const bool end_ok = end == h.size() || !std::isalnum(static_cast<unsigned char>(h[end]));
-        if (start_ok && end_ok)
-            return true;
-    }
-    return false;
 }
 
 int score(const model::PcscReader& reader, const model::UsbDevice& device,
@@ -105,24 +94,41 @@ std::optional<int> slot_from_name(const std::string& pcsc_name) {
 }
 
 std::optional<bool> contactless_from_atr(ByteView atr) {
-    // PC/SC part 3 §3.1.3.2.3: contactless readers build 3B 8n 80 01 … pseudo-ATRs.
-    if (atr.size() >= 4 && atr[0] == 0x3B && (atr[1] & 0xF0) == 0x80 && atr[2] == 0x80 &&
-        atr[3] == 0x01)
-        return true;
     if (atr.empty())
         return std::nullopt;
-    return false;
+    return card_interface::has_pseudo_atr_shape(atr);
 }
 
 std::optional<bool> contactless_from_name(const std::string& name) {
-    for (const char* word : {"PICC", "Contactless", "NFC", "CL", "RF"})
-        if (contains_word(name, word))
-            return true;
-    for (const char* word : {"ICC", "SAM", "Contact"})
-        if (contains_word(name, word))
-            return false;
-    return std::nullopt;
+    const auto says = card_interface::from_name(name, "name");
+    if (!says || says->contact == says->contactless)
+        return std::nullopt;
+    return says->contactless;
 }
+
+namespace {
+
+// What the reader says about its interfaces, most specific first: the USB interface the reader is
+// (iInterface), the driver's product attribute, the PC/SC name, the USB product string.
+std::vector<card_interface::ReaderSays> reader_says(const model::InventoryRow& row) {
+    std::vector<card_interface::ReaderSays> out;
+    const auto add = [&](const std::optional<std::string>& name, const char* source) {
+        if (name)
+            if (auto says = card_interface::from_name(*name, source))
+                out.push_back(std::move(*says));
+    };
+    if (row.usb && row.interface && *row.interface < row.usb->interfaces.size())
+        add(row.usb->interfaces[*row.interface].name, "usb_interface");
+    if (row.pcsc) {
+        add(row.pcsc->vendor_ifd_type, "reader_attribute");
+        add(row.pcsc->name, "name");
+    }
+    if (row.usb)
+        add(row.usb->product, "usb_product");
+    return out;
+}
+
+} // namespace
 
 model::Inventory join(const Sources& sources) {
     model::Inventory inventory;
@@ -169,15 +175,12 @@ model::Inventory join(const Sources& sources) {
             if (!device.interfaces.empty())
                 row.interface = std::min(count == 0 ? 0 : count - 1, device.interfaces.size() - 1);
         }
-        if (auto from_atr = contactless_from_atr(reader.atr); from_atr && *from_atr) {
-            row.contactless = true;
-            row.contactless_from = "atr";
-        } else if (auto from_name = contactless_from_name(reader.name)) {
-            row.contactless = from_name;
-            row.contactless_from = "name";
-        } else if (from_atr) {
-            row.contactless = false;
-            row.contactless_from = "atr";
+        // The reader's own word first, the ATR's shape only when it says nothing (one rule:
+        // pure/card_interface.hpp).
+        const auto decision = card_interface::decide(reader_says(row), reader.atr);
+        if (decision.kind) {
+            row.contactless = *decision.kind == card_interface::Kind::Contactless;
+            row.contactless_from = decision.from;
         }
         inventory.rows.push_back(std::move(row));
     }
@@ -192,6 +195,32 @@ model::Inventory join(const Sources& sources) {
         inventory.rows.push_back(std::move(row));
     }
     return inventory;
+}
+
+} // namespace harness::inventory
+
+namespace harness::inventory {
+
+ReaderKind reader_kind(const model::InventoryRow& row) {
+    if (!row.pcsc)
+        return {"usb_only", "USB device that PC/SC does not show", "PC/SC に現れない USB 機器"};
+    const bool usb_identity = row.usb ||
+                              (row.pcsc->tlv_properties && row.pcsc->tlv_properties->id_vendor &&
+                               row.pcsc->tlv_properties->id_product) ||
+                              row.pcsc->usb_bus();
+    if (usb_identity)
+        return {"usb", "USB reader", "USB リーダー"};
+    // vsmartcard's vpcd driver names its readers "Virtual PCD NN SS" (/etc/reader.conf.d/vpcd).
+    if (row.pcsc->name.rfind("Virtual PCD", 0) == 0)
+        return {"vpcd",
+                "virtual reader (vsmartcard vpcd): no USB device, a card program connects "
+                "over a socket",
+                "仮想リーダー（vsmartcard vpcd）: USB "
+                "機器ではなく、カードのプログラムがソケットで接続"};
+    return {"no_usb_identity",
+            "PC/SC reader whose driver gives no USB identity (serial, network or "
+            "virtual)",
+            "ドライバーが USB の識別情報を返さない PC/SC リーダー（シリアル、ネットワーク、仮想）"};
 }
 
 } // namespace harness::inventory

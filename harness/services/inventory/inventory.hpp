@@ -28,4 +28,15 @@ std::optional<int> slot_from_name(const std::string& pcsc_name);
 std::optional<bool> contactless_from_atr(ByteView atr);
 std::optional<bool> contactless_from_name(const std::string& name);
 
+// What a reader is, for people and scripts: "usb" (a USB reader: joined to its libusb device, or
+// its driver gives a VID:PID), "vpcd" (vsmartcard's virtual reader "Virtual PCD …": a socket, no
+// USB device behind it), "no_usb_identity" (a PC/SC reader whose driver tells no USB identity:
+// serial, network or another virtual reader), "usb_only" (a USB device PC/SC does not show).
+struct ReaderKind {
+    std::string code;
+    std::string en; // one line, e.g. "virtual reader (vsmartcard vpcd): no USB device"
+    std::string ja;
+};
+ReaderKind reader_kind(const model::InventoryRow& row);
+
 } // namespace harness::inventory

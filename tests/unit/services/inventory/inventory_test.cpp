@@ -123,3 +123,63 @@ BOOST_AUTO_TEST_CASE(slot_and_contactless_helpers) {
     BOOST_TEST(inventory::contactless_from_name("Sony FeliCa Port/PaSoRi 4.0 (NFC) 00 00").value());
     BOOST_TEST(!inventory::contactless_from_name("Generic Reader 00 00").has_value());
 }
+
+// The reader's own interfaces decide before the ATR's shape: an ACR39U (contact only) holding a
+// card whose ATR looks like a PC/SC contactless pseudo-ATR (the transport card's 3B 80 80 01 01)
+// is a contact reader; a reader that says nothing leaves it to the ATR.
+BOOST_AUTO_TEST_CASE(the_readers_own_interfaces_decide_before_the_atr) {
+    const Bytes pseudo_shape{0x3B, 0x80, 0x80, 0x01, 0x01};
+    inventory::Sources s;
+    s.pcsc_available = s.usb_available = true;
+    auto acr39u = device(1, 4, 0x072F, 0xB100, "ACR39U ICC Reader");
+    s.usb = {acr39u};
+    auto contact = reader("ACS ACR39U ICC Reader 00 00", 0x00200104, std::pair{0x072F, 0xB100});
+    contact.atr = pseudo_shape;
+    auto unnamed = reader("Virtual PCD 00 00", std::nullopt, std::nullopt);
+    unnamed.atr = pseudo_shape;
+    // The USB interface's name (iInterface) is the most specific word.
+    auto picc_device = device(1, 5, 0x072F, 0x223E, "ACR1252 Reader");
+    picc_device.interfaces[0].name = "ACR1252 Reader PICC";
+    s.usb.push_back(picc_device);
+    auto picc = reader("ACS ACR1252 00 00", 0x00200105, std::pair{0x072F, 0x223E});
+    picc.atr = Bytes{0x3B, 0xDA, 0x13, 0xFF, 0x81};
+    s.pcsc = {contact, unnamed, picc};
+    const auto inv = inventory::join(s);
+    BOOST_REQUIRE(inv.rows.size() == 3u);
+    BOOST_TEST(inv.rows[0].contactless.value() == false);
+    BOOST_TEST(inv.rows[0].contactless_from == "name");
+    BOOST_TEST(inv.rows[1].contactless.value() == true);
+    BOOST_TEST(inv.rows[1].contactless_from == "atr");
+    BOOST_TEST(inv.rows[2].contactless.value() == true);
+    BOOST_TEST(inv.rows[2].contactless_from == "usb_interface");
+    // The PC/SC attribute SCARD_ATTR_VENDOR_IFD_TYPE speaks when the name does not.
+    s.pcsc = {reader("Generic 00 00", std::nullopt, std::nullopt)};
+    s.pcsc[0].atr = pseudo_shape;
+    s.pcsc[0].vendor_ifd_type = "Smart ICC Reader";
+    s.usb.clear();
+    const auto by_attribute = inventory::join(s);
+    BOOST_TEST(by_attribute.rows[0].contactless.value() == false);
+    BOOST_TEST(by_attribute.rows[0].contactless_from == "reader_attribute");
+}
+
+BOOST_AUTO_TEST_CASE(reader_kind_says_what_a_reader_without_usb_is) {
+    inventory::Sources s;
+    s.pcsc_available = s.usb_available = true;
+    s.usb = {device(1, 4, 0x072F, 0xB100, "ACR39U")};
+    s.pcsc = {reader("Virtual PCD 00 00", std::nullopt, std::nullopt),
+              reader("Remote Reader 00 00", std::nullopt, std::nullopt),
+              reader("Lab Contact Basic (r01) 00 00", 0x00200111, std::pair{0xF1AB, 0x0101}),
+              reader("ACS ACR39U 00 00", 0x00200104, std::pair{0x072F, 0xB100})};
+    const auto inv = inventory::join(s);
+    BOOST_REQUIRE(inv.rows.size() == 4u);
+    const auto vpcd = inventory::reader_kind(inv.rows[0]);
+    BOOST_TEST(vpcd.code == "vpcd");
+    BOOST_TEST(vpcd.en.find("no USB device") != std::string::npos);
+    BOOST_TEST(!vpcd.ja.empty());
+    BOOST_TEST(inventory::reader_kind(inv.rows[1]).code == "no_usb_identity");
+    BOOST_TEST(inventory::reader_kind(inv.rows[2]).code == "usb"); // a VID:PID from its driver
+    BOOST_TEST(inventory::reader_kind(inv.rows[3]).code == "usb");
+    model::InventoryRow usb_only;
+    usb_only.usb = s.usb[0];
+    BOOST_TEST(inventory::reader_kind(usb_only).code == "usb_only");
+}
