@@ -54,6 +54,11 @@ nlohmann::json row_json(const model::InventoryRow& row) {
     j["interface_index"] = row.interface ? nlohmann::json(*row.interface) : nlohmann::json(nullptr);
     j["contactless"] = row.contactless ? nlohmann::json(*row.contactless) : nlohmann::json(nullptr);
     j["contactless_from"] = row.contactless_from;
+    // What the reader is ("usb", "vpcd", "no_usb_identity", "usb_only"), said in words too.
+    const auto kind = inventory::reader_kind(row);
+    j["kind"] = kind.code;
+    j["kind_note"] = kind.en;
+    j["kind_note_ja"] = kind.ja;
     const bool present = row.pcsc && row.pcsc->state.present;
     j["card_present"] = present;
     j["atr"] = row.pcsc ? hex::format(row.pcsc->atr) : "";
@@ -112,9 +117,15 @@ void print_text(const model::Inventory& inv) {
             maker = row.pcsc->vendor_name.value_or("");
             product = row.pcsc->vendor_ifd_type.value_or("");
         }
-        fmt::print("    USB {}  maker \"{}\"  product \"{}\"  firmware {}  (joined by {})\n",
-                   vid && pid ? model::vid_pid_string(*vid, *pid) : std::string("?:?"), maker,
-                   product, bcd ? firmware(*bcd) : std::string("?"), model::to_string(row.join));
+        if (!vid && !pid && maker.empty() && product.empty() && !bcd) {
+            // No USB identity at all (vpcd, serial, network): say what it is, not "USB ?:?".
+            fmt::print("    {}\n", inventory::reader_kind(row).en);
+        } else {
+            fmt::print("    USB {}  maker \"{}\"  product \"{}\"  firmware {}  (joined by {})\n",
+                       vid && pid ? model::vid_pid_string(*vid, *pid) : std::string("?:?"), maker,
+                       product, bcd ? firmware(*bcd) : std::string("?"),
+                       model::to_string(row.join));
+        }
         if (auto d = descriptor_of(row)) {
             std::string protocols;
             for (int p : d->protocol_numbers())

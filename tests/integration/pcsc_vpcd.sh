@@ -90,6 +90,19 @@ expect_eq "backend: vendor name unsupported by vpcd, kept as a failure" "SCARD_E
     "$(jq -r '.[0].failures[] | select(.query == "SCARD_ATTR_VENDOR_NAME") | .code_name' <<<"$list")"
 expect_eq "backend: no features from vpcd" null "$(jq -r '.[0].features' <<<"$list")"
 
+
+# `cardharness readers` says what a vpcd reader is (no USB device), not "USB ?:? maker """.
+readers_text=$("$CARDHARNESS" readers)
+expect_match "readers: vpcd slot named as a virtual reader" \
+    "virtual reader \(vsmartcard vpcd\): no USB device" "$readers_text"
+grep -qF 'USB ?:?' <<<"$readers_text" && fail "readers still prints USB ?:? for vpcd: $readers_text"
+readers_json=$("$CARDHARNESS" readers --json)
+expect_eq "readers --json: kind vpcd" "vpcd vpcd" \
+    "$(jq -r '[.readers[] | select(.name | startswith("Virtual PCD")) | .kind] | join(" ")' <<<"$readers_json")"
+expect_match "readers --json: kind_note_ja" "仮想リーダー" \
+    "$(jq -r '.readers[0].kind_note_ja' <<<"$readers_json")"
+expect_eq "readers --json: existing keys kept" "true" \
+    "$(jq -r '.readers[0] | has("source") and has("join") and has("usb") and has("contactless")' <<<"$readers_json")"
 # Our backend: transmit exact bytes (Lc 255, Le 256) and warm/cold reset.
 data255=$(for i in $(seq 1 255); do printf '%02X' $((i % 256)); done)
 out=$("$probe" transmit "$slot0" "$select_aid" "801000 00FF$data255" "80CA000000" "80CA000001" --reset warm)
