@@ -222,3 +222,21 @@ printf '*:*:*:ch_nopass:wrong-password\n' >>"$PGPASSFILE"
 expect_exit 3 "password authentication failed" report --db "$(pg_uri ch_nopass central)" --format json
 expect_exit 3 "cannot reach" diff "$work/files-json" "postgresql://ch_reader@127.0.0.1:$free_port/central"
 echo "ok: bad URI / password in the URI / unknown station or run → exit 2; unreachable server, missing or wrong password → exit 3"
+
+# A driver-level survey run (`cardharness survey`) is marked so on the server and stays out of the
+# report unless --include-survey, as on the station: station b's run, marked as a survey run,
+# pushed once more as a third station.
+cp "$work/b.db" "$work/c.db"
+sqlite3 "$work/c.db" "INSERT INTO run_sources (run_id, source) SELECT id, 'survey' FROM runs; DELETE FROM central_pushes"
+central_push station_b central "$work/c.db" lab-c >/dev/null
+[ "$(pg_value central "SELECT source FROM cardharness.runs WHERE station = 'lab-c'")" = survey ] ||
+    pg_fail "the survey mark did not reach the server"
+"$CARDHARNESS" report --db "$server" --format json 2>/dev/null | cmp -s - "$work/server-json" ||
+    pg_fail "a survey run changed the server's report without --include-survey"
+[ "$("$CARDHARNESS" report --db "$server" --station lab-c --format json 2>/dev/null | jq '.readers | length')" -eq 0 ] ||
+    pg_fail "--station lab-c shows its survey run without --include-survey"
+[ "$("$CARDHARNESS" report --db "$server" --station lab-c --include-survey --format json 2>/dev/null | jq '.readers | length')" -gt 0 ] ||
+    pg_fail "--include-survey does not show the survey run"
+expect_exit 2 "survey run" report --db "$server" --station lab-c --run "$run_b" --format json
+expect_exit 2 "ambiguous.*--station" report --db "$server" --run "$run_b" --format json
+echo "ok: a survey run on the server stays out of the report unless --include-survey; a UUID on two stations asks for --station"
