@@ -22,16 +22,22 @@ report::ReportModel report_from_sources(const ReportSources& sources, report::Se
         throw UsageError("--station selects a station's runs on a central server: give --db "
                          "postgresql://…");
     std::vector<model::Run> runs;
-    std::set<std::string> seen;
+    // Runs of the stores before this one: within one store every run counts (two stations on a
+    // server may share a UUID, each is its own run).
+    std::set<std::string> earlier;
     for (const auto& db : sources.dbs) {
         std::vector<model::Run> more;
         if (central::is_server_uri(db))
             more = central::read_runs(db, {sources.station, run_id, sources.include_survey}).runs;
         else
             more = runs_from_db(db, run_id, sources.include_survey);
+        std::vector<std::string> added;
         for (auto& run : more)
-            if (seen.insert(run.uuid).second)
+            if (!earlier.contains(run.uuid)) {
+                added.push_back(run.uuid);
                 runs.push_back(std::move(run));
+            }
+        earlier.insert(added.begin(), added.end());
     }
     return report::build(runs, selection);
 }

@@ -237,6 +237,12 @@ central_push station_b central "$work/c.db" lab-c >/dev/null
     pg_fail "--station lab-c shows its survey run without --include-survey"
 [ "$("$CARDHARNESS" report --db "$server" --station lab-c --include-survey --format json 2>/dev/null | jq '.readers | length')" -gt 0 ] ||
     pg_fail "--include-survey does not show the survey run"
+# Within one server every station's run counts, also when two share a UUID (b's run as lab-b and,
+# as a survey run, as lab-c; when it did not complete, the report lists it whatever its cells).
+[ "$(sqlite3 "$work/b.db" "SELECT status FROM runs")" = complete ] ||
+    [ "$("$CARDHARNESS" report --db "$server" --include-survey --format json 2>/dev/null |
+    jq --arg u "$run_b" '[.runs[] | select(.uuid == $u)] | length')" -eq 2 ] ||
+    pg_fail "--include-survey over the server should list run $run_b of lab-b and of lab-c"
 expect_exit 2 "survey run" report --db "$server" --station lab-c --run "$run_b" --format json
 expect_exit 2 "ambiguous.*--station" report --db "$server" --run "$run_b" --format json
 echo "ok: a survey run on the server stays out of the report unless --include-survey; a UUID on two stations asks for --station"
