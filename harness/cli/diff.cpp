@@ -2,8 +2,10 @@
 // report JSON export); exit 1 on any regression.
 #include "services/report/diff.hpp"
 
+#include "backends/postgres/central_runs.hpp"
 #include "cli/commands.hpp"
 #include "cli/report_source.hpp"
+#include "cli/report_sources.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
 #include "services/store/store.hpp"
@@ -25,8 +27,11 @@ struct DiffOptions {
     bool include_survey = false;
 };
 
-// A side is a database file, a JSON export, or a run id (UUID or prefix) in --db.
+// A side is a database file, a central server (postgresql://…, every station's runs), a JSON
+// export, or a run id (UUID or prefix) in --db (a file or a server).
 report::ReportModel load_side(const std::string& side, const std::string& db, bool include_survey) {
+    if (central::is_server_uri(side))
+        return report_from_sources({{side}, {}, include_survey}, report::Selection::Newest, {});
     if (std::filesystem::is_regular_file(side)) {
         if (is_sqlite_file(side))
             return report_from_db(side, report::Selection::Newest, {}, include_survey);
@@ -34,7 +39,7 @@ report::ReportModel load_side(const std::string& side, const std::string& db, bo
     }
     if (side.find('/') != std::string::npos || side.ends_with(".json") || side.ends_with(".db"))
         throw UsageError(fmt::format("{}: no such file", side));
-    return report_from_db(db, report::Selection::Run, side, include_survey);
+    return report_from_sources({{db}, {}, include_survey}, report::Selection::Run, side);
 }
 
 int diff_command(const DiffOptions& o) {
@@ -60,17 +65,20 @@ void add_diff_command(CLI::App& app, Context& context) {
     auto options = std::make_shared<DiffOptions>();
     auto* cmd =
         app.add_subcommand("diff", "Regressions between two results (exit 1 on any regression)");
-    cmd->add_option("BASELINE", options->baseline,
-                    "Database file, report JSON export, or run id in --db")
+    cmd->add_option(
+           "BASELINE", options->baseline,
+           "Database file, central server (postgresql://…), report JSON export, or run id in --db")
         ->required();
-    cmd->add_option("CANDIDATE", options->candidate,
-                    "Database file, report JSON export, or run id in --db")
+    cmd->add_option(
+           "CANDIDATE", options->candidate,
+           "Database file, central server (postgresql://…), report JSON export, or run id in "
+           "--db")
         ->required();
     cmd->add_option("--format", options->format, "text (default), json or md")
         ->check(CLI::IsMember({"text", "json", "md"}));
     cmd->add_option("--db", options->db,
-                    "Database for run ids (default " + io::paths::default_database().string() +
-                        ")");
+                    "Database or central server for run ids (default " +
+                        io::paths::default_database().string() + ")");
     cmd->add_option("--timing-threshold", options->timing_threshold_pct,
                     "List passing steps whose time changed by more than PCT percent (default 50)");
     cmd->add_flag("--allow-missing", options->allow_missing,

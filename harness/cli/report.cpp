@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/lang.hpp"
 #include "cli/report_source.hpp"
+#include "cli/report_sources.hpp"
 #include "cli/report_survey.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
@@ -23,7 +24,8 @@ struct ReportOptions {
     std::string lang;
     std::string view = "public";
     std::string out;
-    std::string db = io::paths::default_database().string();
+    std::vector<std::string> dbs; // empty: the default database
+    std::string station;
     bool latest = false;
     std::string run;
     bool include_survey = false;
@@ -33,12 +35,17 @@ struct ReportOptions {
 
 // `--view survey`: the driver-level survey's own page (HTML, CSV or JSON).
 int survey_view_command(const ReportOptions& o) {
+    if (o.dbs.size() > 1 || !o.station.empty() ||
+        (o.dbs.size() == 1 && o.dbs[0].find("://") != std::string::npos))
+        throw UsageError("--view survey reads one station database: give one --db FILE");
     if (o.format != "html" && o.format != "csv" && o.format != "json")
         throw UsageError("--view survey: --format must be html, csv or json");
     if (o.latest || !o.run.empty())
         throw UsageError("--view survey shows every surveyed interface: no --latest or --run");
     const auto lang = o.lang.empty() ? report::Lang::Ja : *report::lang_from(o.lang);
-    const auto model = survey_report_from_db(o.db, package_version("libccid"));
+    const auto model =
+        survey_report_from_db(o.dbs.empty() ? io::paths::default_database().string() : o.dbs[0],
+                              package_version("libccid"));
     const std::string text = o.format == "html"  ? report::render_survey_html(model, lang)
                              : o.format == "csv" ? report::render_survey_csv(model, lang)
                                                  : report::render_survey_json(model);
@@ -111,8 +118,11 @@ int report_command(const ReportOptions& o) {
     const auto selection = !o.run.empty() ? report::Selection::Run
                            : o.latest     ? report::Selection::Latest
                                           : report::Selection::Newest;
-    const auto model = report_from_db(o.db, selection, o.run, o.include_survey);
-    warn_incomplete_runs(model, o.db);
+    ReportSources sources{o.dbs, o.station, o.include_survey};
+    if (sources.dbs.empty())
+        sources.dbs.push_back(io::paths::default_database().string());
+    const auto model = report_from_sources(sources, selection, o.run);
+    warn_incomplete_runs(model, sources_label(sources));
 
     std::string text;
     std::string ext;
@@ -158,8 +168,15 @@ void add_report_command(CLI::App& app, Context& context) {
     cmd->add_option(
         "--out", options->out,
         "Output file, - for stdout (default: stdout; reports/out/report.html for html)");
-    cmd->add_option("--db", options->db,
-                    "Results database (default " + io::paths::default_database().string() + ")");
+    cmd->add_option("--db", options->dbs,
+                    "Results database (default " + io::paths::default_database().string() +
+                        "), or a central server postgresql://ROLE@HOST/DB (password from "
+                        "~/.pgpass or PGPASSFILE); give it several times to report over the "
+                        "union of their runs")
+        ->take_all()
+        ->expected(1);
+    cmd->add_option("--station", options->station,
+                    "Only this station's runs from a central server");
     cmd->add_flag("--latest", options->latest,
                   "Only the newest run per reader identity and card type");
     cmd->add_option("--run", options->run, "Only this run (UUID or unique prefix)");

@@ -23,8 +23,8 @@ bool is_sqlite_file(const std::string& path) {
     return in.gcount() == 16 && std::string_view(head, 15) == "SQLite format 3";
 }
 
-report::ReportModel report_from_db(const std::string& db, report::Selection selection,
-                                   const std::string& run_id, bool include_survey) {
+std::vector<model::Run> runs_from_db(const std::string& db, const std::string& run_id,
+                                     bool include_survey) {
     if (!fs::exists(db))
         throw UsageError(fmt::format("{}: no results database (run `cardharness run` first, or "
                                      "give --db FILE)",
@@ -58,7 +58,12 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
                 if (auto run = store.load_run(summary.uuid))
                     runs.push_back(std::move(*run));
     }
-    return report::build(runs, selection);
+    return runs;
+}
+
+report::ReportModel report_from_db(const std::string& db, report::Selection selection,
+                                   const std::string& run_id, bool include_survey) {
+    return report::build(runs_from_db(db, run_id, include_survey), selection);
 }
 
 void warn_incomplete_runs(const report::ReportModel& model, const std::string& origin) {

@@ -12,6 +12,9 @@ namespace harness::cli {
 // a survey run asked for by id without it is a UsageError that says so.
 report::ReportModel report_from_db(const std::string& db, report::Selection selection,
                                    const std::string& run_id, bool include_survey = false);
+// The runs report_from_db builds its model from (every run, or the one run_id names).
+std::vector<model::Run> runs_from_db(const std::string& db, const std::string& run_id,
+                                     bool include_survey);
 // A report JSON export; throws UsageError with file:line:column on bad JSON.
 report::ReportModel report_from_json(const std::string& path);
 // Tells stderr about every run of the model that did not complete (interrupted, incomplete,

@@ -20,22 +20,56 @@ central_push station_a clean "$work/a.db" lab-a >/dev/null
 expected=$(central_digest clean)
 diff <(local_counts "$work/a.db") <(central_counts clean lab-a) >&2 || pg_fail "clean push incomplete"
 
-# wait_mid_push DB PID: until some runs are committed and the push has a transaction open.
+# A gate that holds the push in the middle of its third run's transaction, whatever the machine's
+# load (polling alone could miss the moment, or the push could finish before the kill landed): a
+# test-only trigger makes the third run's INSERT wait for an advisory lock that a psql session
+# of the test holds. Rows are unaffected (the trigger returns them unchanged).
+gate_close() { # gate_close DB: install the trigger, hold the lock in the background
+    pg_admin_psql "$1" -c "CREATE FUNCTION public.ch_test_gate() RETURNS trigger LANGUAGE plpgsql AS \$\$
+        BEGIN
+            IF (SELECT count(*) FROM cardharness.runs) >= 2 THEN
+                PERFORM pg_advisory_xact_lock_shared(4242);
+            END IF;
+            RETURN NEW;
+        END \$\$;
+        CREATE TRIGGER ch_test_gate BEFORE INSERT ON cardharness.runs
+            FOR EACH ROW EXECUTE FUNCTION public.ch_test_gate()" >/dev/null
+    psql -X -q -U "$PG_ADMIN" -d "$1" -c "SELECT pg_advisory_lock(4242)" -c "SELECT pg_sleep(600)" \
+        >/dev/null 2>&1 &
+    GATE_PID=$!
+    local i
+    for i in $(seq 1 300); do
+        [ "$(pg_value "$1" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted")" -ge 1 ] && return 0
+        sleep 0.05
+    done
+    pg_fail "the gate's lock was never taken"
+}
+gate_open() { # gate_open DB: release the lock (end the psql session) and drop the trigger
+    kill "$GATE_PID" 2>/dev/null || true
+    wait "$GATE_PID" 2>/dev/null || true
+    pg_admin_psql "$1" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$1'
+        AND application_name = 'psql' AND query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()" >/dev/null
+    pg_admin_psql "$1" -c "DROP TRIGGER ch_test_gate ON cardharness.runs; DROP FUNCTION public.ch_test_gate()" >/dev/null
+}
+
+# wait_mid_push DB PID: until two runs are committed and the push waits at the gate, inside the
+# third run's transaction.
 wait_mid_push() {
-    local db=$1 pid=$2 i committed open
-    for i in $(seq 1 600); do
+    local db=$1 pid=$2 i committed waiting
+    for i in $(seq 1 1200); do
         kill -0 "$pid" 2>/dev/null || pg_fail "the push ended before it could be interrupted"
         committed=$(pg_value "$db" "SELECT count(*) FROM cardharness.runs")
-        open=$(pg_value "$db" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'
+        waiting=$(pg_value "$db" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'
             AND application_name = 'cardharness push' AND xact_start IS NOT NULL
-            AND pid <> pg_backend_pid()")
-        [ "$committed" -ge 2 ] && [ "$open" -ge 1 ] && return 0
-        sleep 0.02
+            AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        [ "$committed" -eq 2 ] && [ "$waiting" -ge 1 ] && return 0
+        sleep 0.05
     done
-    pg_fail "the push never reached its third run"
+    pg_fail "the push never reached the gate in its third run"
 }
 
 # 1. The server dies in the middle of a run's transaction.
+gate_close central
 "$CARDHARNESS" push --to "$(pg_uri station_a central)" --db "$work/a.db" --station lab-a \
     >"$work/push1.out" 2>"$work/push1.err" &
 push_pid=$!
@@ -48,6 +82,7 @@ grep -Eq "lost the connection|may or may not have stored" "$work/push1.err" ||
     pg_fail "the push should say it lost the server: $(cat "$work/push1.err")"
 grep -q "still pending" "$work/push1.err" || pg_fail "the push should say what is pending"
 pg_restart
+gate_open central
 partial=$(pg_value central "SELECT count(*) FROM cardharness.runs")
 [ "$partial" -ge 2 ] && [ "$partial" -lt "$runs" ] || pg_fail "expected a partial push, found $partial runs"
 # Every run on the server is whole: its step count equals the station's.
@@ -66,6 +101,7 @@ echo "ok: server killed mid-push ($partial of $runs runs committed); the next pu
 
 # 2. The client is killed (SIGKILL) in the middle of a run's transaction.
 central_new_database killed
+gate_close killed
 "$CARDHARNESS" push --to "$(pg_uri station_a killed)" --db "$work/a.db" --station lab-a \
     >/dev/null 2>&1 &
 push_pid=$!
@@ -74,6 +110,8 @@ kill -KILL "$push_pid"
 wait "$push_pid" 2>/dev/null || true
 partial=$(pg_value killed "SELECT count(*) FROM cardharness.runs")
 [ "$partial" -lt "$runs" ] || pg_fail "the killed push had already finished"
+# The server's side of the killed client ends its transaction (rolled back) once the gate opens.
+gate_open killed
 sqlite3 "$work/a.db" "PRAGMA integrity_check" | grep -qx ok || pg_fail "station database damaged"
 central_push station_a killed "$work/a.db" lab-a >/dev/null
 [ "$(central_digest killed)" = "$expected" ] || {

@@ -132,3 +132,117 @@ while read -r secret; do
 done <<<"$secrets"
 [ "$checked" -gt 0 ] || pg_fail "found no station secret to look for"
 echo "ok: none of the station's $checked secrets (database meta, state folder) reaches the server"
+
+# `report --db postgresql://…` (issue 13): the server read back through the one report model
+# equals the report over the two stations' SQLite files together (`report --db a.db --db b.db`,
+# the union of their runs), format by format, as a reader role of its own (no station of its
+# own: each table's read policy is open to every role that may connect).
+central_station_role ch_reader
+server=$(pg_uri ch_reader central)
+union=(--db "$work/a.db" --db "$work/b.db")
+report_pair() { # report_pair NAME ARGS...: the union of the files and the server, same args
+    local name=$1
+    shift
+    "$CARDHARNESS" report "${union[@]}" "$@" >"$work/files-$name" 2>"$work/files-$name.err" ||
+        pg_fail "report over the files ($name) failed: $(cat "$work/files-$name.err")"
+    "$CARDHARNESS" report --db "$server" "$@" >"$work/server-$name" 2>"$work/server-$name.err" ||
+        pg_fail "report --db postgresql://… ($name) failed: $(cat "$work/server-$name.err")"
+}
+report_pair json --format json
+jq -S . "$work/files-json" >"$work/files.sorted.json"
+jq -S . "$work/server-json" >"$work/server.sorted.json"
+[ "$(jq '.readers | length' "$work/files.sorted.json")" -gt 3 ] || pg_fail "the lab report has too few readers"
+[ "$(jq '[.readers[].cells[]] | length' "$work/files.sorted.json")" -gt 3 ] || pg_fail "the lab report has too few cells"
+# Both stations' runs are in the server's report, and the cells carry the typed facts (cause codes,
+# failure kinds, response sizes) that came with central schema 3.
+for s in a b; do
+    uuid=$(sqlite3 "$work/$s.db" "SELECT uuid FROM runs")
+    grep -q "$uuid" "$work/server-json" || pg_fail "station $s's run $uuid is not in the server's report"
+done
+[ "$(sqlite3 "$work/a.db" "SELECT count(*) FROM verdict_causes")" -eq 0 ] ||
+    jq -e '[.readers[].cells[].causes[]] | length > 0' "$work/server.sorted.json" >/dev/null ||
+    pg_fail "the server's report lost the verdicts' cause codes"
+diff "$work/files.sorted.json" "$work/server.sorted.json" >&2 ||
+    pg_fail "report --format json over the server differs from the report over the two SQLite files"
+# Sorted the same way too (one report code path): byte for byte, every format and view.
+cmp -s "$work/files-json" "$work/server-json" || pg_fail "the JSON reports are equal but ordered differently"
+report_pair csv --format csv
+report_pair md --format md
+report_pair junit --format junit
+report_pair html --format html --out -
+report_pair tech --format html --view technical --lang en --out -
+report_pair latest --format json --latest
+for f in csv md junit html tech latest; do
+    [ -s "$work/server-$f" ] || pg_fail "report $f over the server is empty"
+    cmp -s "$work/files-$f" "$work/server-$f" || pg_fail "report ($f) over the server differs from the files'"
+done
+grep -q "<table" "$work/server-html" || pg_fail "the HTML report over the server has no table"
+echo "ok: report --db postgresql://… equals the report over both stations' SQLite files (json $(wc -c <"$work/server-json") bytes; csv, md, junit, html public/technical, --latest identical)"
+
+# One station's runs (--station), and one run by a UUID prefix, as the station's own file has them.
+"$CARDHARNESS" report --db "$server" --station lab-a --format json >"$work/server-a.json"
+"$CARDHARNESS" report --db "$work/a.db" --format json >"$work/files-a.json"
+cmp -s "$work/server-a.json" "$work/files-a.json" || pg_fail "report --station lab-a differs from station a's file"
+run_b=$(sqlite3 "$work/b.db" "SELECT uuid FROM runs")
+"$CARDHARNESS" report --db "$server" --run "${run_b:0:13}" --format json >"$work/server-run.json"
+"$CARDHARNESS" report --db "$work/b.db" --run "${run_b:0:13}" --format json >"$work/files-run.json"
+cmp -s "$work/server-run.json" "$work/files-run.json" || pg_fail "report --run over the server differs from the file's"
+# diff reads a server as a side (and run ids in a server given as --db): no regression between the
+# files' export and the server, nor between station b's run on the server and its file.
+"$CARDHARNESS" diff "$work/files-json" "$server" >"$work/diff.out" ||
+    pg_fail "diff files-export server: $(cat "$work/diff.out")"
+"$CARDHARNESS" diff --db "$server" "$run_b" "$work/b.db" >"$work/diff-run.out" ||
+    pg_fail "diff run-on-server b.db: $(cat "$work/diff-run.out")"
+# A file and the server it was pushed to: a run in both counts once.
+"$CARDHARNESS" report --db "$work/a.db" --db "$server" --format json | cmp -s - "$work/server-json" ||
+    pg_fail "a run in a file and on the server should count once"
+echo "ok: --station, --run (prefix) and diff over the server match the stations' files; a run in a file and on the server counts once"
+
+# Clear errors: a bad URI or a password on the command line → 2; an unknown station or run → 2;
+# no server listening, a login without a password, a wrong password → 3.
+expect_exit() { # expect_exit CODE PATTERN ARGS...
+    local want=$1 pattern=$2 rc=0
+    shift 2
+    "$CARDHARNESS" "$@" >"$work/err.out" 2>&1 || rc=$?
+    [ "$rc" -eq "$want" ] || pg_fail "$* exited $rc, not $want: $(cat "$work/err.out")"
+    grep -qiE -- "$pattern" "$work/err.out" || pg_fail "$*: the message does not say '$pattern': $(cat "$work/err.out")"
+}
+expect_exit 2 "connection URI" report --db "postgresql://ch_reader@/central?host=$PGHOST&port=$PGPORT&nosuchoption=1" --format json
+expect_exit 2 "port" report --db "postgresql://ch_reader@localhost:notaport/central" --format json
+expect_exit 2 "password" report --db "postgresql://ch_reader:secret@/central?host=$PGHOST&port=$PGPORT" --format json
+expect_exit 2 "no station lab-z" report --db "$server" --station lab-z --format json
+expect_exit 2 "no run" report --db "$server" --run ffffffff-0000 --format json
+expect_exit 2 "--station" report --db "$work/a.db" --station lab-a --format json
+free_port=$((PGPORT + 1))
+while _pg_port_in_use "$free_port"; do free_port=$((free_port + 1)); done
+expect_exit 3 "cannot reach the central server" report --db "postgresql://ch_reader@127.0.0.1:$free_port/central" --format json
+pg_admin_psql postgres -c "CREATE ROLE ch_nopass LOGIN PASSWORD 'not-in-the-passfile'" >/dev/null
+expect_exit 3 "pgpass" report --db "$(pg_uri ch_nopass central)" --format json
+printf '*:*:*:ch_nopass:wrong-password\n' >>"$PGPASSFILE"
+expect_exit 3 "password authentication failed" report --db "$(pg_uri ch_nopass central)" --format json
+expect_exit 3 "cannot reach" diff "$work/files-json" "postgresql://ch_reader@127.0.0.1:$free_port/central"
+echo "ok: bad URI / password in the URI / unknown station or run → exit 2; unreachable server, missing or wrong password → exit 3"
+
+# A driver-level survey run (`cardharness survey`) is marked so on the server and stays out of the
+# report unless --include-survey, as on the station: station b's run, marked as a survey run,
+# pushed once more as a third station.
+cp "$work/b.db" "$work/c.db"
+sqlite3 "$work/c.db" "INSERT INTO run_sources (run_id, source) SELECT id, 'survey' FROM runs; DELETE FROM central_pushes"
+central_push station_b central "$work/c.db" lab-c >/dev/null
+[ "$(pg_value central "SELECT source FROM cardharness.runs WHERE station = 'lab-c'")" = survey ] ||
+    pg_fail "the survey mark did not reach the server"
+"$CARDHARNESS" report --db "$server" --format json 2>/dev/null | cmp -s - "$work/server-json" ||
+    pg_fail "a survey run changed the server's report without --include-survey"
+[ "$("$CARDHARNESS" report --db "$server" --station lab-c --format json 2>/dev/null | jq '.readers | length')" -eq 0 ] ||
+    pg_fail "--station lab-c shows its survey run without --include-survey"
+[ "$("$CARDHARNESS" report --db "$server" --station lab-c --include-survey --format json 2>/dev/null | jq '.readers | length')" -gt 0 ] ||
+    pg_fail "--include-survey does not show the survey run"
+# Within one server every station's run counts, also when two share a UUID (b's run as lab-b and,
+# as a survey run, as lab-c; when it did not complete, the report lists it whatever its cells).
+[ "$(sqlite3 "$work/b.db" "SELECT status FROM runs")" = complete ] ||
+    [ "$("$CARDHARNESS" report --db "$server" --include-survey --format json 2>/dev/null |
+    jq --arg u "$run_b" '[.runs[] | select(.uuid == $u)] | length')" -eq 2 ] ||
+    pg_fail "--include-survey over the server should list run $run_b of lab-b and of lab-c"
+expect_exit 2 "survey run" report --db "$server" --station lab-c --run "$run_b" --format json
+expect_exit 2 "ambiguous.*--station" report --db "$server" --run "$run_b" --format json
+echo "ok: a survey run on the server stays out of the report unless --include-survey; a UUID on two stations asks for --station"

@@ -1,5 +1,6 @@
 #include "backends/postgres/central.hpp"
 
+#include "backends/postgres/connection.hpp"
 #include "backends/postgres/tables.hpp"
 #include "pure/error.hpp"
 
@@ -69,27 +70,7 @@ RowWriter writer_for(std::size_t columns) {
     return row_writers[columns - 1];
 }
 
-std::string or_empty(const char* s) {
-    return s ? s : "";
-}
-
-// libpq's and the server's messages span lines ("ERROR:  …\nHINT:  …", "\n\tIs the server
-// running…"): one line, so a log line or a grep sees all of it.
-std::string one_line(std::string_view message) {
-    std::string out;
-    bool space = false;
-    for (const char ch : message) {
-        if (ch == '\n' || ch == '\t' || ch == '\r' || ch == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space)
-            out += ' ';
-        space = false;
-        out += ch;
-    }
-    return out;
-}
+using detail::one_line;
 
 // What went wrong on the server side, as an environment error (exit 3) with the server's words.
 [[noreturn]] void rethrow_as_environment(const std::string& server, const std::string& doing) {
@@ -128,24 +109,35 @@ constexpr std::int64_t truncate_after_rows = 20000;
 
 } // namespace
 
-void refuse_passwords(const std::string& conninfo) {
+void refuse_passwords(const std::string& conninfo, std::string_view option) {
     char* error = nullptr;
     PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
     if (!options) {
         const std::string message = one_line(error ? error : "out of memory");
         PQfreemem(error);
-        throw UsageError("--to " + conninfo + ": not a PostgreSQL connection URI: " + message);
+        // Not the string itself: it may carry a password.
+        throw UsageError(std::string(option) + ": not a PostgreSQL connection URI: " + message);
     }
     bool has_password = false;
-    for (auto* o = options; o->keyword; ++o)
-        if (std::string_view(o->keyword) == "password" && o->val && *o->val)
+    std::string bad_port;
+    for (auto* o = options; o->keyword; ++o) {
+        const std::string_view keyword(o->keyword);
+        if (keyword == "password" && o->val && *o->val)
             has_password = true;
+        // libpq would only say so when connecting (a port list: digits and commas).
+        if (keyword == "port" && o->val &&
+            std::string_view(o->val).find_first_not_of("0123456789,") != std::string_view::npos)
+            bad_port = o->val;
+    }
     PQconninfoFree(options);
     if (has_password)
         throw UsageError("the connection string carries a password: cardharness refuses it (a "
                          "password on a command line shows in ps and in shell history); put it "
                          "in ~/.pgpass or the file PGPASSFILE names (mode 0600) and give the URI "
                          "without it");
+    if (!bad_port.empty())
+        throw UsageError(std::string(option) + " " + conninfo + ": the port '" + bad_port +
+                         "' is not a number");
     const char* env = std::getenv("PGPASSWORD");
     if (env && *env)
         throw UsageError("PGPASSWORD is set: cardharness takes passwords only from ~/.pgpass or "
@@ -219,26 +211,9 @@ struct Server::Impl {
 };
 
 Server::Server(const std::string& conninfo) : impl_(std::make_unique<Impl>()) {
-    refuse_passwords(conninfo);
-    // Defaults the caller's environment may override.
-    setenv("PGAPPNAME", "cardharness push", 0);
-    setenv("PGCONNECT_TIMEOUT", "10", 0);
-    try {
-        impl_->conn = std::make_unique<pqxx::connection>(conninfo);
-    } catch (const pqxx::failure& e) {
-        const std::string message = one_line(e.what());
-        std::string hint;
-        if (message.find("no password supplied") != std::string::npos)
-            hint = " (the password for this role comes from ~/.pgpass or PGPASSFILE)";
-        throw EnvironmentError("cannot reach the central server" +
-                               (conninfo.empty() ? std::string() : " " + conninfo) + ": " +
-                               message + hint);
-    }
-    auto& c = *impl_->conn;
-    impl_->role = or_empty(c.username());
-    std::string host = or_empty(c.hostname());
-    impl_->label = impl_->role + "@" + (host.empty() ? "localhost" : host) + ":" +
-                   or_empty(c.port()) + "/" + or_empty(c.dbname());
+    impl_->conn = detail::connect(conninfo, "cardharness push", "--to");
+    impl_->role = impl_->conn->username() ? impl_->conn->username() : "";
+    impl_->label = detail::label(*impl_->conn);
 }
 
 Server::~Server() = default;

@@ -11,13 +11,15 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace harness::central {
 
 // Throws UsageError when the connection string (a postgresql:// URI or key=value words) does
-// not parse or carries a password, or when PGPASSWORD is set: passwords come only from
-// PGPASSFILE or ~/.pgpass (a password on a command line shows in ps and shell history).
-void refuse_passwords(const std::string& conninfo);
+// not parse, names a port that is not a number, or carries a password, or when PGPASSWORD is set:
+// passwords come only from PGPASSFILE or ~/.pgpass (a password on a command line shows in ps and
+// shell history).
+void refuse_passwords(const std::string& conninfo, std::string_view option = "--to");
 
 // Throws UsageError unless `name` is a station name the server accepts (letters, digits, '.',
 // '_', '-'; up to 63 characters, starting with a letter or digit).

@@ -27,6 +27,10 @@ std::vector<Table> make_tables() {
              {"lab", T::Boolean, "r.lab"},
              {"status", T::Text, "r.status"},
              {"cause", T::Text, "r.cause"},
+             // Version 3: a survey run (`cardharness survey`, driver-level) is marked so;
+             // reports leave it out unless asked, as they do on the station.
+             {"source", T::Text,
+              "coalesce((SELECT src.source FROM run_sources src WHERE src.run_id = r.id), '')", 3},
          },
          0,
          {"status", "ended_at", "cause"}},
@@ -80,9 +84,10 @@ std::vector<Table> make_tables() {
              {"card_local_id", T::BigInt, "s.card_id"},
              {"status", T::Text, "s.status"},
              {"cause", T::Text, "s.cause"},
+             {"failure", T::Text, "s.failure", 3},
          },
          1,
-         {"status", "cause"}},
+         {"status", "cause", "failure"}},
         {"steps",
          "steps st JOIN sessions s ON s.id = st.session_id WHERE s.run_id = ?1",
          {
@@ -102,6 +107,8 @@ std::vector<Table> make_tables() {
              {"sw", T::Integer, "st.sw"},
              {"duration_us", T::BigInt, "st.duration_us"},
              {"measurements", T::Text, "st.measurements"},
+             {"failure", T::Text, "st.failure", 3},
+             {"missing", T::Text, "st.missing", 3},
          },
          1},
         // Exchanges as stored: already redacted on the station (PIN bytes and personal data
@@ -118,6 +125,8 @@ std::vector<Table> make_tables() {
              {"sw", T::Integer, "e.sw"},
              {"duration_us", T::BigInt, "e.duration_us"},
              {"note", T::Text, "e.note"},
+             {"failure", T::Text, "e.failure", 3},
+             {"response_size", T::BigInt, "e.response_size", 3},
          },
          1},
         {"verdicts",
@@ -131,8 +140,37 @@ std::vector<Table> make_tables() {
              {"verdict", T::Text, "v.verdict"},
              {"diagnosis_en", T::Text, "v.diagnosis_en"},
              {"diagnosis_ja", T::Text, "v.diagnosis_ja"},
+             {"session_local_id", T::BigInt, "v.session_id", 3},
          },
          1},
+        // Version 3: what the report shows of a verdict and a failing lab step besides the rows
+        // above: the verdict's cause codes (most telling first) and the CCID messages of the
+        // lab's emulated reader firmware (already redacted on the station).
+        {"verdict_causes",
+         "verdict_causes vc JOIN verdicts v ON v.id = vc.verdict_id WHERE v.run_id = ?1",
+         {
+             {"verdict_local_id", T::BigInt, "vc.verdict_id", 3},
+             {"seq", T::Integer, "vc.seq", 3},
+             {"code", T::Text, "vc.code", 3},
+         },
+         2,
+         {},
+         3},
+        {"ccid_trace",
+         "ccid_trace ct JOIN steps st ON st.id = ct.step_row JOIN sessions s ON s.id = "
+         "st.session_id WHERE s.run_id = ?1",
+         {
+             {"local_id", T::BigInt, "ct.id", 3},
+             {"step_local_id", T::BigInt, "ct.step_row", 3},
+             {"seq", T::Integer, "ct.seq", 3},
+             {"direction", T::Text, "ct.direction", 3},
+             {"offset_us", T::BigInt, "ct.offset_us", 3},
+             {"message", T::Text, "ct.message", 3},
+             {"note", T::Text, "ct.note", 3},
+         },
+         1,
+         {},
+         3},
     };
 }
 

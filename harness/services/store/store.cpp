@@ -1,6 +1,7 @@
 #include "services/store/store.hpp"
 
 #include "pure/error.hpp"
+#include "services/store/stored_values.hpp"
 
 #include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -349,35 +350,11 @@ void make_owner_only(const std::string& path) {
 }
 
 model::RunStatus status_column(const SQLite::Column& column) {
-    return model::run_status_from(column.getString()).value_or(model::RunStatus::Incomplete);
-}
-
-std::string join_tokens(const std::vector<std::string>& tokens) {
-    std::string out;
-    for (const auto& t : tokens)
-        out += (out.empty() ? "" : " ") + t;
-    return out;
-}
-
-std::vector<std::string> split_tokens(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t at = 0;
-    while (at < text.size()) {
-        const auto end = text.find(' ', at);
-        const auto token = text.substr(at, end == std::string::npos ? end : end - at);
-        if (!token.empty())
-            out.push_back(token);
-        if (end == std::string::npos)
-            break;
-        at = end + 1;
-    }
-    return out;
+    return stored_status(column.getString());
 }
 
 model::FailureKind failure_column(const SQLite::Column& column) {
-    // An unknown name (a newer harness wrote it) is still a failure of the transport.
-    return model::failure_kind_from(column.getString())
-        .value_or(model::FailureKind::TransportOther);
+    return stored_failure(column.getString());
 }
 
 std::optional<StoreFailure> classify(int extended_code) {

@@ -15,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/postgres.sh"
 
 CENTRAL_DB=central
 CENTRAL_OWNER=ch_owner
-CENTRAL_TABLES=(runs run_suites readers cards sessions steps exchanges verdicts)
+CENTRAL_TABLES=(runs run_suites readers cards sessions steps exchanges verdicts verdict_causes ccid_trace)
 
 central_require_or_skip() {
     pg_require_or_skip
@@ -66,7 +66,9 @@ local_counts() {
         UNION ALL SELECT 'sessions', COUNT(*) FROM sessions
         UNION ALL SELECT 'steps', COUNT(*) FROM steps
         UNION ALL SELECT 'exchanges', COUNT(*) FROM exchanges
-        UNION ALL SELECT 'verdicts', COUNT(*) FROM verdicts"
+        UNION ALL SELECT 'verdicts', COUNT(*) FROM verdicts
+        UNION ALL SELECT 'verdict_causes', COUNT(*) FROM verdict_causes
+        UNION ALL SELECT 'ccid_trace', COUNT(*) FROM ccid_trace"
 }
 
 central_counts() {

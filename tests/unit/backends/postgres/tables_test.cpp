@@ -46,6 +46,10 @@ model::Session session(const std::string& reader, bool with_card) {
     model::StepResult step2 = step;
     step2.step_id = "jpki.read";
     step2.sw = std::nullopt;
+    step2.verdict = model::StepVerdict::Fail;
+    step2.failure = model::FailureKind::TooLong;
+    step2.missing = {"pin:auth", "pin:sign"};
+    step2.ccid_trace = {{"out", 12, "6F 05 00 00 00 00 07 00 00 00", "XfrBlock"}};
     s.suites = {{{"jpki-mynumber", std::string(64, 'a')}, {step, step2}}};
     return s;
 }
@@ -120,8 +124,14 @@ BOOST_AUTO_TEST_CASE(every_local_select_runs_on_the_station_schema_and_finds_the
         st.add_session(run.uuid, session("Reader A 00 00", true));
         st.add_session(run.uuid, session("Reader B 00 00", false));
         st.finish_run(run.uuid, model::RunStatus::Complete, "", "2026-01-02T00:01:00Z",
-                      {{"Reader A 00 00", "", "mynumber", "contact",
-                        model::Compatibility::Compatible, "", ""}});
+                      {{"Reader A 00 00",
+                        "",
+                        "mynumber",
+                        "contact",
+                        model::Compatibility::Compatible,
+                        "",
+                        "",
+                        {"message_too_long"}}});
     }
     store::CopySource source(path);
     const auto pending = source.pending("server", "st");
@@ -131,8 +141,8 @@ BOOST_AUTO_TEST_CASE(every_local_select_runs_on_the_station_schema_and_finds_the
     const auto state = source.begin_snapshot(run.row_id);
     BOOST_REQUIRE(state.has_value());
     const std::map<std::string, std::size_t> expected{
-        {"runs", 1},     {"run_suites", 1}, {"readers", 2},   {"cards", 1},
-        {"sessions", 2}, {"steps", 4},      {"exchanges", 8}, {"verdicts", 1}};
+        {"runs", 1},  {"run_suites", 1}, {"readers", 2},  {"cards", 1},          {"sessions", 2},
+        {"steps", 4}, {"exchanges", 8},  {"verdicts", 1}, {"verdict_causes", 1}, {"ccid_trace", 2}};
     for (const auto& t : central::tables()) {
         BOOST_TEST_CONTEXT(t.name) {
             std::size_t width = 0;
@@ -161,6 +171,14 @@ BOOST_AUTO_TEST_CASE(every_local_select_runs_on_the_station_schema_and_finds_the
             }
             if (t.name == "runs")
                 BOOST_TEST(rows[0][7].value() == "0"); // lab: boolean input accepts 0/1
+            if (t.name == "steps") {
+                // The typed facts of central schema 3, as the station stored them.
+                BOOST_TEST(t.columns[16].name == "failure");
+                BOOST_TEST(rows[1][16].value() == "too_long");
+                BOOST_TEST(rows[1][17].value() == "pin:auth pin:sign");
+            }
+            if (t.name == "verdict_causes")
+                BOOST_TEST(rows[0][2].value() == "message_too_long");
         }
     }
     source.end_snapshot();
