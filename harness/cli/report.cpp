@@ -76,8 +76,11 @@ int certificate_command(const ReportOptions& o) {
     const auto selection = !o.run.empty() ? report::Selection::Run
                            : o.latest     ? report::Selection::Latest
                                           : report::Selection::Newest;
-    const auto model = report_from_db(o.db, selection, o.run, o.include_survey);
-    warn_incomplete_runs(model, o.db);
+    ReportSources sources{o.dbs, o.station, o.include_survey};
+    if (sources.dbs.empty())
+        sources.dbs.push_back(io::paths::default_database().string());
+    const auto model = report_from_sources(sources, selection, o.run);
+    warn_incomplete_runs(model, sources_label(sources));
     const auto readers = report::certificate_readers(model, query);
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
