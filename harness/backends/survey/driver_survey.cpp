@@ -243,8 +243,10 @@ struct DriverSurvey::Impl {
     std::mutex address_mutex;
     std::deque<unsigned> free_addresses;
 
-    std::atomic<std::uint64_t> plug_seq{0};
-    std::atomic<std::uint64_t> latest_claimed{0}; // plug sequence of the newest device opened
+    std::atomic<std::uint64_t> plug_seq{0}; // for unique USB port paths
+    // Held while a device is plugged or unplugged: the hotplug events reach pcscd in the order of
+    // their numbers (await_hotplug_room()).
+    std::mutex plug_mutex;
 
     std::mutex done_mutex;
     std::mutex pcscd_mutex; // held while pcscd is replaced (multi-slot devices)
@@ -289,7 +291,9 @@ struct DriverSurvey::Impl {
     static constexpr std::uint64_t max_unhandled_hotplug = 6;
     std::mutex hotplug_mutex;
     std::uint64_t hotplug_emitted = 0; // events sent to the current pcscd (log count at its start)
-    void await_hotplug_room() {
+    // Returns the number of the event about to be sent, counted as pcscd's log counts them (call
+    // with plug_mutex held, and send the event before letting it go).
+    std::uint64_t await_hotplug_room() {
         std::unique_lock lock(hotplug_mutex);
         const auto start = Clock::now();
         while (hotplug_emitted >= log->hotplug_events() + max_unhandled_hotplug) {
@@ -302,6 +306,7 @@ struct DriverSurvey::Impl {
             lock.lock();
         }
         ++hotplug_emitted;
+        return hotplug_emitted;
     }
 
     bool pcscd_alive() {
@@ -371,7 +376,7 @@ struct DriverSurvey::Impl {
         start_pcscd();
     }
     survey::DriverFacts await_driver(const survey::Item& item, umock::UsbReader& device,
-                                     lab::CcidFirmware& firmware, std::uint64_t seq,
+                                     lab::CcidFirmware& firmware, std::uint64_t event,
                                      const pcsc::Context& context, std::vector<std::string>& names);
     std::pair<model::Session, survey::CellResult>
     run_cell(const Task& task, const survey::PlannedCell& planned, const std::string& reader,
@@ -420,8 +425,8 @@ void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finishe
     Impl& m = *impl_;
     // Single-slot devices stream through hotplug; multi-slot ones go in batches (end_batch()).
     // The stream is interleaved by a hash of the key, so a VID:PID the driver does not list is
-    // soon followed by a device it opens: pcscd handles hotplug events in order, so that opening
-    // shows it has passed the unlisted one.
+    // soon followed by other hotplug events: pcscd handles them in order and logs each before it
+    // hands it to the driver, so a later one in its log shows it is done with the unlisted one.
     std::vector<const Task*> stream, multi;
     for (const auto& t : tasks) {
         const bool runs = std::any_of(t.cells.begin(), t.cells.end(), [](const auto& c) {
@@ -505,15 +510,15 @@ void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finishe
         std::rethrow_exception(error);
 }
 
-survey::DriverFacts DriverSurvey::Impl::await_driver(const survey::Item& item,
-                                                     umock::UsbReader& device,
-                                                     lab::CcidFirmware& firmware, std::uint64_t seq,
-                                                     const pcsc::Context& context,
-                                                     std::vector<std::string>& names) {
+survey::DriverFacts
+DriverSurvey::Impl::await_driver(const survey::Item& item, umock::UsbReader& device,
+                                 lab::CcidFirmware& firmware, std::uint64_t event,
+                                 const pcsc::Context& context, std::vector<std::string>& names) {
     survey::DriverFacts f;
     f.libccid_version = setup.libccid_version;
     const auto start = Clock::now();
     std::optional<Clock::time_point> claimed_at;
+    std::optional<Clock::time_point> passed_at; // when pcscd was first seen past its event
     const std::size_t slots = item.dump.descriptor->slots();
     const auto count = [&] {
         const auto c = device.counters();
@@ -523,6 +528,17 @@ survey::DriverFacts DriverSurvey::Impl::await_driver(const survey::Item& item,
     };
     while (true) {
         const auto now = Clock::now();
+        // pcscd logs a hotplug event ("USB Device add") before it hands it to the driver, so once
+        // it has logged a later one it is done with this device: what the device and PC/SC show
+        // after that (read below, after the log) is the driver's whole answer. Never a guess from
+        // the time alone while pcscd has not taken the event: a slow machine is not a reader's
+        // fault.
+        const std::uint64_t handled = log->hotplug_events();
+        if (handled > event && !passed_at)
+            passed_at = now;
+        // (and a moment more: PC/SC lists a reader the driver opened as pcscd goes on)
+        const bool passed = passed_at && now - *passed_at > 200ms;
+        const bool waited = handled >= event && now - start > setup.driver_wait;
         count();
         names = readers_with(context, item.serial());
         if (!names.empty()) {
@@ -548,26 +564,27 @@ survey::DriverFacts DriverSurvey::Impl::await_driver(const survey::Item& item,
             continue;
         }
         if (f.claims > 0) {
-            if (!claimed_at) {
+            if (!claimed_at)
                 claimed_at = now;
-                auto seen = latest_claimed.load();
-                while (seen < seq && !latest_claimed.compare_exchange_weak(seen, seq)) {
-                }
-            }
             if (f.messages == 0) {
                 f.log_line = log->bogus_line(item.dump.identity.bcd_device);
-                if (!f.log_line.empty() || now - *claimed_at > 3s)
-                    break; // claimed and closed without a word: refused
+                // Claimed, and pcscd went on without a reader or one CCID message: refused.
+                if (!f.log_line.empty() || passed || now - *claimed_at > setup.driver_wait)
+                    break;
             } else {
                 f.log_line = log->init_failed_line(item.serial());
                 if (!f.log_line.empty() || now - *claimed_at > 30s)
                     break; // talked to it, but pcscd gave up on it (or never listed it)
             }
-        } else if (f.opens == 0 && ((latest_claimed.load() > seq && now - start > 500ms) ||
-                                    now - start > setup.driver_wait)) {
-            break; // pcscd handled later devices, or waited long enough: it does not list this
+        } else if (f.opens == 0 && (passed || waited)) {
+            break; // pcscd is done with its event and never opened it: the driver does not list it
+        } else if (passed) {
+            break; // opened, never claimed, no reader: the driver gave up on it
         }
-        if (now - start > setup.driver_wait + 30s)
+        if (handled < event && now - start > setup.driver_wait + 30s)
+            throw PcscdStopped(fmt::format("pcscd did not take the hotplug event of {} in {} s",
+                                           item.key(), (setup.driver_wait + 30s).count() / 1000));
+        if (now - start > setup.driver_wait + 60s)
             break;
         std::this_thread::sleep_for(50ms);
     }
@@ -785,10 +802,14 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
             // so a reused path would collide): 15 × 15 × 15 hub ports.
             const std::string port =
                 fmt::format("{}.{}.{}", (seq / 225) % 15 + 1, (seq / 15) % 15 + 1, seq % 15 + 1);
-            await_hotplug_room();
-            device = &testbed->plug(device_of(task.item), address, firmware, port);
+            std::uint64_t event = 0; // its hotplug event, numbered as pcscd's log counts them
+            {
+                std::lock_guard plug_lock(plug_mutex);
+                event = await_hotplug_room();
+                device = &testbed->plug(device_of(task.item), address, firmware, port);
+            }
             std::vector<std::string> names;
-            out.result.driver = await_driver(task.item, *device, *firmware, seq, context, names);
+            out.result.driver = await_driver(task.item, *device, *firmware, event, context, names);
             if (out.result.driver.outcome == survey::DriverOutcome::Opened) {
                 reader_name = stable_name(names.front());
                 const model::PcscReader info = pcsc::read_reader_info(context, names.front());
@@ -812,6 +833,7 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
                 out.took =
                     std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
             } else {
+                std::lock_guard plug_lock(plug_mutex);
                 await_hotplug_room();
                 testbed->unplug(*device);
                 device = nullptr;
@@ -822,8 +844,15 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
                    !readers_with(*held, task.item.serial()).empty() && Clock::now() < deadline)
                 std::this_thread::sleep_for(50ms);
         } catch (...) {
-            if (device)
+            if (device) {
+                // Counted as an event without waiting for room: the event numbers stay pcscd's.
+                std::lock_guard plug_lock(plug_mutex);
+                {
+                    std::lock_guard lock(hotplug_mutex);
+                    ++hotplug_emitted;
+                }
                 testbed->unplug(*device);
+            }
             if (!batch || device)
                 give_address(address);
             release_slots(slots);
