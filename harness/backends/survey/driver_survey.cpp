@@ -54,6 +54,14 @@ public:
         read_more();
         return hotplug_events_;
     }
+    // Whether pcscd found a driver for hotplug event `event` (1-based, as hotplug_events() counts):
+    // it logs "Adding USB device: …" in that event's turn, before the driver opens the device,
+    // only when the driver's Info.plist lists the VID:PID.
+    bool driver_listed(std::uint64_t event) {
+        std::lock_guard lock(mutex_);
+        read_more();
+        return event >= 1 && event <= listed_.size() && listed_[event - 1];
+    }
     // pcscd's "<reader> (<serial>) init failed." for a device that opened but did not start.
     std::string init_failed_line(const std::string& serial) {
         return newest("(" + serial + ")", "init failed");
@@ -90,8 +98,12 @@ private:
                 line.find("init failed") != std::string::npos)
                 lines_.push_back(line);
             if (line.find("USB Device add") != std::string::npos ||
-                line.find("USB Device removed") != std::string::npos)
+                line.find("USB Device removed") != std::string::npos) {
                 ++hotplug_events_;
+                listed_.push_back(false);
+            } else if (line.find("Adding USB device: ") != std::string::npos && !listed_.empty()) {
+                listed_.back() = true; // pcscd handles one event at a time, in order
+            }
         }
     }
 
@@ -100,6 +112,7 @@ private:
     std::size_t offset_ = 0;
     std::vector<std::string> lines_;
     std::uint64_t hotplug_events_ = 0;
+    std::vector<bool> listed_; // per hotplug event: pcscd found a driver for it
 };
 
 // The USB device a dump's interface block is: its identity and strings, that one interface with
@@ -225,6 +238,12 @@ void without_time_limits(suite::LoadedSuite& s) {
     for (auto& step : s.suite.steps)
         step.timeout_ms.reset();
 }
+
+// pcscd found the driver for a device and the driver did not open it: the environment's miss.
+class DeviceMissed : public EnvironmentError {
+public:
+    using EnvironmentError::EnvironmentError;
+};
 
 } // namespace
 
@@ -577,7 +596,13 @@ DriverSurvey::Impl::await_driver(const survey::Item& item, umock::UsbReader& dev
                     break; // talked to it, but pcscd gave up on it (or never listed it)
             }
         } else if (f.opens == 0 && (passed || waited)) {
-            break; // pcscd is done with its event and never opened it: the driver does not list it
+            // pcscd is done with its event and never opened it. Not listed — unless pcscd found the
+            // driver for it: then the driver did not find the device (libusb in pcscd had not seen
+            // it yet, a race under load), which says nothing about the reader.
+            if (log->driver_listed(event))
+                throw DeviceMissed(fmt::format(
+                    "the CCID driver lists {} but did not find the emulated device", item.key()));
+            break;
         } else if (passed) {
             break; // opened, never claimed, no reader: the driver gave up on it
         }
@@ -793,23 +818,40 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
         acquire_slots(slots);
         const unsigned address = take_address();
         auto firmware = std::make_shared<lab::CcidFirmware>(firmware_of(task.item));
-        const std::uint64_t seq = ++plug_seq;
         umock::UsbReader* device = nullptr;
         try {
             std::optional<pcsc::Context> held(std::in_place);
             const pcsc::Context& context = *held;
-            // A port path of its own for every plug (umockdev keeps a removed device's bus link,
-            // so a reused path would collide): 15 × 15 × 15 hub ports.
-            const std::string port =
-                fmt::format("{}.{}.{}", (seq / 225) % 15 + 1, (seq / 15) % 15 + 1, seq % 15 + 1);
-            std::uint64_t event = 0; // its hotplug event, numbered as pcscd's log counts them
-            {
-                std::lock_guard plug_lock(plug_mutex);
-                event = await_hotplug_room();
-                device = &testbed->plug(device_of(task.item), address, firmware, port);
-            }
             std::vector<std::string> names;
-            out.result.driver = await_driver(task.item, *device, *firmware, event, context, names);
+            for (int attempt = 1;; ++attempt) {
+                // A port path of its own for every plug (umockdev keeps a removed device's bus
+                // link, so a reused path would collide): 15 × 15 × 15 hub ports.
+                const std::uint64_t seq = ++plug_seq;
+                const std::string port = fmt::format("{}.{}.{}", (seq / 225) % 15 + 1,
+                                                     (seq / 15) % 15 + 1, seq % 15 + 1);
+                std::uint64_t event = 0; // its hotplug event, numbered as pcscd's log counts
+                {
+                    std::lock_guard plug_lock(plug_mutex);
+                    event = await_hotplug_room();
+                    device = &testbed->plug(device_of(task.item), address, firmware, port);
+                }
+                try {
+                    out.result.driver =
+                        await_driver(task.item, *device, *firmware, event, context, names);
+                    break;
+                } catch (const DeviceMissed& e) {
+                    // The environment's miss, never a result: plug the device in again.
+                    {
+                        std::lock_guard plug_lock(plug_mutex);
+                        await_hotplug_room();
+                        testbed->unplug(*device);
+                        device = nullptr;
+                    }
+                    if (attempt >= 3)
+                        throw PcscdStopped(fmt::format("{} ({} times)", e.what(), attempt));
+                    std::this_thread::sleep_for(1s);
+                }
+            }
             if (out.result.driver.outcome == survey::DriverOutcome::Opened) {
                 reader_name = stable_name(names.front());
                 const model::PcscReader info = pcsc::read_reader_info(context, names.front());
