@@ -2,7 +2,9 @@
 # `cardharness survey` on a fixed sample of real readers' dumps (tests/fixtures/survey/
 # sample_expected.csv names them): every exchange level, class-0xFF readers, multi-slot readers,
 # a firmware the CCID driver refuses, VID:PIDs the driver does not list, contactless readers, the
-# RC-S300, SAM and SIM sockets, tokens, ICCD. Through the system's pcscd + libccid under umockdev,
+# RC-S300, SAM and SIM sockets, tokens, a T=0-only reader, vendor Escapes, level overrides (the
+# list and why each is there: tests/fixtures/survey/make_fixtures.sh, which made the fixtures from
+# the full survey). Through the system's pcscd + libccid under umockdev,
 # each verdict and cause must be the expected one; a malformed dump in the folder is named with
 # its file and line while the rest is surveyed; a second call resumes (nothing to do); the
 # agreement rows match the full survey's fixture; the results are survey runs in the database.
@@ -74,6 +76,26 @@ jq -e '[.readers[].verdicts[] | has("card_type") and has("interface") and has("v
     fail "a verdict lacks a documented key or its diagnosis"
 jq -e '[.readers[] | select(.file == "zz_malformed.txt")] | length == 0' "$work/survey.json" >/dev/null ||
     fail "the malformed dump has results"
+
+# The sample covers what the issue asks for (a shrunk sample fails here, not silently).
+for level in character tpdu short_apdu extended_apdu; do
+    jq -e --arg l "$level" '[.readers[] | select(.exchange_level == $l)] | length > 0' \
+        "$work/survey.json" >/dev/null || fail "no $level reader in the sample"
+done
+jq -e '[.readers[] | select(.interface_class == 255 and .driver.outcome == "opened")] | length > 0' \
+    "$work/survey.json" >/dev/null || fail "no class-0xFF reader the driver opened in the sample"
+jq -e '[.readers[] | select(.slots > 1 and .driver.outcome == "opened")] | length > 1' \
+    "$work/survey.json" >/dev/null || fail "fewer than two multi-slot readers the driver opened"
+for cause in driver_refused_firmware driver_not_listed protocol_unsupported not_emulated \
+    no_card_slot; do
+    jq -e --arg c "$cause" '[.readers[].verdicts[] | select(.cause == $c)] | length > 0' \
+        "$work/survey.json" >/dev/null || fail "no verdict with cause $cause in the sample"
+done
+jq -e '[.readers[] | select(.takes == "contactless") | .verdicts[] |
+        select(.interface == "contactless" and .verdict == "compatible")] | length > 0' \
+    "$work/survey.json" >/dev/null || fail "no contactless reader surveyed to a verdict"
+jq -e '[.readers[] | select(.vid == 1356 and (.pid == 3528 or .pid == 3529))] | length == 2' \
+    "$work/survey.json" >/dev/null || fail "the RC-S300/S and /P are not both in the sample"
 
 jq -r '.readers[] | .file as $f | .block as $b | .verdicts[] |
        "\($f),\($b),\(.card_type),\(.interface),\(.verdict),\(.cause)"' "$work/survey.json" |

@@ -54,6 +54,14 @@ public:
         read_more();
         return hotplug_events_;
     }
+    // Whether pcscd found a driver for hotplug event `event` (1-based, as hotplug_events() counts):
+    // it logs "Adding USB device: …" in that event's turn, before the driver opens the device,
+    // only when the driver's Info.plist lists the VID:PID.
+    bool driver_listed(std::uint64_t event) {
+        std::lock_guard lock(mutex_);
+        read_more();
+        return event >= 1 && event <= listed_.size() && listed_[event - 1];
+    }
     // pcscd's "<reader> (<serial>) init failed." for a device that opened but did not start.
     std::string init_failed_line(const std::string& serial) {
         return newest("(" + serial + ")", "init failed");
@@ -90,8 +98,12 @@ private:
                 line.find("init failed") != std::string::npos)
                 lines_.push_back(line);
             if (line.find("USB Device add") != std::string::npos ||
-                line.find("USB Device removed") != std::string::npos)
+                line.find("USB Device removed") != std::string::npos) {
                 ++hotplug_events_;
+                listed_.push_back(false);
+            } else if (line.find("Adding USB device: ") != std::string::npos && !listed_.empty()) {
+                listed_.back() = true; // pcscd handles one event at a time, in order
+            }
         }
     }
 
@@ -100,6 +112,7 @@ private:
     std::size_t offset_ = 0;
     std::vector<std::string> lines_;
     std::uint64_t hotplug_events_ = 0;
+    std::vector<bool> listed_; // per hotplug event: pcscd found a driver for it
 };
 
 // The USB device a dump's interface block is: its identity and strings, that one interface with
@@ -215,6 +228,23 @@ suite::LoadedSuite transport_subset(const suite::LoadedSuite& full) {
     return out;
 }
 
+// The survey runs its suites without their steps' time limits (timeout_ms). A step's time here is
+// the emulation's: USB through umockdev, a firmware and a card in this process, on a machine
+// shared with other work (a 65535-byte command in 254-byte T=1 blocks takes 5 s or 15 s
+// depending on the load). Timing is not in a descriptor, and the environment is never a reader's
+// fault: a limit met here would make the verdict a measure of the machine. The driver's own
+// timeouts (its bulk reads) still end an exchange that gets no answer.
+void without_time_limits(suite::LoadedSuite& s) {
+    for (auto& step : s.suite.steps)
+        step.timeout_ms.reset();
+}
+
+// pcscd found the driver for a device and the driver did not open it: the environment's miss.
+class DeviceMissed : public EnvironmentError {
+public:
+    using EnvironmentError::EnvironmentError;
+};
+
 } // namespace
 
 struct DriverSurvey::Impl {
@@ -232,8 +262,10 @@ struct DriverSurvey::Impl {
     std::mutex address_mutex;
     std::deque<unsigned> free_addresses;
 
-    std::atomic<std::uint64_t> plug_seq{0};
-    std::atomic<std::uint64_t> latest_claimed{0}; // plug sequence of the newest device opened
+    std::atomic<std::uint64_t> plug_seq{0}; // for unique USB port paths
+    // Held while a device is plugged or unplugged: the hotplug events reach pcscd in the order of
+    // their numbers (await_hotplug_room()).
+    std::mutex plug_mutex;
 
     std::mutex done_mutex;
     std::mutex pcscd_mutex; // held while pcscd is replaced (multi-slot devices)
@@ -278,7 +310,9 @@ struct DriverSurvey::Impl {
     static constexpr std::uint64_t max_unhandled_hotplug = 6;
     std::mutex hotplug_mutex;
     std::uint64_t hotplug_emitted = 0; // events sent to the current pcscd (log count at its start)
-    void await_hotplug_room() {
+    // Returns the number of the event about to be sent, counted as pcscd's log counts them (call
+    // with plug_mutex held, and send the event before letting it go).
+    std::uint64_t await_hotplug_room() {
         std::unique_lock lock(hotplug_mutex);
         const auto start = Clock::now();
         while (hotplug_emitted >= log->hotplug_events() + max_unhandled_hotplug) {
@@ -291,6 +325,7 @@ struct DriverSurvey::Impl {
             lock.lock();
         }
         ++hotplug_emitted;
+        return hotplug_emitted;
     }
 
     bool pcscd_alive() {
@@ -360,7 +395,7 @@ struct DriverSurvey::Impl {
         start_pcscd();
     }
     survey::DriverFacts await_driver(const survey::Item& item, umock::UsbReader& device,
-                                     lab::CcidFirmware& firmware, std::uint64_t seq,
+                                     lab::CcidFirmware& firmware, std::uint64_t event,
                                      const pcsc::Context& context, std::vector<std::string>& names);
     std::pair<model::Session, survey::CellResult>
     run_cell(const Task& task, const survey::PlannedCell& planned, const std::string& reader,
@@ -386,6 +421,8 @@ DriverSurvey::DriverSurvey(Setup setup) : impl_(std::make_unique<Impl>()) {
             throw Error(fmt::format("survey: suite {} not loaded", id));
     m.suites = m.setup.suites;
     m.suites["transport"] = transport_subset(m.setup.suites.at("transport"));
+    for (auto& [id, s] : m.suites)
+        without_time_limits(s);
     for (unsigned a = 2; a <= 127; ++a)
         m.free_addresses.push_back(a);
 
@@ -407,8 +444,8 @@ void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finishe
     Impl& m = *impl_;
     // Single-slot devices stream through hotplug; multi-slot ones go in batches (end_batch()).
     // The stream is interleaved by a hash of the key, so a VID:PID the driver does not list is
-    // soon followed by a device it opens: pcscd handles hotplug events in order, so that opening
-    // shows it has passed the unlisted one.
+    // soon followed by other hotplug events: pcscd handles them in order and logs each before it
+    // hands it to the driver, so a later one in its log shows it is done with the unlisted one.
     std::vector<const Task*> stream, multi;
     for (const auto& t : tasks) {
         const bool runs = std::any_of(t.cells.begin(), t.cells.end(), [](const auto& c) {
@@ -492,15 +529,15 @@ void DriverSurvey::run(std::vector<Task> tasks, const std::function<void(Finishe
         std::rethrow_exception(error);
 }
 
-survey::DriverFacts DriverSurvey::Impl::await_driver(const survey::Item& item,
-                                                     umock::UsbReader& device,
-                                                     lab::CcidFirmware& firmware, std::uint64_t seq,
-                                                     const pcsc::Context& context,
-                                                     std::vector<std::string>& names) {
+survey::DriverFacts
+DriverSurvey::Impl::await_driver(const survey::Item& item, umock::UsbReader& device,
+                                 lab::CcidFirmware& firmware, std::uint64_t event,
+                                 const pcsc::Context& context, std::vector<std::string>& names) {
     survey::DriverFacts f;
     f.libccid_version = setup.libccid_version;
     const auto start = Clock::now();
     std::optional<Clock::time_point> claimed_at;
+    std::optional<Clock::time_point> passed_at; // when pcscd was first seen past its event
     const std::size_t slots = item.dump.descriptor->slots();
     const auto count = [&] {
         const auto c = device.counters();
@@ -510,6 +547,17 @@ survey::DriverFacts DriverSurvey::Impl::await_driver(const survey::Item& item,
     };
     while (true) {
         const auto now = Clock::now();
+        // pcscd logs a hotplug event ("USB Device add") before it hands it to the driver, so once
+        // it has logged a later one it is done with this device: what the device and PC/SC show
+        // after that (read below, after the log) is the driver's whole answer. Never a guess from
+        // the time alone while pcscd has not taken the event: a slow machine is not a reader's
+        // fault.
+        const std::uint64_t handled = log->hotplug_events();
+        if (handled > event && !passed_at)
+            passed_at = now;
+        // (and a moment more: PC/SC lists a reader the driver opened as pcscd goes on)
+        const bool passed = passed_at && now - *passed_at > 200ms;
+        const bool waited = handled >= event && now - start > setup.driver_wait;
         count();
         names = readers_with(context, item.serial());
         if (!names.empty()) {
@@ -535,26 +583,33 @@ survey::DriverFacts DriverSurvey::Impl::await_driver(const survey::Item& item,
             continue;
         }
         if (f.claims > 0) {
-            if (!claimed_at) {
+            if (!claimed_at)
                 claimed_at = now;
-                auto seen = latest_claimed.load();
-                while (seen < seq && !latest_claimed.compare_exchange_weak(seen, seq)) {
-                }
-            }
             if (f.messages == 0) {
                 f.log_line = log->bogus_line(item.dump.identity.bcd_device);
-                if (!f.log_line.empty() || now - *claimed_at > 3s)
-                    break; // claimed and closed without a word: refused
+                // Claimed, and pcscd went on without a reader or one CCID message: refused.
+                if (!f.log_line.empty() || passed || now - *claimed_at > setup.driver_wait)
+                    break;
             } else {
                 f.log_line = log->init_failed_line(item.serial());
                 if (!f.log_line.empty() || now - *claimed_at > 30s)
                     break; // talked to it, but pcscd gave up on it (or never listed it)
             }
-        } else if (f.opens == 0 && ((latest_claimed.load() > seq && now - start > 500ms) ||
-                                    now - start > setup.driver_wait)) {
-            break; // pcscd handled later devices, or waited long enough: it does not list this
+        } else if (f.opens == 0 && (passed || waited)) {
+            // pcscd is done with its event and never opened it. Not listed — unless pcscd found the
+            // driver for it: then the driver did not find the device (libusb in pcscd had not seen
+            // it yet, a race under load), which says nothing about the reader.
+            if (log->driver_listed(event))
+                throw DeviceMissed(fmt::format(
+                    "the CCID driver lists {} but did not find the emulated device", item.key()));
+            break;
+        } else if (passed) {
+            break; // opened, never claimed, no reader: the driver gave up on it
         }
-        if (now - start > setup.driver_wait + 30s)
+        if (handled < event && now - start > setup.driver_wait + 30s)
+            throw PcscdStopped(fmt::format("pcscd did not take the hotplug event of {} in {} s",
+                                           item.key(), (setup.driver_wait + 30s).count() / 1000));
+        if (now - start > setup.driver_wait + 60s)
             break;
         std::this_thread::sleep_for(50ms);
     }
@@ -763,19 +818,40 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
         acquire_slots(slots);
         const unsigned address = take_address();
         auto firmware = std::make_shared<lab::CcidFirmware>(firmware_of(task.item));
-        const std::uint64_t seq = ++plug_seq;
         umock::UsbReader* device = nullptr;
         try {
             std::optional<pcsc::Context> held(std::in_place);
             const pcsc::Context& context = *held;
-            // A port path of its own for every plug (umockdev keeps a removed device's bus link,
-            // so a reused path would collide): 15 × 15 × 15 hub ports.
-            const std::string port =
-                fmt::format("{}.{}.{}", (seq / 225) % 15 + 1, (seq / 15) % 15 + 1, seq % 15 + 1);
-            await_hotplug_room();
-            device = &testbed->plug(device_of(task.item), address, firmware, port);
             std::vector<std::string> names;
-            out.result.driver = await_driver(task.item, *device, *firmware, seq, context, names);
+            for (int attempt = 1;; ++attempt) {
+                // A port path of its own for every plug (umockdev keeps a removed device's bus
+                // link, so a reused path would collide): 15 × 15 × 15 hub ports.
+                const std::uint64_t seq = ++plug_seq;
+                const std::string port = fmt::format("{}.{}.{}", (seq / 225) % 15 + 1,
+                                                     (seq / 15) % 15 + 1, seq % 15 + 1);
+                std::uint64_t event = 0; // its hotplug event, numbered as pcscd's log counts
+                {
+                    std::lock_guard plug_lock(plug_mutex);
+                    event = await_hotplug_room();
+                    device = &testbed->plug(device_of(task.item), address, firmware, port);
+                }
+                try {
+                    out.result.driver =
+                        await_driver(task.item, *device, *firmware, event, context, names);
+                    break;
+                } catch (const DeviceMissed& e) {
+                    // The environment's miss, never a result: plug the device in again.
+                    {
+                        std::lock_guard plug_lock(plug_mutex);
+                        await_hotplug_room();
+                        testbed->unplug(*device);
+                        device = nullptr;
+                    }
+                    if (attempt >= 3)
+                        throw PcscdStopped(fmt::format("{} ({} times)", e.what(), attempt));
+                    std::this_thread::sleep_for(1s);
+                }
+            }
             if (out.result.driver.outcome == survey::DriverOutcome::Opened) {
                 reader_name = stable_name(names.front());
                 const model::PcscReader info = pcsc::read_reader_info(context, names.front());
@@ -799,6 +875,7 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
                 out.took =
                     std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
             } else {
+                std::lock_guard plug_lock(plug_mutex);
                 await_hotplug_room();
                 testbed->unplug(*device);
                 device = nullptr;
@@ -809,8 +886,15 @@ Finished DriverSurvey::Impl::survey_task(const Task& task, bool batch) {
                    !readers_with(*held, task.item.serial()).empty() && Clock::now() < deadline)
                 std::this_thread::sleep_for(50ms);
         } catch (...) {
-            if (device)
+            if (device) {
+                // Counted as an event without waiting for room: the event numbers stay pcscd's.
+                std::lock_guard plug_lock(plug_mutex);
+                {
+                    std::lock_guard lock(hotplug_mutex);
+                    ++hotplug_emitted;
+                }
                 testbed->unplug(*device);
+            }
             if (!batch || device)
                 give_address(address);
             release_slots(slots);

@@ -36,9 +36,10 @@ struct Setup {
     std::string libccid_version;    // the installed package's version (for diagnoses)
     std::size_t max_slots = 16;     // PC/SC readers plugged at once (pcscd serves 16)
     std::size_t jobs = 8;           // devices surveyed at once
-    // How long the driver may take to open a plugged device before the survey concludes it
-    // does not list it (sooner, and the usual way, once pcscd has opened a device plugged after
-    // it: pcscd handles hotplug events in order).
+    // How long after pcscd took a device's hotplug event, with no later event, the survey waits
+    // for the driver before it concludes that the driver does not list it (the usual way is
+    // sooner: pcscd logs each hotplug event before handing it to the driver, so a later event in
+    // its log shows it is done with the device).
     std::chrono::milliseconds driver_wait{20000};
     CardMaker make_card;
     PinMaker pins; // PINs of the emulated test cards, per card type

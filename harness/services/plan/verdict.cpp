@@ -333,6 +333,41 @@ std::optional<Cause> rule_connect(const Outcome& o) {
                      fmt::format("the card was removed before the session ({})", o.connect_error),
                      fmt::format("セッション前にカードが抜かれた（{}）", o.connect_error)};
     const atr::Atr decoded = o.card.atr.empty() ? atr::Atr{} : atr::decode(o.card.atr);
+    // A contact card offers no protocol the reader declares (dwProtocols): nothing to negotiate,
+    // so no PPS or other later step is to blame. (A contactless pseudo-ATR's protocols are
+    // nominal: not judged here.)
+    const bool contactless_card = decoded.contactless.has_value() ||
+                                  o.presented_interface == "type_a" ||
+                                  o.presented_interface == "type_b";
+    if (o.reader.descriptor && !o.card.atr.empty() && !contactless_card) {
+        const auto& d = *o.reader.descriptor;
+        const auto spoken = [&](int t) {
+            return (t == 0 && d.supports_t0()) || (t == 1 && d.supports_t1());
+        };
+        if (std::none_of(decoded.protocols.begin(), decoded.protocols.end(), spoken)) {
+            std::vector<std::string> card_t, reader_t;
+            for (const int t : decoded.protocols)
+                card_t.push_back(fmt::format("T={}", t));
+            if (d.supports_t0())
+                reader_t.emplace_back("T=0");
+            if (d.supports_t1())
+                reader_t.emplace_back("T=1");
+            const std::string declared = reader_t.empty()
+                                             ? std::string("neither T=0 nor T=1")
+                                             : fmt::format("only {}", fmt::join(reader_t, " and "));
+            const std::string declared_ja =
+                reader_t.empty() ? std::string("T=0もT=1も宣言していない")
+                                 : fmt::format("{}のみを宣言している", fmt::join(reader_t, "と"));
+            return Cause{
+                "protocol_unsupported", Compatibility::Incompatible,
+                fmt::format("the card speaks {}; the reader declares {} (dwProtocols "
+                            "{:#010x}): connecting failed ({})",
+                            fmt::join(card_t, " and "), declared, d.protocols, o.connect_error),
+                fmt::format("カードは{}で通信するが、リーダーは{}（dwProtocols "
+                            "{:#010x}）: 接続失敗（{}）",
+                            fmt::join(card_t, "と"), declared_ja, d.protocols, o.connect_error)};
+        }
+    }
     const bool needs_pps = decoded.ta1_present && (decoded.fi_index != 1 || decoded.di_index != 1);
     const bool reader_pps =
         o.reader.descriptor && o.reader.descriptor->has_feature(ccid::feature::auto_pps);

@@ -155,6 +155,35 @@ BOOST_AUTO_TEST_CASE(pps_failure_at_connect) {
     BOOST_TEST(has_cause(plan::judge(o), "connect_failed"));
 }
 
+BOOST_AUTO_TEST_CASE(a_protocol_the_reader_does_not_declare_is_not_blamed_on_pps) {
+    // A T=0-only reader (dwProtocols 1) and the My Number card (TA1=13, T=1 only): the missing
+    // protocol is the cause, not PPS.
+    auto r = reader(ccid::ExchangeLevel::Tpdu, 271, false);
+    r.descriptor->protocols = 0x1;
+    auto o = outcome(r, mynumber_atr, nullptr);
+    o.connect_failure = model::FailureKind::Unresponsive;
+    o.connect_error = "SCardConnect: SCARD_W_UNRESPONSIVE_CARD";
+    auto j = plan::judge(o);
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+    BOOST_TEST(j.causes.front().code == "protocol_unsupported");
+    BOOST_TEST(j.diagnosis_en.find("the card speaks T=1; the reader declares only T=0 "
+                                   "(dwProtocols 0x00000001)") == 0U);
+    // Reserved bits only (a descriptor bug): neither protocol.
+    o.reader.descriptor->protocols = 0x300;
+    o.card.atr = juki_atr;
+    j = plan::judge(o);
+    BOOST_TEST(j.causes.front().code == "protocol_unsupported");
+    BOOST_TEST(j.diagnosis_en.find("the reader declares neither T=0 nor T=1") != std::string::npos);
+    // A reader that declares T=1 leaves the rule to PPS and the rest; a contactless pseudo-ATR
+    // is never judged by dwProtocols.
+    o.reader.descriptor->protocols = 0x3;
+    BOOST_TEST(has_cause(plan::judge(o), "connect_failed"));
+    o.reader.descriptor->protocols = 0x1;
+    o.card.atr = hex::parse("3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F").value();
+    o.presented_interface = "type_b";
+    BOOST_TEST(!has_cause(plan::judge(o), "protocol_unsupported"));
+}
+
 BOOST_AUTO_TEST_CASE(card_not_seen_on_a_missing_interface) {
     struct Row {
         std::vector<std::string> interfaces;
