@@ -37,28 +37,25 @@ report::ReportModel report_from_db(const std::string& db, report::Selection sele
     const store::Store store(db, store::Access::ReadOnly, [](const model::RunOwner& owner) {
         return io::liveness(owner) == io::Liveness::Gone;
     });
-    const auto survey_runs = store.survey_run_uuids();
-    const auto is_survey = [&](const std::string& uuid) {
-        return std::find(survey_runs.begin(), survey_runs.end(), uuid) != survey_runs.end();
-    };
-    std::vector<model::Run> runs;
+    // The report reads run headers and verdicts, and the steps of the cells it shows only
+    // (model::ResultQuery): never every run with every step.
+    store::QueryScope scope;
+    scope.include_survey = include_survey;
     if (!run_id.empty()) {
-        auto run = store.load_run(run_id);
-        if (!run)
+        const auto uuid = store.find_run(run_id);
+        if (!uuid)
             throw UsageError(fmt::format("{}: no run {}", db, run_id));
-        if (!include_survey && is_survey(run->uuid))
+        const auto survey_runs = store.survey_run_uuids();
+        if (!include_survey &&
+            std::find(survey_runs.begin(), survey_runs.end(), *uuid) != survey_runs.end())
             throw UsageError(fmt::format("{}: run {} is a driver-level survey run, not an observed "
                                          "one: add --include-survey, or use `report --view "
                                          "survey`",
                                          db, run_id));
-        runs.push_back(std::move(*run));
-    } else {
-        for (const auto& summary : store.list_runs())
-            if (include_survey || !is_survey(summary.uuid))
-                if (auto run = store.load_run(summary.uuid))
-                    runs.push_back(std::move(*run));
+        scope.run_uuid = *uuid;
+        scope.include_survey = true;
     }
-    return report::build(runs, selection);
+    return report::build(*store.query(scope), selection);
 }
 
 void warn_incomplete_runs(const report::ReportModel& model, const std::string& origin) {
