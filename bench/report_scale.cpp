@@ -250,9 +250,10 @@ int main(int argc, char** argv) {
             sql_ms.push_back(base.ms);
             sql_mb.push_back(base.peak_mb);
             for (std::size_t v = 0; v < variants.size(); ++v) {
-                std::vector<std::string> argv = {ch, "report", "--db", db.string(), "--out", "-"};
-                argv.insert(argv.end(), variants[v].args.begin(), variants[v].args.end());
-                const Measured m = measure(argv);
+                std::vector<std::string> command = {ch,          "report", "--db",
+                                                    db.string(), "--out",  "-"};
+                command.insert(command.end(), variants[v].args.begin(), variants[v].args.end());
+                const Measured m = measure(command);
                 ms[v].push_back(m.ms);
                 mb[v].push_back(m.peak_mb);
             }
