@@ -29,7 +29,8 @@ struct Measured {
 // Runs argv with stdout to /dev/null; the wall time and the child's own peak RSS.
 Measured measure(const std::vector<std::string>& argv) {
     const auto start = bench::Clock::now();
-    const bench::Spawned child = bench::spawn(argv, {}, false, false);
+    const bench::Spawned child =
+        bench::spawn(argv, {}, false, true); // stderr: the warnings of every incomplete run
     int status = 0;
     rusage usage{};
     while (::wait4(child.pid, &status, 0, &usage) < 0 && errno == EINTR) {
