@@ -52,6 +52,9 @@ int prune_command(const PruneOptions& o) {
     store::Store store(
         o.db, o.dry_run ? store::Access::ReadOnly : store::Access::ReadWrite,
         [](const model::RunOwner& owner) { return io::liveness(owner) == io::Liveness::Gone; });
+    // `report` reads only what it shows; prune deletes across the whole file: refuse a corrupt
+    // one (exit 3, named) before changing anything.
+    store.check_integrity();
     // Survey runs are the survey's own records (its resume keys): never pruned here.
     const auto survey = store.survey_run_uuids();
     std::vector<report::PruneCandidate> runs;
