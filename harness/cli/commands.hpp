@@ -20,5 +20,6 @@ void add_doctor_command(CLI::App& app, Context& context);
 void add_pins_command(CLI::App& app, Context& context);
 void add_push_command(CLI::App& app, Context& context);
 void add_survey_command(CLI::App& app, Context& context);
+void add_prune_command(CLI::App& app, Context& context);
 
 } // namespace harness::cli

@@ -23,47 +23,71 @@ bool is_sqlite_file(const std::string& path) {
     return in.gcount() == 16 && std::string_view(head, 15) == "SQLite format 3";
 }
 
-std::vector<model::Run> runs_from_db(const std::string& db, const std::string& run_id,
-                                     bool include_survey) {
+namespace {
+
+// Read-only: CI artefacts are read-only, and a report never changes what it reports. A run whose
+// process is gone is shown as interrupted without being marked; SQLite's corruption and I/O
+// errors become store::StoreError naming the file (exit 3).
+store::Store open_for_report(const std::string& db) {
     if (!fs::exists(db))
         throw UsageError(fmt::format("{}: no results database (run `cardharness run` first, or "
                                      "give --db FILE)",
                                      db));
     if (!is_sqlite_file(db))
         throw UsageError(fmt::format("{}: not an SQLite database", db));
-    // Read-only: CI artefacts are read-only, and a report never changes what it reports. A run
-    // whose process is gone is shown as interrupted without being marked; SQLite's corruption and
-    // I/O errors become store::StoreError naming the file (exit 3).
-    const store::Store store(db, store::Access::ReadOnly, [](const model::RunOwner& owner) {
+    return store::Store(db, store::Access::ReadOnly, [](const model::RunOwner& owner) {
         return io::liveness(owner) == io::Liveness::Gone;
     });
+}
+
+// --run: the run's full UUID; a survey run only with --include-survey.
+std::string find_report_run(const store::Store& store, const std::string& db,
+                            const std::string& run_id, bool include_survey) {
+    const auto uuid = store.find_run(run_id);
+    if (!uuid)
+        throw UsageError(fmt::format("{}: no run {}", db, run_id));
     const auto survey_runs = store.survey_run_uuids();
-    const auto is_survey = [&](const std::string& uuid) {
-        return std::find(survey_runs.begin(), survey_runs.end(), uuid) != survey_runs.end();
-    };
+    if (!include_survey &&
+        std::find(survey_runs.begin(), survey_runs.end(), *uuid) != survey_runs.end())
+        throw UsageError(fmt::format("{}: run {} is a driver-level survey run, not an observed "
+                                     "one: add --include-survey, or use `report --view "
+                                     "survey`",
+                                     db, run_id));
+    return *uuid;
+}
+
+} // namespace
+
+std::vector<model::Run> runs_from_db(const std::string& db, const std::string& run_id,
+                                     bool include_survey) {
+    const store::Store store = open_for_report(db);
     std::vector<model::Run> runs;
     if (!run_id.empty()) {
-        auto run = store.load_run(run_id);
-        if (!run)
-            throw UsageError(fmt::format("{}: no run {}", db, run_id));
-        if (!include_survey && is_survey(run->uuid))
-            throw UsageError(fmt::format("{}: run {} is a driver-level survey run, not an observed "
-                                         "one: add --include-survey, or use `report --view "
-                                         "survey`",
-                                         db, run_id));
-        runs.push_back(std::move(*run));
-    } else {
-        for (const auto& summary : store.list_runs())
-            if (include_survey || !is_survey(summary.uuid))
-                if (auto run = store.load_run(summary.uuid))
-                    runs.push_back(std::move(*run));
+        if (auto run = store.load_run(find_report_run(store, db, run_id, include_survey)))
+            runs.push_back(std::move(*run));
+        return runs;
     }
+    const auto survey_runs = store.survey_run_uuids();
+    for (const auto& summary : store.list_runs())
+        if (include_survey || std::find(survey_runs.begin(), survey_runs.end(), summary.uuid) ==
+                                  survey_runs.end())
+            if (auto run = store.load_run(summary.uuid))
+                runs.push_back(std::move(*run));
     return runs;
 }
 
 report::ReportModel report_from_db(const std::string& db, report::Selection selection,
                                    const std::string& run_id, bool include_survey) {
-    return report::build(runs_from_db(db, run_id, include_survey), selection);
+    const store::Store store = open_for_report(db);
+    // The report reads run headers and verdicts, and the steps of the cells it shows only
+    // (model::ResultQuery): never every run with every step.
+    store::QueryScope scope;
+    scope.include_survey = include_survey;
+    if (!run_id.empty()) {
+        scope.run_uuid = find_report_run(store, db, run_id, include_survey);
+        scope.include_survey = true;
+    }
+    return report::build(*store.query(scope), selection);
 }
 
 void warn_incomplete_runs(const report::ReportModel& model, const std::string& origin) {

@@ -21,6 +21,9 @@ report::ReportModel report_from_sources(const ReportSources& sources, report::Se
     if (!sources.station.empty() && !any_server)
         throw UsageError("--station selects a station's runs on a central server: give --db "
                          "postgresql://…");
+    // One station file: the store's query interface (headers, then the shown cells' evidence only).
+    if (sources.dbs.size() == 1 && !any_server)
+        return report_from_db(sources.dbs.front(), selection, run_id, sources.include_survey);
     std::vector<model::Run> runs;
     // Runs of the stores before this one: within one store every run counts (two stations on a
     // server may share a UUID, each is its own run).

@@ -304,6 +304,17 @@ for point in between mid; do
         esac
         rc=$?
         set -e
+        # `report` and `diff` read the run headers and the steps of the cells they show only
+        # (model::ResultQuery): mid-run, the corrupt page may hold steps no cell shows, and then
+        # what they print is whole (valid JSON / a diff); `run` (PRAGMA quick_check) refuses it.
+        if [ "$point" = mid ] && [ "$cmd" != run ] && [ "$rc" -ne 3 ]; then
+            case $cmd in
+            report) [ "$rc" -eq 0 ] && jq -e .readers "$work/c.out" >/dev/null ||
+                lab_fail "$label: report exited $rc without a whole report: $(tail -n 3 "$work/c.err")" ;;
+            diff) [ "$rc" -le 1 ] || lab_fail "$label: diff exited $rc: $(tail -n 3 "$work/c.err")" ;;
+            esac
+            continue
+        fi
         [ "$rc" -eq 3 ] || lab_fail "$label: $cmd on a corrupt database exited $rc: $(tail -n 3 "$work/c.err")"
         grep -q "$db" "$work/c.err" || lab_fail "$label: $cmd does not name the file: $(cat "$work/c.err")"
         grep -qi "corrupt" "$work/c.err" || lab_fail "$label: $cmd does not say corrupt: $(cat "$work/c.err")"

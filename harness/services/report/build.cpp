@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
+#include <memory>
 #include <tuple>
 
 namespace harness::report {
@@ -53,13 +54,14 @@ std::string identity_key(const model::ReaderIdentity& id) {
 struct Entry {
     std::size_t run = 0; // index into the sorted runs
     const model::Verdict* verdict = nullptr;
-    const model::Session* session = nullptr; // may be null (a verdict without its session)
-    model::ReaderIdentity identity;
+    const model::SessionHeader* session = nullptr; // may be null (a verdict without its session)
+    std::shared_ptr<const model::ReaderIdentity> identity;
+    std::string key; // identity_key(*identity)
 };
 
-StepCounts count(const model::Session& session) {
+StepCounts count(const std::vector<model::SuiteResult>& suites) {
     StepCounts c;
-    for (const auto& suite : session.suites)
+    for (const auto& suite : suites)
         for (const auto& step : suite.steps)
             switch (step.verdict) {
             case model::StepVerdict::Pass:
@@ -120,22 +122,28 @@ const Cell* ReaderRow::cell(std::string_view card_type, std::string_view interfa
     return nullptr;
 }
 
-ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
-    std::vector<const model::Run*> runs;
-    for (const auto& r : runs_in)
-        runs.push_back(&r);
+ReportModel build(const std::vector<model::Run>& runs, Selection selection) {
+    return build(model::RunsQuery(runs), selection);
+}
+
+ReportModel build(const model::ResultQuery& query, Selection selection) {
+    const std::vector<model::RunHeader> headers = query.runs();
+    std::vector<const model::RunHeader*> runs;
+    runs.reserve(headers.size());
+    for (const auto& h : headers)
+        runs.push_back(&h);
     std::stable_sort(runs.begin(), runs.end(), [](const auto* a, const auto* b) {
-        return std::tie(a->started_at, a->uuid) < std::tie(b->started_at, b->uuid);
+        return std::tie(a->run.started_at, a->run.uuid) < std::tie(b->run.started_at, b->run.uuid);
     });
 
     std::vector<Entry> entries;
     for (std::size_t i = 0; i < runs.size(); ++i)
-        for (const auto& v : runs[i]->verdicts) {
+        for (const auto& v : runs[i]->run.verdicts) {
             Entry e;
             e.run = i;
             e.verdict = &v;
             for (const auto& s : runs[i]->sessions)
-                if (s.reader.pcsc_name == v.reader && s.card.card_type == v.card_type &&
+                if (s.reader->pcsc_name == v.reader && s.card.card_type == v.card_type &&
                     s.card.interface == v.interface) {
                     e.session = &s;
                     break;
@@ -143,14 +151,22 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
             if (e.session)
                 e.identity = e.session->reader;
             else {
-                e.identity.pcsc_name = v.reader;
-                e.identity.reader_model = v.reader_model;
+                const model::SessionHeader* same_reader = nullptr;
                 for (const auto& s : runs[i]->sessions)
-                    if (s.reader.pcsc_name == v.reader) {
-                        e.identity = s.reader;
+                    if (s.reader->pcsc_name == v.reader) {
+                        same_reader = &s;
                         break;
                     }
+                if (same_reader)
+                    e.identity = same_reader->reader;
+                else {
+                    model::ReaderIdentity id;
+                    id.pcsc_name = v.reader;
+                    id.reader_model = v.reader_model;
+                    e.identity = std::make_shared<const model::ReaderIdentity>(std::move(id));
+                }
             }
+            e.key = identity_key(*e.identity);
             entries.push_back(std::move(e));
         }
 
@@ -158,18 +174,17 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
     if (selection == Selection::Latest) {
         std::map<std::pair<std::string, std::string>, std::size_t> newest;
         for (const auto& e : entries) {
-            auto& n = newest[{identity_key(e.identity), e.verdict->card_type}];
+            auto& n = newest[{e.key, e.verdict->card_type}];
             n = std::max(n, e.run);
         }
         std::erase_if(entries, [&](const Entry& e) {
-            return e.run != newest[{identity_key(e.identity), e.verdict->card_type}];
+            return e.run != newest[{e.key, e.verdict->card_type}];
         });
     }
 
     std::map<std::tuple<std::string, std::string, std::string>, const Entry*> chosen;
     for (const auto& e : entries) {
-        const auto k =
-            std::make_tuple(identity_key(e.identity), e.verdict->card_type, e.verdict->interface);
+        const auto k = std::make_tuple(e.key, e.verdict->card_type, e.verdict->interface);
         auto it = chosen.find(k);
         if (it == chosen.end())
             chosen.emplace(k, &e);
@@ -184,13 +199,13 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
     std::vector<bool> used(runs.size(), false);
     for (const auto& [k, e] : chosen) {
         const auto& key = std::get<0>(k);
-        const model::Run& run = *runs[e->run];
+        const model::Run& run = runs[e->run]->run;
         used[e->run] = true;
         auto [it, inserted] = rows.try_emplace(key);
         ReaderRow& row = it->second;
         if (inserted || e->run > row_run[key]) {
             row_run[key] = e->run;
-            const auto& id = e->identity;
+            const auto& id = *e->identity;
             row.key = key;
             row.maker = id.manufacturer;
             row.model = !id.product.empty() ? id.product : id.pcsc_name;
@@ -217,10 +232,12 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
         cell.tested_at = run.started_at;
         cell.run_uuid = run.uuid;
         if (e->session) {
+            // The evidence of this cell only: the steps of every other session stay in the store.
             const auto& s = *e->session;
-            for (const auto& suite : s.suites)
+            auto suites = query.evidence(s.key);
+            for (const auto& suite : suites)
                 cell.suites.push_back(suite.suite);
-            cell.steps = count(s);
+            cell.steps = count(suites);
             CellSession cs;
             cs.atr = hex::format(s.card.atr);
             cs.emulated = s.card.emulated;
@@ -228,7 +245,7 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
             cs.status = s.status;
             cs.cause = s.cause;
             cs.failure = s.failure;
-            cs.suites = s.suites;
+            cs.suites = std::move(suites);
             cell.session = std::move(cs);
         }
         row.cells.push_back(std::move(cell));
@@ -248,9 +265,9 @@ ReportModel build(const std::vector<model::Run>& runs_in, Selection selection) {
                std::make_tuple(b.maker, b.model, b.vid_pid(), b.firmware(), b.key);
     });
     for (std::size_t i = 0; i < runs.size(); ++i) {
-        if (!used[i] && runs[i]->status == model::RunStatus::Complete)
+        if (!used[i] && runs[i]->run.status == model::RunStatus::Complete)
             continue;
-        const auto& r = *runs[i];
+        const auto& r = runs[i]->run;
         out.runs.push_back(RunInfo{r.uuid, r.started_at, r.ended_at, r.status, r.cause, r.lab,
                                    r.environment, r.suites});
     }

@@ -2,6 +2,7 @@
 // Compatibility reports from stored runs: a report model (pure: model::Run values in, ReportModel
 // out) and its renderers (HTML, CSV, Markdown, JSON, JUnit XML). Values are already redacted by
 // the runner; the report adds no card ids and no certificate contents.
+#include "model/result_query.hpp"
 #include "model/run.hpp"
 
 #include <cstdint>
@@ -114,6 +115,9 @@ struct ReportModel {
 // Newest: the newest verdict per reader identity × card type × interface over all runs.
 // Latest: the newest run per reader identity × card type (older runs' cells of that card type
 // are dropped). Run: the given runs as they are.
+// The model reads run headers and verdicts from the query and the evidence (steps) of the chosen
+// cells only.
+ReportModel build(const model::ResultQuery& query, Selection selection);
 ReportModel build(const std::vector<model::Run>& runs, Selection selection);
 
 // One text per key in Japanese and English (texts.cpp holds the one table).

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
 #include <sqlite3.h>
 #include <string_view>
 #include <sys/stat.h>
@@ -857,12 +858,14 @@ std::optional<std::string> Store::latest_run_uuid() const {
 
 std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) const {
     try {
+        const auto uuid = find_run(uuid_or_prefix);
+        if (!uuid)
+            return std::nullopt;
         SQLite::Statement find(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
                                      "pcsclite_version, libccid_version, harness_version, lab, "
                                      "status, cause, owner_pid, owner_start FROM runs "
-                                     "WHERE uuid = ? OR uuid LIKE ? || '%' LIMIT 2");
-        find.bind(1, uuid_or_prefix);
-        find.bind(2, uuid_or_prefix);
+                                     "WHERE uuid = ?");
+        find.bind(1, *uuid);
         if (!find.executeStep())
             return std::nullopt;
         model::Run run;
@@ -883,8 +886,6 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
             run.status = model::RunStatus::Interrupted;
             run.cause = interrupted_cause(run.owner);
         }
-        if (find.executeStep() && run.uuid != uuid_or_prefix)
-            throw UsageError("run id prefix " + uuid_or_prefix + " is ambiguous");
 
         SQLite::Statement suites(*db_, "SELECT suite_id, content_hash FROM run_suites WHERE "
                                        "run_id = ? ORDER BY suite_id");
@@ -901,15 +902,6 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
                   "JOIN readers r ON r.id = s.reader_id LEFT JOIN cards c ON c.id = s.card_id "
                   "WHERE s.run_id = ? ORDER BY s.seq");
         sessions.bind(1, run_id);
-        SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
-                                      "title_ja, action, verdict, reason_en, reason_ja, sw, "
-                                      "duration_us, measurements, failure, missing FROM steps "
-                                      "WHERE session_id = ? ORDER BY seq");
-        SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note, "
-                                          "failure, response_size FROM exchanges "
-                                          "WHERE step_row = ? ORDER BY seq");
-        SQLite::Statement ccid(*db_, "SELECT direction, offset_us, message, note FROM ccid_trace "
-                                     "WHERE step_row = ? ORDER BY seq");
         while (sessions.executeStep()) {
             model::Session session;
             session.status = status_column(sessions.getColumn(1));
@@ -936,48 +928,7 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
                 c.test_card = sessions.getColumn(19).getInt() != 0;
             }
             session.failure = failure_column(sessions.getColumn(20));
-            steps.reset();
-            steps.bind(1, sessions.getColumn(0).getInt64());
-            while (steps.executeStep()) {
-                const std::string suite_id = steps.getColumn(1).getString();
-                if (session.suites.empty() || session.suites.back().suite.id != suite_id)
-                    session.suites.push_back({{suite_id, steps.getColumn(2).getString()}, {}});
-                model::StepResult step;
-                step.step_id = steps.getColumn(3).getString();
-                step.group = steps.getColumn(4).getString();
-                step.title_en = steps.getColumn(5).getString();
-                step.title_ja = steps.getColumn(6).getString();
-                step.action = steps.getColumn(7).getString();
-                step.verdict = model::step_verdict_from(steps.getColumn(8).getString())
-                                   .value_or(model::StepVerdict::Error);
-                step.reason_en = steps.getColumn(9).getString();
-                step.reason_ja = steps.getColumn(10).getString();
-                step.sw = column_optional<std::uint16_t>(steps.getColumn(11));
-                step.duration_us = steps.getColumn(12).getInt64();
-                step.measurements_json = steps.getColumn(13).getString();
-                step.failure = failure_column(steps.getColumn(14));
-                step.missing = split_tokens(steps.getColumn(15).getString());
-                exchanges.reset();
-                exchanges.bind(1, steps.getColumn(0).getInt64());
-                while (exchanges.executeStep()) {
-                    model::Exchange x{
-                        exchanges.getColumn(0).getString(), exchanges.getColumn(1).getString(),
-                        column_optional<std::uint16_t>(exchanges.getColumn(2)),
-                        exchanges.getColumn(3).getInt64(), exchanges.getColumn(4).getString()};
-                    x.failure = failure_column(exchanges.getColumn(5));
-                    if (!exchanges.getColumn(6).isNull())
-                        x.response_size =
-                            static_cast<std::size_t>(exchanges.getColumn(6).getInt64());
-                    step.exchanges.push_back(std::move(x));
-                }
-                ccid.reset();
-                ccid.bind(1, steps.getColumn(0).getInt64());
-                while (ccid.executeStep())
-                    step.ccid_trace.push_back(
-                        {ccid.getColumn(0).getString(), ccid.getColumn(1).getInt64(),
-                         ccid.getColumn(2).getString(), ccid.getColumn(3).getString()});
-                session.suites.back().steps.push_back(std::move(step));
-            }
+            session.suites = load_suites(sessions.getColumn(0).getInt64());
             run.sessions.push_back(std::move(session));
         }
 
@@ -1006,6 +957,323 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
         return run;
     } catch (const SQLite::Exception& e) {
         fail(e, "reading run " + uuid_or_prefix);
+    }
+}
+
+std::optional<std::string> Store::find_run(const std::string& uuid_or_prefix) const {
+    if (uuid_or_prefix.empty())
+        return std::nullopt;
+    try {
+        SQLite::Statement exact(*db_, "SELECT uuid FROM runs WHERE uuid = ?");
+        exact.bind(1, uuid_or_prefix);
+        if (exact.executeStep())
+            return exact.getColumn(0).getString();
+        // A prefix is a range of the UNIQUE index on uuid (LIKE would scan every run): UUIDs are
+        // lower-case hex and '-', all below U+007F.
+        std::string lower = uuid_or_prefix;
+        for (auto& c : lower)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        SQLite::Statement range(*db_, "SELECT uuid FROM runs WHERE uuid >= ?1 AND uuid < ?1 || "
+                                      "char(127) ORDER BY uuid LIMIT 2");
+        range.bind(1, lower);
+        if (!range.executeStep())
+            return std::nullopt;
+        std::string found = range.getColumn(0).getString();
+        if (range.executeStep())
+            throw UsageError("run id prefix " + uuid_or_prefix + " is ambiguous");
+        return found;
+    } catch (const SQLite::Exception& e) {
+        fail(e, "looking up run " + uuid_or_prefix);
+    }
+}
+
+std::vector<model::SuiteResult> Store::load_suites(std::int64_t session_id) const {
+    std::vector<model::SuiteResult> suites;
+    SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
+                                  "title_ja, action, verdict, reason_en, reason_ja, sw, "
+                                  "duration_us, measurements, failure, missing FROM steps "
+                                  "WHERE session_id = ? ORDER BY seq");
+    SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note, "
+                                      "failure, response_size FROM exchanges "
+                                      "WHERE step_row = ? ORDER BY seq");
+    SQLite::Statement ccid(*db_, "SELECT direction, offset_us, message, note FROM ccid_trace "
+                                 "WHERE step_row = ? ORDER BY seq");
+    steps.bind(1, session_id);
+    while (steps.executeStep()) {
+        const std::string suite_id = steps.getColumn(1).getString();
+        if (suites.empty() || suites.back().suite.id != suite_id)
+            suites.push_back({{suite_id, steps.getColumn(2).getString()}, {}});
+        model::StepResult step;
+        step.step_id = steps.getColumn(3).getString();
+        step.group = steps.getColumn(4).getString();
+        step.title_en = steps.getColumn(5).getString();
+        step.title_ja = steps.getColumn(6).getString();
+        step.action = steps.getColumn(7).getString();
+        step.verdict = model::step_verdict_from(steps.getColumn(8).getString())
+                           .value_or(model::StepVerdict::Error);
+        step.reason_en = steps.getColumn(9).getString();
+        step.reason_ja = steps.getColumn(10).getString();
+        step.sw = column_optional<std::uint16_t>(steps.getColumn(11));
+        step.duration_us = steps.getColumn(12).getInt64();
+        step.measurements_json = steps.getColumn(13).getString();
+        step.failure = failure_column(steps.getColumn(14));
+        step.missing = split_tokens(steps.getColumn(15).getString());
+        exchanges.reset();
+        exchanges.bind(1, steps.getColumn(0).getInt64());
+        while (exchanges.executeStep()) {
+            model::Exchange x{
+                exchanges.getColumn(0).getString(), exchanges.getColumn(1).getString(),
+                column_optional<std::uint16_t>(exchanges.getColumn(2)),
+                exchanges.getColumn(3).getInt64(), exchanges.getColumn(4).getString()};
+            x.failure = failure_column(exchanges.getColumn(5));
+            if (!exchanges.getColumn(6).isNull())
+                x.response_size = static_cast<std::size_t>(exchanges.getColumn(6).getInt64());
+            step.exchanges.push_back(std::move(x));
+        }
+        ccid.reset();
+        ccid.bind(1, steps.getColumn(0).getInt64());
+        while (ccid.executeStep())
+            step.ccid_trace.push_back({ccid.getColumn(0).getString(), ccid.getColumn(1).getInt64(),
+                                       ccid.getColumn(2).getString(),
+                                       ccid.getColumn(3).getString()});
+        suites.back().steps.push_back(std::move(step));
+    }
+    return suites;
+}
+
+std::vector<model::SuiteResult> Store::session_evidence(std::int64_t session_key) const {
+    try {
+        return load_suites(session_key);
+    } catch (const SQLite::Exception& e) {
+        fail(e, "reading the steps of session " + std::to_string(session_key));
+    }
+}
+
+std::vector<model::RunHeader> Store::run_headers(const QueryScope& scope) const {
+    try {
+        std::optional<std::int64_t> only;
+        if (!scope.run_uuid.empty()) {
+            SQLite::Statement q(*db_, "SELECT id FROM runs WHERE uuid = ?");
+            q.bind(1, scope.run_uuid);
+            if (!q.executeStep())
+                return {};
+            only = q.getColumn(0).getInt64();
+        }
+        // One condition on a run id column for every statement below (one run: an index
+        // lookup; survey runs left out unless asked for).
+        const auto in_scope = [&](const char* column) {
+            return fmt::format(
+                "{} AND {}", only ? fmt::format("{} = ?1", column) : std::string("?1 IS NULL"),
+                scope.include_survey
+                    ? std::string("1")
+                    : fmt::format("{} NOT IN (SELECT run_id FROM run_sources)", column));
+        };
+        const auto bind_scope = [&](SQLite::Statement& st) {
+            if (only)
+                st.bind(1, *only);
+            else
+                st.bind(1);
+        };
+        std::vector<model::RunHeader> out;
+        std::map<std::int64_t, std::size_t> index; // run row id → out
+        SQLite::Statement runs(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
+                                     "pcsclite_version, libccid_version, harness_version, lab, "
+                                     "status, cause, owner_pid, owner_start FROM runs WHERE " +
+                                         in_scope("id") + " ORDER BY id");
+        bind_scope(runs);
+        while (runs.executeStep()) {
+            model::RunHeader h;
+            model::Run& run = h.run;
+            run.uuid = runs.getColumn(1).getString();
+            run.started_at = runs.getColumn(2).getString();
+            run.ended_at = runs.getColumn(3).getString();
+            run.environment = {runs.getColumn(4).getString(), runs.getColumn(5).getString(),
+                               runs.getColumn(6).getString(), runs.getColumn(7).getString(),
+                               runs.getColumn(8).getString()};
+            run.lab = runs.getColumn(9).getInt() != 0;
+            run.status = status_column(runs.getColumn(10));
+            run.cause = runs.getColumn(11).getString();
+            run.owner.host = run.environment.host;
+            run.owner.pid = runs.getColumn(12).getInt64();
+            run.owner.process_start = runs.getColumn(13).getString();
+            if (stale(run.status, run.owner)) {
+                run.status = model::RunStatus::Interrupted;
+                run.cause = interrupted_cause(run.owner);
+            }
+            index.emplace(runs.getColumn(0).getInt64(), out.size());
+            out.push_back(std::move(h));
+        }
+
+        SQLite::Statement suites(*db_, "SELECT run_id, suite_id, content_hash FROM run_suites "
+                                       "WHERE " +
+                                           in_scope("run_id") + " ORDER BY run_id, suite_id");
+        bind_scope(suites);
+        while (suites.executeStep())
+            if (const auto it = index.find(suites.getColumn(0).getInt64()); it != index.end())
+                out[it->second].run.suites.push_back(
+                    {suites.getColumn(1).getString(), suites.getColumn(2).getString()});
+
+        std::map<std::int64_t, std::shared_ptr<const model::ReaderIdentity>> readers;
+        SQLite::Statement reader_q(*db_, "SELECT id, pcsc_name, vid, pid, bcd_device, "
+                                         "manufacturer, product, serial, driver, reader_model, "
+                                         "ccid_descriptor, descriptor_findings FROM readers");
+        while (reader_q.executeStep()) {
+            model::ReaderIdentity r;
+            r.pcsc_name = reader_q.getColumn(1).getString();
+            r.vid = column_optional<std::uint16_t>(reader_q.getColumn(2));
+            r.pid = column_optional<std::uint16_t>(reader_q.getColumn(3));
+            r.bcd_device = column_optional<std::uint16_t>(reader_q.getColumn(4));
+            r.manufacturer = reader_q.getColumn(5).getString();
+            r.product = reader_q.getColumn(6).getString();
+            r.serial = reader_q.getColumn(7).getString();
+            r.driver = reader_q.getColumn(8).getString();
+            r.reader_model = reader_q.getColumn(9).getString();
+            r.ccid_descriptor = column_blob(reader_q.getColumn(10));
+            r.descriptor_findings_json = reader_q.getColumn(11).getString();
+            readers.emplace(reader_q.getColumn(0).getInt64(),
+                            std::make_shared<const model::ReaderIdentity>(std::move(r)));
+        }
+
+        SQLite::Statement sessions(
+            *db_, "SELECT s.id, s.run_id, s.status, s.cause, s.reader_id, c.card_id, c.card_type, "
+                  "c.interface, c.atr, c.emulated, c.test_card, s.failure FROM sessions s "
+                  "LEFT JOIN cards c ON c.id = s.card_id WHERE " +
+                      in_scope("s.run_id") + " ORDER BY s.run_id, s.seq");
+        bind_scope(sessions);
+        while (sessions.executeStep()) {
+            const auto it = index.find(sessions.getColumn(1).getInt64());
+            const auto reader = readers.find(sessions.getColumn(4).getInt64());
+            if (it == index.end() || reader == readers.end())
+                continue;
+            model::SessionHeader h;
+            h.key = sessions.getColumn(0).getInt64();
+            h.status = status_column(sessions.getColumn(2));
+            h.cause = sessions.getColumn(3).getString();
+            h.reader = reader->second;
+            if (!sessions.getColumn(5).isNull()) {
+                auto& c = h.card;
+                c.card_id = sessions.getColumn(5).getString();
+                c.card_type = sessions.getColumn(6).getString();
+                c.interface = sessions.getColumn(7).getString();
+                c.atr = column_blob(sessions.getColumn(8));
+                c.emulated = sessions.getColumn(9).getInt() != 0;
+                c.test_card = sessions.getColumn(10).getInt() != 0;
+            }
+            h.failure = failure_column(sessions.getColumn(11));
+            out[it->second].sessions.push_back(std::move(h));
+        }
+
+        std::map<std::int64_t, std::pair<std::size_t, std::size_t>> verdict_at;
+        SQLite::Statement verdicts(*db_, "SELECT id, run_id, reader, reader_model, card_type, "
+                                         "interface, verdict, diagnosis_en, diagnosis_ja "
+                                         "FROM verdicts WHERE " +
+                                             in_scope("run_id") + " ORDER BY id");
+        bind_scope(verdicts);
+        while (verdicts.executeStep()) {
+            const auto it = index.find(verdicts.getColumn(1).getInt64());
+            if (it == index.end())
+                continue;
+            auto& list = out[it->second].run.verdicts;
+            verdict_at.emplace(verdicts.getColumn(0).getInt64(),
+                               std::make_pair(it->second, list.size()));
+            list.push_back(
+                model::Verdict{verdicts.getColumn(2).getString(),
+                               verdicts.getColumn(3).getString(),
+                               verdicts.getColumn(4).getString(),
+                               verdicts.getColumn(5).getString(),
+                               model::compatibility_from(verdicts.getColumn(6).getString())
+                                   .value_or(model::Compatibility::Untested),
+                               verdicts.getColumn(7).getString(),
+                               verdicts.getColumn(8).getString(),
+                               {}});
+        }
+        SQLite::Statement causes(*db_, "SELECT vc.verdict_id, vc.code FROM verdict_causes vc "
+                                       "JOIN verdicts v ON v.id = vc.verdict_id WHERE " +
+                                           in_scope("v.run_id") +
+                                           " ORDER BY vc.verdict_id, vc.seq");
+        bind_scope(causes);
+        while (causes.executeStep())
+            if (const auto it = verdict_at.find(causes.getColumn(0).getInt64());
+                it != verdict_at.end())
+                out[it->second.first].run.verdicts[it->second.second].causes.push_back(
+                    causes.getColumn(1).getString());
+        return out;
+    } catch (const SQLite::Exception& e) {
+        fail(e, "reading its runs for a report");
+    }
+}
+
+namespace {
+
+class StoreQuery final : public model::ResultQuery {
+public:
+    StoreQuery(const Store& store, QueryScope scope) : store_(store), scope_(std::move(scope)) {}
+    std::vector<model::RunHeader> runs() const override { return store_.run_headers(scope_); }
+    std::vector<model::SuiteResult> evidence(std::int64_t session_key) const override {
+        return store_.session_evidence(session_key);
+    }
+
+private:
+    const Store& store_;
+    QueryScope scope_;
+};
+
+} // namespace
+
+std::unique_ptr<model::ResultQuery> Store::query(QueryScope scope) const {
+    return std::make_unique<StoreQuery>(*this, std::move(scope));
+}
+
+int Store::delete_runs(const std::vector<std::string>& uuids) {
+    int deleted = 0;
+    try {
+        SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+        db_->exec("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)");
+        db_->exec("DELETE FROM temp.doomed");
+        SQLite::Statement add(*db_, "INSERT OR IGNORE INTO temp.doomed SELECT id FROM runs "
+                                    "WHERE uuid = ?");
+        for (const auto& uuid : uuids) {
+            add.reset();
+            add.bind(1, uuid);
+            deleted += add.exec();
+        }
+        // Bottom up, each table in one statement (the foreign keys' cascades then find nothing
+        // left to do row by row).
+        for (const char* sql : {
+                 "DELETE FROM exchanges WHERE step_row IN (SELECT st.id FROM steps st JOIN "
+                 "sessions s ON s.id = st.session_id WHERE s.run_id IN temp.doomed)",
+                 "DELETE FROM ccid_trace WHERE step_row IN (SELECT st.id FROM steps st JOIN "
+                 "sessions s ON s.id = st.session_id WHERE s.run_id IN temp.doomed)",
+                 "DELETE FROM steps WHERE session_id IN (SELECT id FROM sessions WHERE run_id IN "
+                 "temp.doomed)",
+                 "DELETE FROM verdict_causes WHERE verdict_id IN (SELECT id FROM verdicts WHERE "
+                 "run_id IN temp.doomed)",
+                 "DELETE FROM verdicts WHERE run_id IN temp.doomed",
+                 "DELETE FROM sessions WHERE run_id IN temp.doomed",
+                 "DELETE FROM run_suites WHERE run_id IN temp.doomed",
+                 "DELETE FROM central_pushes WHERE run_id IN temp.doomed",
+                 "DELETE FROM runs WHERE id IN temp.doomed",
+                 "DELETE FROM readers WHERE id NOT IN (SELECT reader_id FROM sessions)",
+                 "DELETE FROM cards WHERE id NOT IN (SELECT card_id FROM sessions WHERE card_id "
+                 "IS NOT NULL)",
+             })
+            db_->exec(sql);
+        db_->exec("DELETE FROM temp.doomed");
+        txn.commit();
+    } catch (const SQLite::Exception& e) {
+        fail(e, "deleting runs");
+    }
+    return deleted;
+}
+
+void Store::vacuum() {
+    try {
+        db_->exec("VACUUM");
+        if (path_ != ":memory:")
+            db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (const SQLite::Exception& e) {
+        fail(e, "compacting it (VACUUM)");
     }
 }
 

@@ -14,11 +14,12 @@
 //   UsageError (exit 2).
 // - The file is owner-only (0600) and holds no key: card ids and markers are HMACs under the
 //   station key (io/station.hpp).
+#include "model/result_query.hpp"
 #include "model/run.hpp"
 #include "pure/error.hpp"
 
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,12 @@ struct SurveyRecord {
     std::string surveyed_at;
 };
 
+// Which runs a report query (Store::query) covers.
+struct QueryScope {
+    bool include_survey = false; // also survey runs (`cardharness survey`)
+    std::string run_uuid;        // only this run (its full UUID); empty: every run
+};
+
 class Store {
 public:
     // Opens (ReadWrite: creating the file and its folder if needed) and migrates. ":memory:"
@@ -119,8 +126,25 @@ public:
     // Full run by UUID (or a unique UUID prefix); nullopt when absent. A "running" run whose
     // owner is gone is returned as "interrupted" (without writing).
     std::optional<model::Run> load_run(const std::string& uuid_or_prefix) const;
+    // The full UUID of the run with this UUID or unique UUID prefix (an index lookup, no scan);
+    // nullopt when absent; UsageError when the prefix is ambiguous.
+    std::optional<std::string> find_run(const std::string& uuid_or_prefix) const;
     std::vector<RunSummary> list_runs() const; // newest first, stale runs as "interrupted"
+
+    // The report's reads (model::ResultQuery) over the runs in scope: run headers, verdicts and
+    // session headers in a few statements for all runs together, and the steps of a session only
+    // when asked (evidence). The store must outlive the query.
+    std::unique_ptr<model::ResultQuery> query(QueryScope scope) const;
+    std::vector<model::RunHeader> run_headers(const QueryScope& scope) const;
+    std::vector<model::SuiteResult> session_evidence(std::int64_t session_key) const;
     std::optional<std::string> latest_run_uuid() const;
+
+    // Deletes these runs (UUIDs) with everything that hangs on them (sessions, steps, exchanges,
+    // CCID traces, verdicts, push records), and the readers and cards no session refers to any
+    // more, in one transaction; returns how many runs it deleted (`cardharness prune`).
+    int delete_runs(const std::vector<std::string>& uuids);
+    // VACUUM: gives the pages freed by delete_runs back to the file system.
+    void vacuum();
 
     // Survey runs (runs with source = survey): kept out of the observed views unless asked for.
     void mark_survey_run(const std::string& run_uuid);
@@ -132,6 +156,7 @@ public:
 
 private:
     void migrate();
+    std::vector<model::SuiteResult> load_suites(std::int64_t session_id) const;
     bool stale(model::RunStatus status, const model::RunOwner& owner) const;
     [[noreturn]] void fail(const SQLite::Exception& e, const std::string& doing) const;
 
