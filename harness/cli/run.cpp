@@ -11,9 +11,9 @@
 #include "cli/json_usb.hpp"
 #include "cli/lab_ccid.hpp"
 #include "cli/lab_spec.hpp"
-#include "io/failure_kind.hpp"
 #include "cli/run_ccid_trace.hpp"
 #include "cli/usb_facts.hpp"
+#include "io/failure_kind.hpp"
 #include "io/paths.hpp"
 #include "io/process.hpp"
 #include "io/run_lock.hpp"
@@ -82,6 +82,8 @@ struct RunOptions {
     std::string cards;
     int card_timeout_s = 120;
     int min_tries_left = 2;
+    bool matrix = false;    // --matrix: every lab reader with every card (default with --lab --all)
+    bool no_matrix = false; // --no-matrix: only the card each lab slot holds
 };
 
 std::atomic<bool> cancel_requested{false};
@@ -428,7 +430,7 @@ std::vector<std::string> optional_steps(const suite::LoadedSuite& s) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < s.suite.steps.size() && i < s.plan.size(); ++i) {
         const auto& req = s.plan[i].requirements;
-        if (std::find(req.begin(), req.end(), "extended_apdu") != req.end())
+        if (std::any_of(req.begin(), req.end(), plan::is_capability_requirement))
             out.push_back(s.suite.steps[i].id);
     }
     return out;
@@ -457,6 +459,7 @@ struct Shared {
     std::vector<Result> results;
     std::set<std::string> reached; // readers whose session began
     std::set<std::string> not_run; // readers the run never reached (it stopped first)
+    bool matrix = false;           // every lab reader with every card (plan::matrix_cells)
 };
 
 plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
@@ -646,9 +649,9 @@ void record_not_run(Shared& shared, const std::string& reader, model::FailureKin
     record(shared, std::move(session), outcome, reader);
 }
 
-// What the lab says the slot holds now (issue 8: never the snapshot taken when the run started).
-std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
-                                                    const std::string& reader) {
+// What the lab says the slot holds now (issue 8: never the snapshot taken when the run started):
+// the card, and the interface it is presented on (a matrix run swaps both).
+std::optional<LabSlot> fresh_slot(const Shared& shared, const std::string& reader) {
     if (!shared.lab)
         return std::nullopt;
     const auto slots = read_lab_slots(shared.lab->dir);
@@ -656,8 +659,16 @@ std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
         return std::nullopt;
     for (const auto& slot : *slots)
         if (slot.pcsc_reader == reader)
-            return suite::LabSlotFacts{slot.card, slot.citizen, slot.generation};
+            return slot;
     return std::nullopt;
+}
+
+std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
+                                                    const std::string& reader) {
+    const auto slot = fresh_slot(shared, reader);
+    if (!slot)
+        return std::nullopt;
+    return suite::LabSlotFacts{slot->card, slot->citizen, slot->generation};
 }
 
 // Runs everything on the card now in `reader`. `expected_card` is set in the lab when the slot
@@ -668,13 +679,19 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         shared.reached.insert(reader);
     }
     const LabSlot* slot = shared.lab ? shared.lab->slot_of(reader) : nullptr;
-    const auto lab_at_connect = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
-    LabSlot fresh_slot;
+    const auto slot_now = slot ? fresh_slot(shared, reader) : std::nullopt;
+    std::optional<suite::LabSlotFacts> lab_at_connect;
+    if (slot_now)
+        lab_at_connect =
+            suite::LabSlotFacts{slot_now->card, slot_now->citizen, slot_now->generation};
+    LabSlot current;
     if (slot) { // the card the slot holds now; unknown (no card, citizen) when unreadable
-        fresh_slot = *slot;
-        fresh_slot.card = lab_at_connect ? lab_at_connect->card : std::nullopt;
-        fresh_slot.citizen = lab_at_connect ? lab_at_connect->citizen : true;
-        slot = &fresh_slot;
+        current = slot_now.value_or(*slot);
+        if (!slot_now) {
+            current.card = std::nullopt;
+            current.citizen = true;
+        }
+        slot = &current;
     }
     const std::string title = reader;
     const model::PcscReader info = pcsc::read_reader_info(context, reader);
@@ -790,6 +807,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     ctx.card_type = card_type;
     ctx.interface = outcome.card.interface;
     ctx.min_tries_left = shared.options.min_tries_left;
+    ctx.max_short_le = plan::max_short_le(facts);
     ctx.key = shared.key;
     ctx.card_id = identity.card_id;
     ctx.failed_pins = shared.failed_pins;
@@ -861,10 +879,91 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     record(shared, std::move(session), outcome, title);
 }
 
+// Waits (bounded) until pcscd's state of `reader` shows the card the lab just put there: its
+// event counter (SCardGetStatusChange, upper 16 bits) has counted the old card leaving and the new
+// one arriving, or, for a card the reader cannot see, the reader is empty.
+void await_swap(const pcsc::Context& context, const std::string& reader,
+                const pcsc::ReaderStatus& before, bool visible) {
+    const auto counter = [](const pcsc::ReaderStatus& s) { return s.state.raw >> 16U; };
+    const unsigned events = (before.state.present ? 1U : 0U) + (visible ? 1U : 0U);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    pcsc::ReaderStatus s = context.status_of(reader);
+    while (!(s.state.present == visible && ((counter(s) - counter(before)) & 0xFFFFU) >= events)) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return; // the session finds what pcscd says then
+        auto next = context.wait_for_change(s, left);
+        if (!next)
+            return;
+        s = std::move(*next);
+    }
+}
+
+// The matrix (issue 10): the lab gives the reader each card of plan::matrix_cells in turn, on
+// the interface it is made for, and runs a session with each; the slot's own card comes first
+// and is put back at the end. A reader that lacks the interface sees no card: that is its result
+// for the cell (interface_not_supported), never a cell the lab did not try.
+void run_matrix(Shared& shared, pcsc::Context& context, const std::string& reader) {
+    const LabSlot slot = *shared.lab->slot_of(reader);
+    const labd::Client client = lab_client(shared.lab->dir);
+    const auto put = [&](const std::optional<std::string>& profile, const std::string& presented) {
+        if (profile)
+            client.insert(slot.slot, profile, slot.citizen, lab::interface_from_string(presented));
+        else
+            client.remove(slot.slot);
+    };
+    const auto cells = plan::matrix_cells(slot.card, slot.interface);
+    std::optional<std::string> holds = slot.card;
+    std::string presented = slot.interface;
+    for (const auto& cell : cells) {
+        if (cancel_requested)
+            break;
+        if (holds != cell.profile || presented != cell.presented) {
+            shared.board.update(reader, fmt::format("the lab gives it the {} card ({})",
+                                                    cell.profile, cell.presented));
+            try {
+                const auto before = context.status_of(reader);
+                put(cell.profile, cell.presented);
+                // pcscd sees a swap as events (the old card leaves, the new one arrives): wait
+                // until its state has moved past the old card, so the session never meets the
+                // card before. Where the model lacks the interface, the reader sees nothing.
+                const auto* model = lab::find_model(shared.lab->models, slot.reader_model);
+                const auto iface = lab::interface_from_string(cell.presented);
+                const bool visible = model && iface && model->supports(*iface);
+                await_swap(context, reader, before, visible);
+            } catch (const UsageError&) {
+                throw; // an unknown card profile: the installation, exit 2
+            } catch (const std::exception& e) {
+                const auto env = environment_now(shared);
+                record_not_run(shared, reader,
+                               env == model::FailureKind::None ? model::FailureKind::LabStopped
+                                                               : env,
+                               fmt::format("the lab could not change the card: {}", e.what()));
+                return;
+            }
+            holds = cell.profile;
+            presented = cell.presented;
+        }
+        run_session(shared, context, reader);
+    }
+    if (holds != slot.card || presented != slot.interface) {
+        try {
+            put(slot.card, slot.interface); // the lab as the run found it
+        } catch (const std::exception& e) {
+            shared.board.update(reader,
+                                fmt::format("the slot's card could not be put back: {}", e.what()));
+        }
+    }
+}
+
 void run_reader(Shared& shared, const std::string& reader) {
     try {
         pcsc::Context context; // one PC/SC context per reader thread
-        run_session(shared, context, reader);
+        if (shared.matrix && shared.lab && shared.lab->slot_of(reader))
+            run_matrix(shared, context, reader);
+        else
+            run_session(shared, context, reader);
     } catch (const EnvironmentError& e) {
         // pcscd could not be reached for this reader: the environment, never the reader.
         record_not_run(shared, reader, model::FailureKind::NoService,
@@ -1114,6 +1213,10 @@ int run_command(const RunOptions& options) {
                 fmt::format("--cards: unknown card type \"{}\" (mynumber, juki, transport)", t));
     if (!card_types.empty() && options.all)
         throw UsageError("--cards runs one reader: use --reader NAME, not --all");
+    if (options.matrix && options.no_matrix)
+        throw UsageError("--matrix and --no-matrix exclude each other");
+    if (options.matrix && !card_types.empty())
+        throw UsageError("--matrix swaps the lab's cards; --cards asks a person for them");
     if (options.usb && !options.lab)
         throw UsageError("--usb goes with --lab (a running lab says its own driver)");
     if (options.usb)
@@ -1230,6 +1333,13 @@ int run_command(const RunOptions& options) {
     Shared shared{options,     suites, lab,  pins, std::nullopt, std::move(station_key),
                   failed_pins, board,  sink, stop, {},           {},
                   {},          {}};
+    // The matrix by default when the lab is this run's own (`run --lab --all`): its cards are ours
+    // to swap. A lab that runs already is tested with the cards it holds unless --matrix.
+    shared.matrix = lab && card_types.empty() &&
+                    (options.matrix || (options.lab && options.all && !options.no_matrix));
+    if (options.matrix && !lab)
+        throw UsageError("--matrix needs a lab (--lab, or a running lab's PCSCLITE_CSOCK_NAME): "
+                         "on hardware, --cards mynumber,juki asks for each card");
     if (lab) {
         try {
             shared.persona = emu::load_persona(profiles_dir() / "cards" / "persona.csv");
@@ -1243,9 +1353,12 @@ int run_command(const RunOptions& options) {
     } else {
         for (const auto& r : readers)
             board.add(r);
+        // Lab readers spend their time waiting for emulated cards, not on the CPU: a matrix run
+        // tests every reader at once unless --jobs says otherwise.
+        const std::size_t default_jobs = shared.matrix ? readers.size() : std::size_t{4};
         const std::size_t jobs = std::min<std::size_t>(
             readers.size(),
-            options.jobs > 0 ? static_cast<std::size_t>(options.jobs) : std::size_t{4});
+            options.jobs > 0 ? static_cast<std::size_t>(options.jobs) : default_jobs);
         std::atomic<std::size_t> next{0};
         std::vector<std::thread> workers;
         for (std::size_t i = 0; i < std::max<std::size_t>(jobs, 1); ++i)
@@ -1386,6 +1499,12 @@ void add_run_command(CLI::App& app, Context& context) {
                     "Results database (default " + io::paths::default_database().string() + ")");
     add_jobs_option(*cmd, options->jobs, "Readers run at once with --all (default 4)");
     cmd->add_flag("--json", options->json, "Print the run as JSON");
+    cmd->add_flag("--matrix", options->matrix,
+                  "Lab: test every reader with every card it could take (My Number and Juki, "
+                  "contact and contactless), the lab swapping cards between sessions (default "
+                  "with --lab --all)");
+    cmd->add_flag("--no-matrix", options->no_matrix,
+                  "Lab: test each reader only with the card its slot holds");
     cmd->add_option("--cards", options->cards,
                     "With one reader: ask for each card in turn, e.g. mynumber,juki");
     cmd->add_option("--card-timeout", options->card_timeout_s,
