@@ -598,6 +598,12 @@ void record(Shared& shared, model::Session session, const plan::Outcome& outcome
             if (session.cause.empty())
                 session.cause = model::to_string(env);
         }
+    // A session the run's stop cut short carries the stop's environment kind: untested for the
+    // environment (or the disk), never for the reader.
+    if (session.status == model::RunStatus::Incomplete &&
+        session.failure == model::FailureKind::None &&
+        (shared.stop.why() == Stop::Why::Environment || shared.stop.why() == Stop::Why::Store))
+        session.failure = shared.stop.kind();
     if (model::is_environment(session.failure))
         shared.stop.request(Stop::Why::Environment, session.failure,
                             fmt::format("{}: {}", session.reader.pcsc_name, session.cause));
@@ -1011,7 +1017,8 @@ bool skip_pressed(bool& stdin_open) {
     return std::find(buffer, buffer + n, '\n') != buffer + n;
 }
 
-void run_cards(Shared& shared, const std::string& reader, const std::vector<std::string>& types) {
+void run_cards_in(Shared& shared, const std::string& reader,
+                  const std::vector<std::string>& types) {
     pcsc::Context context;
     bool stdin_open = true;
     for (std::size_t i = 0; i < types.size(); ++i) {
@@ -1063,6 +1070,22 @@ void run_cards(Shared& shared, const std::string& reader, const std::vector<std:
                                          shared.options.card_timeout_s));
             context.wait_for_removal(reader, std::chrono::seconds(shared.options.card_timeout_s));
         }
+    }
+}
+
+// --cards: pcscd lost while waiting for a card ends the run as the environment's failure (the
+// sessions already stored stay; the run is finished, not left running).
+void run_cards(Shared& shared, const std::string& reader, const std::vector<std::string>& types) {
+    try {
+        run_cards_in(shared, reader, types);
+    } catch (const EnvironmentError& e) {
+        shared.stop.request(Stop::Why::Environment, model::FailureKind::NoService,
+                            fmt::format("PC/SC unavailable: {}", e.what()));
+    } catch (const io::TransportError& e) {
+        if (!model::is_environment(io::kind_of(e)))
+            throw;
+        shared.stop.request(Stop::Why::Environment, io::kind_of(e),
+                            fmt::format("PC/SC unavailable: {}", e.what()));
     }
 }
 
