@@ -3,6 +3,7 @@
 // (reader, card type, interface) and print a summary or the run as JSON.
 #include "model/run.hpp"
 
+#include "app/session.hpp"
 #include "backends/pcsc/context.hpp"
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "backends/pcsc/reader_info.hpp"
@@ -426,16 +427,6 @@ SuiteSet load_suites(const std::vector<std::string>& requested) {
     return set;
 }
 
-std::vector<std::string> optional_steps(const suite::LoadedSuite& s) {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < s.suite.steps.size() && i < s.plan.size(); ++i) {
-        const auto& req = s.plan[i].requirements;
-        if (std::any_of(req.begin(), req.end(), plan::is_capability_requirement))
-            out.push_back(s.suite.steps[i].id);
-    }
-    return out;
-}
-
 // ---- One reader × card session. --------------------------------------------------------------
 
 struct Result {
@@ -534,15 +525,6 @@ suite::PinSource lab_pins(const emu::Persona& persona, const std::string& card_t
     put(suite::PinName::Text, "pin_text");
     put(suite::PinName::Juki, "pin_juki_ap");
     return pins;
-}
-
-std::vector<std::string> pin_names(const suite::PinSource& pins) {
-    std::vector<std::string> out;
-    for (auto p :
-         {suite::PinName::Auth, suite::PinName::Sign, suite::PinName::Text, suite::PinName::Juki})
-        if (pins.has(p))
-            out.emplace_back(suite::to_string(p));
-    return out;
 }
 
 // Did the environment fail under this session? Asked after a session met a transport failure or
@@ -765,113 +747,60 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     }
 
     shared.board.update(title, "identifying the card");
-    const model::CardIdentity identity = identify::identify(*channel, shared.key);
-    std::string card_type = model::to_string(identity.type);
-    if (slot && slot->card && plan::card_type_of_profile(*slot->card) == "transport")
-        card_type = "transport";
-    else if (identity.type == model::CardType::Iso7816Unknown) {
-        // A transport test card answers SELECT of its application (profiles/cards).
-        const auto& vars = suite::profile_variables();
-        if (const auto it = vars.find("aid.transport"); it != vars.end()) {
-            try {
-                Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(it->second.size())};
-                select.insert(select.end(), it->second.begin(), it->second.end());
-                const Bytes answer = channel->transmit(select);
-                if (answer.size() >= 2 && answer[answer.size() - 2] == 0x90 && answer.back() == 0)
-                    card_type = "transport";
-            } catch (const Error&) {
-            }
-        }
+    // The session service decides card type, trust, capabilities and suites, and runs them
+    // (app/session); here: the PC/SC channel, the lab's facts, progress and the CCID traces.
+    app::SessionRequest request;
+    request.reader = facts;
+    if (slot) {
+        request.slot = app::SlotFacts{slot->interface, lab_at_connect.value_or(suite::LabSlotFacts{
+                                                           std::nullopt, true, std::nullopt})};
+        request.slot_after_identify = [&shared, reader] {
+            return fresh_slot_facts(shared, reader);
+        };
     }
-    outcome.card.card_type = card_type;
-    if (!slot)
-        outcome.card.interface = model::to_string(identity.interface_kind);
-    else
-        outcome.card.interface = plan::card_interface_of(slot->interface);
-    suite::TrustFacts trust_facts;
-    trust_facts.lab_reader = slot != nullptr;
-    trust_facts.lab_at_connect = lab_at_connect;
-    trust_facts.lab_after_identify = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
-    trust_facts.card_id = identity.card_id;
-    trust_facts.card_id_strength = identity.card_id_strength;
-    trust_facts.declared_test_cards = shared.options.test_cards;
-    const suite::CardTrust trust = suite::decide_trust(trust_facts).trust;
-    outcome.card.emulated = slot && slot->card;
-    outcome.card.test_card = trust != suite::CardTrust::Physical;
-
-    session.card.card_id = identity.card_id;
-    session.card.card_type = card_type;
-    session.card.interface = outcome.card.interface;
-    session.card.emulated = outcome.card.emulated;
-    session.card.test_card = outcome.card.test_card;
-
-    suite::RunContext ctx;
-    ctx.pins = shared.user_pins;
-    if (trust == suite::CardTrust::EmulatedTest && shared.persona)
-        ctx.pins.merge(lab_pins(*shared.persona, card_type));
-    ctx.trust = trust;
-    ctx.card_type = card_type;
-    ctx.interface = outcome.card.interface;
-    ctx.min_tries_left = shared.options.min_tries_left;
-    ctx.max_short_le = plan::max_short_le(facts);
-    ctx.key = shared.key;
-    ctx.card_id = identity.card_id;
-    ctx.failed_pins = shared.failed_pins;
-    ctx.cancel = &cancel_requested;
-    ctx.variables["run.reader"] = bytes_of(reader);
-    ctx.variables["run.atr"] = channel->atr();
-    ctx.variables["run.card_type"] = bytes_of(card_type);
-    ctx.variables["run.interface"] = bytes_of(outcome.card.interface);
-    for (const auto& cap : plan::capabilities(facts, outcome.card, pin_names(ctx.pins)))
-        ctx.capabilities.insert(cap);
-    if (channel->protocol() == io::Protocol::T0)
-        ctx.capabilities.insert("t0");
-    if (channel->protocol() == io::Protocol::T1)
-        ctx.capabilities.insert("t1");
-    pcsc::PcscChannel* raw_channel = channel.get();
-    ctx.reconnect = [raw_channel](io::CardChannel&, bool) {
-        raw_channel->card().reconnect(pcsc::Disposition::Leave);
-    };
-
-    const auto chosen = plan::choose_suites(outcome.card, shared.suites.requested, [&] {
-        std::vector<std::string> ids;
-        for (const auto& [id, s] : shared.suites.loaded)
-            ids.push_back(id);
-        return ids;
-    }());
-    std::size_t total = 0;
-    for (const auto& id : chosen)
-        if (const auto* s = shared.suites.get(id))
-            total += s->suite.steps.size();
+    request.declared_test_cards = shared.options.test_cards;
+    request.user_pins = shared.user_pins;
+    if (shared.persona)
+        request.test_card_pins = [&shared](const std::string& card_type) {
+            return lab_pins(*shared.persona, card_type);
+        };
+    request.min_tries_left = shared.options.min_tries_left;
+    request.key = shared.key;
+    request.failed_pins = shared.failed_pins;
+    request.suites = &shared.suites.loaded;
+    request.requested = shared.suites.requested;
     // [usblab hook] a --usb lab slot: the firmware's CCID messages of failing steps
     const bool on_usb_lab = slot && shared.lab->driver_name.rfind("libccid", 0) == 0;
     StepTraces traces(on_usb_lab ? std::filesystem::path(shared.lab->dir) / "lab.sock"
                                  : std::filesystem::path(),
                       on_usb_lab ? slot->slot : std::string());
-    std::size_t done = 0;
-    ctx.progress = [&](const suite::Progress& p) {
+    app::SessionHooks hooks;
+    hooks.cancel = &cancel_requested;
+    pcsc::PcscChannel* raw_channel = channel.get();
+    hooks.reconnect = [raw_channel](io::CardChannel&, bool) {
+        raw_channel->card().reconnect(pcsc::Disposition::Leave);
+    };
+    hooks.progress = [&](const suite::Progress& p, std::size_t done, std::size_t total,
+                         const std::string& card_type) {
         traces.step_started(p.suite_id, p.step_id);
         shared.board.update(title,
                             fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
                                         p.suite_id, p.title_en),
                             true);
     };
-    for (const auto& id : chosen) {
-        const auto* s = shared.suites.get(id);
-        if (!s)
-            continue;
-        const auto more = optional_steps(*s);
-        outcome.optional_steps.insert(outcome.optional_steps.end(), more.begin(), more.end());
-        session.suites.push_back(suite::run_suite(*s, *channel, ctx));
-        done += s->suite.steps.size();
-        if (ctx.status != model::RunStatus::Complete)
-            break;
-    }
+    app::SessionResult ran = app::run_connected(*channel, request, hooks);
+    outcome.card = ran.outcome.card;
+    outcome.optional_steps = ran.outcome.optional_steps;
+    const Bytes atr = session.card.atr;
+    session.card = ran.session.card;
+    if (!atr.empty())
+        session.card.atr = atr; // as pcscd reported it when the session began
+    session.suites = std::move(ran.session.suites);
     traces.attach(session); // [usblab hook]
-    session.status = ctx.status;
-    session.cause = ctx.cause;
-    session.failure = ctx.failure;
-    if (ctx.failure == model::FailureKind::CardRemoved) {
+    session.status = ran.session.status;
+    session.cause = ran.session.cause;
+    session.failure = ran.session.failure;
+    if (session.failure == model::FailureKind::CardRemoved) {
         // A card that is back a moment later bounced (contacts), rather than being taken out.
         // Asking pcscd may fail now (it may have died): the session's steps are kept regardless.
         try {

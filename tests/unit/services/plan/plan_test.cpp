@@ -129,23 +129,24 @@ BOOST_AUTO_TEST_CASE(max_short_le_follows_the_reported_limits) {
 BOOST_AUTO_TEST_CASE(the_matrix_gives_every_reader_both_cards_on_both_interfaces) {
     const auto plain = plan::matrix_cells(std::nullopt, "contact");
     BOOST_REQUIRE_EQUAL(plain.size(), 4U);
-    BOOST_TEST(plain[0] == (plan::MatrixCell{"mynumber", "contact", "mynumber", "contact"}));
-    BOOST_TEST(plain[1] ==
-               (plan::MatrixCell{"mynumber", "contactless", "mynumber-contactless", "type_b"}));
-    BOOST_TEST(plain[2] == (plan::MatrixCell{"juki", "contact", "juki", "contact"}));
-    BOOST_TEST(plain[3] == (plan::MatrixCell{"juki", "contactless", "juki-contactless", "type_b"}));
+    BOOST_CHECK(plain[0] == (plan::MatrixCell{"mynumber", "contact", "mynumber", "contact"}));
+    BOOST_CHECK(plain[1] ==
+                (plan::MatrixCell{"mynumber", "contactless", "mynumber-contactless", "type_b"}));
+    BOOST_CHECK(plain[2] == (plan::MatrixCell{"juki", "contact", "juki", "contact"}));
+    BOOST_CHECK(plain[3] ==
+                (plan::MatrixCell{"juki", "contactless", "juki-contactless", "type_b"}));
     // The slot's own card stands for its cell and comes first (no swap before it).
     const auto slow = plan::matrix_cells(std::string("mynumber-slow"), "contact");
     BOOST_REQUIRE_EQUAL(slow.size(), 4U);
-    BOOST_TEST(slow[0] == (plan::MatrixCell{"mynumber", "contact", "mynumber-slow", "contact"}));
+    BOOST_CHECK(slow[0] == (plan::MatrixCell{"mynumber", "contact", "mynumber-slow", "contact"}));
     BOOST_TEST(slow[1].profile == "mynumber-contactless");
     const auto juki_cl = plan::matrix_cells(std::string("juki-contactless"), "type_b");
-    BOOST_TEST(juki_cl[0] ==
-               (plan::MatrixCell{"juki", "contactless", "juki-contactless", "type_b"}));
+    BOOST_CHECK(juki_cl[0] ==
+                (plan::MatrixCell{"juki", "contactless", "juki-contactless", "type_b"}));
     BOOST_TEST(juki_cl.size() == 4U);
     // A card of another kind (the transport test card) stands for no cell.
     const auto transport = plan::matrix_cells(std::string("transport"), "contact");
-    BOOST_TEST(transport == plain);
+    BOOST_CHECK(transport == plain);
 }
 
 BOOST_AUTO_TEST_CASE(missing_lists_unmet_requirements_once) {

@@ -39,12 +39,12 @@ const auto U = Compatibility::Untested;
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_card_works_when_some_interface_is_compatible) {
-    const auto r = reader("R", {cell("mynumber", "contact", I, "too long"),
-                                cell("mynumber", "contactless", C), cell("juki", "contact", P),
-                                cell("juki", "contactless", U)});
-    BOOST_TEST(report::card_outcome(r, "mynumber") == report::CardOutcome::Works);
-    BOOST_TEST(report::card_outcome(r, "juki") == report::CardOutcome::Partial);
-    BOOST_TEST(report::card_outcome(reader("E", {}), "juki") == report::CardOutcome::Untested);
+    const auto r =
+        reader("R", {cell("mynumber", "contact", I, "too long"), cell("mynumber", "contactless", C),
+                     cell("juki", "contact", P), cell("juki", "contactless", U)});
+    BOOST_CHECK(report::card_outcome(r, "mynumber") == report::CardOutcome::Works);
+    BOOST_CHECK(report::card_outcome(r, "juki") == report::CardOutcome::Partial);
+    BOOST_CHECK(report::card_outcome(reader("E", {}), "juki") == report::CardOutcome::Untested);
 }
 
 BOOST_AUTO_TEST_CASE(the_story_of_each_reader) {
@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(the_story_of_each_reader) {
         reader("Short 261", {cell("mynumber", "contact", I, "258-byte signature response failed"),
                              cell("mynumber", "contactless", I, "a contact-only reader"),
                              cell("juki", "contact", C), cell("juki", "contactless", I)});
-    BOOST_TEST(report::story(juki_only) == Story::JukiOnly);
+    BOOST_CHECK(report::story(juki_only) == Story::JukiOnly);
     // The reason is the contact cell's (where the card can be put in), not the missing interface.
     BOOST_TEST(report::why_not(report::Lang::En, juki_only, "mynumber") ==
                "258-byte signature response failed");
@@ -65,16 +65,16 @@ BOOST_AUTO_TEST_CASE(the_story_of_each_reader) {
     BOOST_TEST(report::story_text(report::Lang::Ja, Story::JukiOnly) ==
                "住基カードは使えるがマイナンバーカードは使えない");
 
-    BOOST_TEST(report::story(reader("B", {cell("mynumber", "contact", C),
-                                           cell("juki", "contactless", C)})) == Story::Both);
-    BOOST_TEST(report::story(reader("M", {cell("mynumber", "contact", C),
-                                           cell("juki", "contact", I)})) == Story::MyNumberOnly);
-    BOOST_TEST(report::story(reader("N", {cell("mynumber", "contact", I),
-                                           cell("juki", "contact", I)})) == Story::Neither);
+    BOOST_CHECK(report::story(reader("B", {cell("mynumber", "contact", C),
+                                          cell("juki", "contactless", C)})) == Story::Both);
+    BOOST_CHECK(report::story(reader("M", {cell("mynumber", "contact", C),
+                                          cell("juki", "contact", I)})) == Story::MyNumberOnly);
+    BOOST_CHECK(report::story(reader("N", {cell("mynumber", "contact", I),
+                                          cell("juki", "contact", I)})) == Story::Neither);
     // Partial is counted apart: a card that works only in part decides nothing else.
-    BOOST_TEST(report::story(reader("P", {cell("mynumber", "contact", P),
-                                           cell("juki", "contact", C)})) == Story::Partial);
-    BOOST_TEST(report::story(reader("U", {cell("mynumber", "contact", U)})) == Story::Untested);
+    BOOST_CHECK(report::story(reader("P", {cell("mynumber", "contact", P),
+                                          cell("juki", "contact", C)})) == Story::Partial);
+    BOOST_CHECK(report::story(reader("U", {cell("mynumber", "contact", U)})) == Story::Untested);
 }
 
 BOOST_AUTO_TEST_CASE(the_summary_counts_readers_and_partial_apart) {
@@ -134,8 +134,8 @@ BOOST_AUTO_TEST_CASE(html_marks_lab_readers_simulated_and_links_cells_to_failing
         BOOST_TEST(html.find("works with Juki, not with My Number") != std::string::npos);
         BOOST_TEST(html.find("simulated fault: 258-byte signature response failed") !=
                    std::string::npos);
-        const bool links = html.find("href=\"#reader-1-mynumber-contact-jpki.auth.sign\"") !=
-                           std::string::npos;
+        const bool links =
+            html.find("href=\"#reader-1-mynumber-contact-jpki.auth.sign\"") != std::string::npos;
         BOOST_TEST(links == (view == report::View::Technical));
         if (view == report::View::Technical) {
             BOOST_TEST(html.find("id=\"reader-1-mynumber-contact-jpki.auth.sign\"") !=
