@@ -158,12 +158,10 @@ bool Lab::all_slots_opened() const {
     return true;
 }
 
-// pcscd has polled the slot since the change and, for a card it can see, was told it is present
-// (a swap answers absent once first) or powered it. pcscd 1.9 powers a card only when a client
-// connects, so waiting for the power alone ran into the time-out after every insert.
+// pcscd has polled the slot since the change and, for a card it can see, powered it (so its
+// reader state carries the new ATR when a command returns).
 bool Lab::host_saw(const Slot& slot, std::uint64_t polls_before) {
-    return slot.polls > polls_before && (!slot.reader.card_visible() || slot.reader.powered() ||
-                                         slot.reported == ifd::Code::IccPresent);
+    return slot.polls > polls_before && (!slot.reader.card_visible() || slot.reader.powered());
 }
 
 void Lab::await_pcscd(std::unique_lock<std::mutex>& lock, Slot& slot, std::uint64_t polls_before) {
