@@ -81,8 +81,8 @@ main_job() {
     env "${usb_env[@]}" "$bin" readers
     log "cardharness identify"
     "$bin" identify || true # the no-PPS lab reader cannot power its card: that is its quirk
-    log "cardharness run --all   (every reader, every suite that fits its card)"
-    "$bin" run --all || rc=$?
+    log "cardharness run --all --matrix   (every reader with every card: My Number and Juki, contact and contactless)"
+    "$bin" run --all --matrix || rc=$?
     # 1 = some reader is incompatible, as several lab readers are built to be; 2/3 are errors.
     [ "$rc" -le 1 ] || exit "$rc"
     if "$bin" report --help >/dev/null 2>&1; then

@@ -28,6 +28,7 @@ struct Options {
     bool json = false;
     std::string slot;
     std::string card;
+    std::string interface; // lab insert --interface
     bool citizen = false;
     int owner_pid = 0;
     std::vector<std::string> reader_confs;
@@ -85,20 +86,20 @@ Json slot_json(const labd::SlotInfo& info) {
     for (const auto& [name, left] : s.pins)
         pins[name] = left;
     Json out{{"slot", s.slot},
-            {"pcsc_reader", s.pcsc_reader},
-            {"reader_model", s.reader_model},
-            {"interface", lab::to_string(s.interface)},
-            {"card", s.card ? Json(*s.card) : Json(nullptr)},
-            {"citizen", s.citizen},
-            {"pins", pins},
-            {"opened", s.opened},
-            {"usb",
-             {{"vendor_id", fmt::format("{:04x}", info.usb.vendor_id)},
-              {"product_id", fmt::format("{:04x}", info.usb.product_id)},
-              {"bcd_device", fmt::format("{:04x}", info.usb.bcd_device)},
-              {"manufacturer", info.usb.manufacturer},
-              {"product", info.usb.product},
-              {"serial", info.usb.serial}}}};
+             {"pcsc_reader", s.pcsc_reader},
+             {"reader_model", s.reader_model},
+             {"interface", lab::to_string(s.interface)},
+             {"card", s.card ? Json(*s.card) : Json(nullptr)},
+             {"citizen", s.citizen},
+             {"pins", pins},
+             {"opened", s.opened},
+             {"usb",
+              {{"vendor_id", fmt::format("{:04x}", info.usb.vendor_id)},
+               {"product_id", fmt::format("{:04x}", info.usb.product_id)},
+               {"bcd_device", fmt::format("{:04x}", info.usb.bcd_device)},
+               {"manufacturer", info.usb.manufacturer},
+               {"product", info.usb.product},
+               {"serial", info.usb.serial}}}};
     out["generation"] = s.generation;
     if (info.pcsc_reader_prefix)
         out["pcsc_reader_prefix"] = *info.pcsc_reader_prefix;
@@ -211,11 +212,17 @@ void add_lab_command(CLI::App& app, Context& context) {
     insert_cmd->add_option("--card", options->card, "Card profile (default: the slot's card)");
     insert_cmd->add_flag("--citizen", options->citizen,
                          "The card stands for a citizen's card (the PIN guard applies)");
+    insert_cmd
+        ->add_option("--interface", options->interface,
+                     "How the card is presented: contact, type_a, type_b (default: the slot's)")
+        ->check(CLI::IsMember({"contact", "type_a", "type_b"}));
     insert_cmd->callback([options] {
         lab_client(options->dir)
             .insert(options->slot,
                     options->card.empty() ? std::nullopt : std::optional(options->card),
-                    options->citizen);
+                    options->citizen,
+                    options->interface.empty() ? std::nullopt
+                                               : lab::interface_from_string(options->interface));
     });
 
     auto* remove_cmd =
@@ -234,14 +241,12 @@ void add_lab_command(CLI::App& app, Context& context) {
         "unplug", "Hot-remove the USB device that holds a slot (labs started with --usb)");
     add_dir(unplug_cmd);
     unplug_cmd->add_option("slot", options->slot, "Slot id")->required();
-    unplug_cmd->callback(
-        [options] { lab_client(options->dir).unplug(options->slot); });
+    unplug_cmd->callback([options] { lab_client(options->dir).unplug(options->slot); });
     auto* plug_cmd = lab->add_subcommand(
         "plug", "Plug the USB device of a slot back in (labs started with --usb)");
     add_dir(plug_cmd);
     plug_cmd->add_option("slot", options->slot, "Slot id")->required();
-    plug_cmd->callback(
-        [options] { lab_client(options->dir).plug(options->slot); });
+    plug_cmd->callback([options] { lab_client(options->dir).plug(options->slot); });
 
     auto* stop_cmd = lab->add_subcommand("stop", "Stop pcscd and the lab process");
     add_dir(stop_cmd);

@@ -4,6 +4,7 @@
 #include "model/run.hpp"
 
 #include "backends/host/environment.hpp"
+#include "app/session.hpp"
 #include "backends/pcsc/context.hpp"
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "backends/pcsc/reader_info.hpp"
@@ -12,9 +13,9 @@
 #include "cli/json_usb.hpp"
 #include "cli/lab_ccid.hpp"
 #include "cli/lab_spec.hpp"
-#include "io/failure_kind.hpp"
 #include "cli/run_ccid_trace.hpp"
 #include "cli/usb_facts.hpp"
+#include "io/failure_kind.hpp"
 #include "io/paths.hpp"
 #include "io/process.hpp"
 #include "io/run_lock.hpp"
@@ -84,6 +85,8 @@ struct RunOptions {
     int card_timeout_s = 120;
     int min_tries_left = 2;
     bool quiet = false; // --quiet: no progress lines, only the summary
+    bool matrix = false;    // --matrix: every lab reader with every card (default with --lab --all)
+    bool no_matrix = false; // --no-matrix: only the card each lab slot holds
 };
 
 std::atomic<bool> cancel_requested{false};
@@ -350,16 +353,6 @@ SuiteSet load_suites(const std::vector<std::string>& requested) {
     return set;
 }
 
-std::vector<std::string> optional_steps(const suite::LoadedSuite& s) {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < s.suite.steps.size() && i < s.plan.size(); ++i) {
-        const auto& req = s.plan[i].requirements;
-        if (std::find(req.begin(), req.end(), "extended_apdu") != req.end())
-            out.push_back(s.suite.steps[i].id);
-    }
-    return out;
-}
-
 // ---- One reader × card session. --------------------------------------------------------------
 
 struct Result {
@@ -383,6 +376,7 @@ struct Shared {
     std::vector<Result> results;
     std::set<std::string> reached; // readers whose session began
     std::set<std::string> not_run; // readers the run never reached (it stopped first)
+    bool matrix = false;           // every lab reader with every card (plan::matrix_cells)
 };
 
 plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
@@ -459,15 +453,6 @@ suite::PinSource lab_pins(const emu::Persona& persona, const std::string& card_t
     return pins;
 }
 
-std::vector<std::string> pin_names(const suite::PinSource& pins) {
-    std::vector<std::string> out;
-    for (auto p :
-         {suite::PinName::Auth, suite::PinName::Sign, suite::PinName::Text, suite::PinName::Juki})
-        if (pins.has(p))
-            out.emplace_back(suite::to_string(p));
-    return out;
-}
-
 // Did the environment fail under this session? Asked after a session met a transport failure or
 // ended early: a reader is never blamed for a lab that stopped or a pcscd that died. In a lab run
 // the lab's pcscd dies with the lab (and the lab stops within 100 ms when its pcscd dies), so a
@@ -521,6 +506,12 @@ void record(Shared& shared, model::Session session, const plan::Outcome& outcome
             if (session.cause.empty())
                 session.cause = model::to_string(env);
         }
+    // A session the run's stop cut short carries the stop's environment kind: untested for the
+    // environment (or the disk), never for the reader.
+    if (session.status == model::RunStatus::Incomplete &&
+        session.failure == model::FailureKind::None &&
+        (shared.stop.why() == Stop::Why::Environment || shared.stop.why() == Stop::Why::Store))
+        session.failure = shared.stop.kind();
     if (model::is_environment(session.failure))
         shared.stop.request(Stop::Why::Environment, session.failure,
                             fmt::format("{}: {}", session.reader.pcsc_name, session.cause));
@@ -572,9 +563,9 @@ void record_not_run(Shared& shared, const std::string& reader, model::FailureKin
     record(shared, std::move(session), outcome, reader);
 }
 
-// What the lab says the slot holds now (issue 8: never the snapshot taken when the run started).
-std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
-                                                    const std::string& reader) {
+// What the lab says the slot holds now (issue 8: never the snapshot taken when the run started):
+// the card, and the interface it is presented on (a matrix run swaps both).
+std::optional<LabSlot> fresh_slot(const Shared& shared, const std::string& reader) {
     if (!shared.lab)
         return std::nullopt;
     const auto slots = read_lab_slots(shared.lab->dir);
@@ -582,8 +573,16 @@ std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
         return std::nullopt;
     for (const auto& slot : *slots)
         if (slot.pcsc_reader == reader)
-            return suite::LabSlotFacts{slot.card, slot.citizen, slot.generation};
+            return slot;
     return std::nullopt;
+}
+
+std::optional<suite::LabSlotFacts> fresh_slot_facts(const Shared& shared,
+                                                    const std::string& reader) {
+    const auto slot = fresh_slot(shared, reader);
+    if (!slot)
+        return std::nullopt;
+    return suite::LabSlotFacts{slot->card, slot->citizen, slot->generation};
 }
 
 // Runs everything on the card now in `reader`. `expected_card` is set in the lab when the slot
@@ -594,13 +593,19 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
         shared.reached.insert(reader);
     }
     const LabSlot* slot = shared.lab ? shared.lab->slot_of(reader) : nullptr;
-    const auto lab_at_connect = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
-    LabSlot fresh_slot;
+    const auto slot_now = slot ? fresh_slot(shared, reader) : std::nullopt;
+    std::optional<suite::LabSlotFacts> lab_at_connect;
+    if (slot_now)
+        lab_at_connect =
+            suite::LabSlotFacts{slot_now->card, slot_now->citizen, slot_now->generation};
+    LabSlot current;
     if (slot) { // the card the slot holds now; unknown (no card, citizen) when unreadable
-        fresh_slot = *slot;
-        fresh_slot.card = lab_at_connect ? lab_at_connect->card : std::nullopt;
-        fresh_slot.citizen = lab_at_connect ? lab_at_connect->citizen : true;
-        slot = &fresh_slot;
+        current = slot_now.value_or(*slot);
+        if (!slot_now) {
+            current.card = std::nullopt;
+            current.citizen = true;
+        }
+        slot = &current;
     }
     const std::string title = reader;
     const model::PcscReader info = pcsc::read_reader_info(context, reader);
@@ -668,112 +673,60 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     }
 
     shared.board.update(title, "identifying the card");
-    const model::CardIdentity identity = identify::identify(*channel, shared.key);
-    std::string card_type = model::to_string(identity.type);
-    if (slot && slot->card && plan::card_type_of_profile(*slot->card) == "transport")
-        card_type = "transport";
-    else if (identity.type == model::CardType::Iso7816Unknown) {
-        // A transport test card answers SELECT of its application (profiles/cards).
-        const auto& vars = suite::profile_variables();
-        if (const auto it = vars.find("aid.transport"); it != vars.end()) {
-            try {
-                Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(it->second.size())};
-                select.insert(select.end(), it->second.begin(), it->second.end());
-                const Bytes answer = channel->transmit(select);
-                if (answer.size() >= 2 && answer[answer.size() - 2] == 0x90 && answer.back() == 0)
-                    card_type = "transport";
-            } catch (const Error&) {
-            }
-        }
+    // The session service decides card type, trust, capabilities and suites, and runs them
+    // (app/session); here: the PC/SC channel, the lab's facts, progress and the CCID traces.
+    app::SessionRequest request;
+    request.reader = facts;
+    if (slot) {
+        request.slot = app::SlotFacts{slot->interface, lab_at_connect.value_or(suite::LabSlotFacts{
+                                                           std::nullopt, true, std::nullopt})};
+        request.slot_after_identify = [&shared, reader] {
+            return fresh_slot_facts(shared, reader);
+        };
     }
-    outcome.card.card_type = card_type;
-    if (!slot)
-        outcome.card.interface = model::to_string(identity.interface_kind);
-    else
-        outcome.card.interface = plan::card_interface_of(slot->interface);
-    suite::TrustFacts trust_facts;
-    trust_facts.lab_reader = slot != nullptr;
-    trust_facts.lab_at_connect = lab_at_connect;
-    trust_facts.lab_after_identify = slot ? fresh_slot_facts(shared, reader) : std::nullopt;
-    trust_facts.card_id = identity.card_id;
-    trust_facts.card_id_strength = identity.card_id_strength;
-    trust_facts.declared_test_cards = shared.options.test_cards;
-    const suite::CardTrust trust = suite::decide_trust(trust_facts).trust;
-    outcome.card.emulated = slot && slot->card;
-    outcome.card.test_card = trust != suite::CardTrust::Physical;
-
-    session.card.card_id = identity.card_id;
-    session.card.card_type = card_type;
-    session.card.interface = outcome.card.interface;
-    session.card.emulated = outcome.card.emulated;
-    session.card.test_card = outcome.card.test_card;
-
-    suite::RunContext ctx;
-    ctx.pins = shared.user_pins;
-    if (trust == suite::CardTrust::EmulatedTest && shared.persona)
-        ctx.pins.merge(lab_pins(*shared.persona, card_type));
-    ctx.trust = trust;
-    ctx.card_type = card_type;
-    ctx.interface = outcome.card.interface;
-    ctx.min_tries_left = shared.options.min_tries_left;
-    ctx.key = shared.key;
-    ctx.card_id = identity.card_id;
-    ctx.failed_pins = shared.failed_pins;
-    ctx.cancel = &cancel_requested;
-    ctx.variables["run.reader"] = bytes_of(reader);
-    ctx.variables["run.atr"] = channel->atr();
-    ctx.variables["run.card_type"] = bytes_of(card_type);
-    ctx.variables["run.interface"] = bytes_of(outcome.card.interface);
-    for (const auto& cap : plan::capabilities(facts, outcome.card, pin_names(ctx.pins)))
-        ctx.capabilities.insert(cap);
-    if (channel->protocol() == io::Protocol::T0)
-        ctx.capabilities.insert("t0");
-    if (channel->protocol() == io::Protocol::T1)
-        ctx.capabilities.insert("t1");
-    pcsc::PcscChannel* raw_channel = channel.get();
-    ctx.reconnect = [raw_channel](io::CardChannel&, bool) {
-        raw_channel->card().reconnect(pcsc::Disposition::Leave);
-    };
-
-    const auto chosen = plan::choose_suites(outcome.card, shared.suites.requested, [&] {
-        std::vector<std::string> ids;
-        for (const auto& [id, s] : shared.suites.loaded)
-            ids.push_back(id);
-        return ids;
-    }());
-    std::size_t total = 0;
-    for (const auto& id : chosen)
-        if (const auto* s = shared.suites.get(id))
-            total += s->suite.steps.size();
+    request.declared_test_cards = shared.options.test_cards;
+    request.user_pins = shared.user_pins;
+    if (shared.persona)
+        request.test_card_pins = [&shared](const std::string& card_type) {
+            return lab_pins(*shared.persona, card_type);
+        };
+    request.min_tries_left = shared.options.min_tries_left;
+    request.key = shared.key;
+    request.failed_pins = shared.failed_pins;
+    request.suites = &shared.suites.loaded;
+    request.requested = shared.suites.requested;
     // [usblab hook] a --usb lab slot: the firmware's CCID messages of failing steps
     const bool on_usb_lab = slot && shared.lab->driver_name.rfind("libccid", 0) == 0;
     StepTraces traces(on_usb_lab ? std::filesystem::path(shared.lab->dir) / "lab.sock"
                                  : std::filesystem::path(),
                       on_usb_lab ? slot->slot : std::string());
-    std::size_t done = 0;
-    ctx.progress = [&](const suite::Progress& p) {
+    app::SessionHooks hooks;
+    hooks.cancel = &cancel_requested;
+    pcsc::PcscChannel* raw_channel = channel.get();
+    hooks.reconnect = [raw_channel](io::CardChannel&, bool) {
+        raw_channel->card().reconnect(pcsc::Disposition::Leave);
+    };
+    hooks.progress = [&](const suite::Progress& p, std::size_t done, std::size_t total,
+                         const std::string& card_type) {
         traces.step_started(p.suite_id, p.step_id);
         shared.board.update(title,
                             fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
                                         p.suite_id, p.title_en),
                             true);
     };
-    for (const auto& id : chosen) {
-        const auto* s = shared.suites.get(id);
-        if (!s)
-            continue;
-        const auto more = optional_steps(*s);
-        outcome.optional_steps.insert(outcome.optional_steps.end(), more.begin(), more.end());
-        session.suites.push_back(suite::run_suite(*s, *channel, ctx));
-        done += s->suite.steps.size();
-        if (ctx.status != model::RunStatus::Complete)
-            break;
-    }
+    app::SessionResult ran = app::run_connected(*channel, request, hooks);
+    outcome.card = ran.outcome.card;
+    outcome.optional_steps = ran.outcome.optional_steps;
+    const Bytes atr = session.card.atr;
+    session.card = ran.session.card;
+    if (!atr.empty())
+        session.card.atr = atr; // as pcscd reported it when the session began
+    session.suites = std::move(ran.session.suites);
     traces.attach(session); // [usblab hook]
-    session.status = ctx.status;
-    session.cause = ctx.cause;
-    session.failure = ctx.failure;
-    if (ctx.failure == model::FailureKind::CardRemoved) {
+    session.status = ran.session.status;
+    session.cause = ran.session.cause;
+    session.failure = ran.session.failure;
+    if (session.failure == model::FailureKind::CardRemoved) {
         // A card that is back a moment later bounced (contacts), rather than being taken out.
         // Asking pcscd may fail now (it may have died): the session's steps are kept regardless.
         try {
@@ -787,10 +740,91 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     record(shared, std::move(session), outcome, title);
 }
 
+// Waits (bounded) until pcscd's state of `reader` shows the card the lab just put there: its
+// event counter (SCardGetStatusChange, upper 16 bits) has counted the old card leaving and the new
+// one arriving, or, for a card the reader cannot see, the reader is empty.
+void await_swap(const pcsc::Context& context, const std::string& reader,
+                const pcsc::ReaderStatus& before, bool visible) {
+    const auto counter = [](const pcsc::ReaderStatus& s) { return s.state.raw >> 16U; };
+    const unsigned events = (before.state.present ? 1U : 0U) + (visible ? 1U : 0U);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    pcsc::ReaderStatus s = context.status_of(reader);
+    while (!(s.state.present == visible && ((counter(s) - counter(before)) & 0xFFFFU) >= events)) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return; // the session finds what pcscd says then
+        auto next = context.wait_for_change(s, left);
+        if (!next)
+            return;
+        s = std::move(*next);
+    }
+}
+
+// The matrix (issue 10): the lab gives the reader each card of plan::matrix_cells in turn, on
+// the interface it is made for, and runs a session with each; the slot's own card comes first
+// and is put back at the end. A reader that lacks the interface sees no card: that is its result
+// for the cell (interface_not_supported), never a cell the lab did not try.
+void run_matrix(Shared& shared, pcsc::Context& context, const std::string& reader) {
+    const LabSlot slot = *shared.lab->slot_of(reader);
+    const labd::Client client = lab_client(shared.lab->dir);
+    const auto put = [&](const std::optional<std::string>& profile, const std::string& presented) {
+        if (profile)
+            client.insert(slot.slot, profile, slot.citizen, lab::interface_from_string(presented));
+        else
+            client.remove(slot.slot);
+    };
+    const auto cells = plan::matrix_cells(slot.card, slot.interface);
+    std::optional<std::string> holds = slot.card;
+    std::string presented = slot.interface;
+    for (const auto& cell : cells) {
+        if (cancel_requested)
+            break;
+        if (holds != cell.profile || presented != cell.presented) {
+            shared.board.update(reader, fmt::format("the lab gives it the {} card ({})",
+                                                    cell.profile, cell.presented));
+            try {
+                const auto before = context.status_of(reader);
+                put(cell.profile, cell.presented);
+                // pcscd sees a swap as events (the old card leaves, the new one arrives): wait
+                // until its state has moved past the old card, so the session never meets the
+                // card before. Where the model lacks the interface, the reader sees nothing.
+                const auto* model = lab::find_model(shared.lab->models, slot.reader_model);
+                const auto iface = lab::interface_from_string(cell.presented);
+                const bool visible = model && iface && model->supports(*iface);
+                await_swap(context, reader, before, visible);
+            } catch (const UsageError&) {
+                throw; // an unknown card profile: the installation, exit 2
+            } catch (const std::exception& e) {
+                const auto env = environment_now(shared);
+                record_not_run(shared, reader,
+                               env == model::FailureKind::None ? model::FailureKind::LabStopped
+                                                               : env,
+                               fmt::format("the lab could not change the card: {}", e.what()));
+                return;
+            }
+            holds = cell.profile;
+            presented = cell.presented;
+        }
+        run_session(shared, context, reader);
+    }
+    if (holds != slot.card || presented != slot.interface) {
+        try {
+            put(slot.card, slot.interface); // the lab as the run found it
+        } catch (const std::exception& e) {
+            shared.board.update(reader,
+                                fmt::format("the slot's card could not be put back: {}", e.what()));
+        }
+    }
+}
+
 void run_reader(Shared& shared, const std::string& reader) {
     try {
         pcsc::Context context; // one PC/SC context per reader thread
-        run_session(shared, context, reader);
+        if (shared.matrix && shared.lab && shared.lab->slot_of(reader))
+            run_matrix(shared, context, reader);
+        else
+            run_session(shared, context, reader);
     } catch (const EnvironmentError& e) {
         // pcscd could not be reached for this reader: the environment, never the reader.
         record_not_run(shared, reader, model::FailureKind::NoService,
@@ -838,7 +872,8 @@ bool skip_pressed(bool& stdin_open) {
     return std::find(buffer, buffer + n, '\n') != buffer + n;
 }
 
-void run_cards(Shared& shared, const std::string& reader, const std::vector<std::string>& types) {
+void run_cards_in(Shared& shared, const std::string& reader,
+                  const std::vector<std::string>& types) {
     pcsc::Context context;
     bool stdin_open = true;
     for (std::size_t i = 0; i < types.size(); ++i) {
@@ -890,6 +925,22 @@ void run_cards(Shared& shared, const std::string& reader, const std::vector<std:
                                          shared.options.card_timeout_s));
             context.wait_for_removal(reader, std::chrono::seconds(shared.options.card_timeout_s));
         }
+    }
+}
+
+// --cards: pcscd lost while waiting for a card ends the run as the environment's failure (the
+// sessions already stored stay; the run is finished, not left running).
+void run_cards(Shared& shared, const std::string& reader, const std::vector<std::string>& types) {
+    try {
+        run_cards_in(shared, reader, types);
+    } catch (const EnvironmentError& e) {
+        shared.stop.request(Stop::Why::Environment, model::FailureKind::NoService,
+                            fmt::format("PC/SC unavailable: {}", e.what()));
+    } catch (const io::TransportError& e) {
+        if (!model::is_environment(io::kind_of(e)))
+            throw;
+        shared.stop.request(Stop::Why::Environment, io::kind_of(e),
+                            fmt::format("PC/SC unavailable: {}", e.what()));
     }
 }
 
@@ -1040,6 +1091,10 @@ int run_command(const RunOptions& options) {
                 fmt::format("--cards: unknown card type \"{}\" (mynumber, juki, transport)", t));
     if (!card_types.empty() && options.all)
         throw UsageError("--cards runs one reader: use --reader NAME, not --all");
+    if (options.matrix && options.no_matrix)
+        throw UsageError("--matrix and --no-matrix exclude each other");
+    if (options.matrix && !card_types.empty())
+        throw UsageError("--matrix swaps the lab's cards; --cards asks a person for them");
     if (options.usb && !options.lab)
         throw UsageError("--usb goes with --lab (a running lab says its own driver)");
     if (options.usb)
@@ -1156,6 +1211,13 @@ int run_command(const RunOptions& options) {
     Shared shared{options,     suites, lab,  pins, std::nullopt, std::move(station_key),
                   failed_pins, board,  sink, stop, {},           {},
                   {},          {}};
+    // The matrix by default when the lab is this run's own (`run --lab --all`): its cards are ours
+    // to swap. A lab that runs already is tested with the cards it holds unless --matrix.
+    shared.matrix = lab && card_types.empty() &&
+                    (options.matrix || (options.lab && options.all && !options.no_matrix));
+    if (options.matrix && !lab)
+        throw UsageError("--matrix needs a lab (--lab, or a running lab's PCSCLITE_CSOCK_NAME): "
+                         "on hardware, --cards mynumber,juki asks for each card");
     if (lab) {
         try {
             shared.persona = emu::load_persona(profiles_dir() / "cards" / "persona.csv");
@@ -1169,9 +1231,12 @@ int run_command(const RunOptions& options) {
     } else {
         for (const auto& r : readers)
             board.add(r);
+        // Lab readers spend their time waiting for emulated cards, not on the CPU: a matrix run
+        // tests every reader at once unless --jobs says otherwise.
+        const std::size_t default_jobs = shared.matrix ? readers.size() : std::size_t{4};
         const std::size_t jobs = std::min<std::size_t>(
             readers.size(),
-            options.jobs > 0 ? static_cast<std::size_t>(options.jobs) : std::size_t{4});
+            options.jobs > 0 ? static_cast<std::size_t>(options.jobs) : default_jobs);
         std::atomic<std::size_t> next{0};
         std::vector<std::thread> workers;
         for (std::size_t i = 0; i < std::max<std::size_t>(jobs, 1); ++i)
@@ -1313,6 +1378,12 @@ void add_run_command(CLI::App& app, Context& context) {
     add_jobs_option(*cmd, options->jobs, "Readers run at once with --all (default 4)");
     cmd->add_flag("--json", options->json, "Print the run as JSON");
     cmd->add_flag("--quiet", options->quiet, "No progress lines: only the summary at the end");
+    cmd->add_flag("--matrix", options->matrix,
+                  "Lab: test every reader with every card it could take (My Number and Juki, "
+                  "contact and contactless), the lab swapping cards between sessions (default "
+                  "with --lab --all)");
+    cmd->add_flag("--no-matrix", options->no_matrix,
+                  "Lab: test each reader only with the card its slot holds");
     cmd->add_option("--cards", options->cards,
                     "With one reader: ask for each card in turn, e.g. mynumber,juki");
     cmd->add_option("--card-timeout", options->card_timeout_s,

@@ -60,7 +60,8 @@ enum class Op : std::uint8_t {
                      // the last Presence answer, ResponseTimeout when the time ran out first
     // Lab control operations (the `cardharness lab` commands); reply data is text.
     Status = 0x40, // reply data: JSON status
-    Insert = 0x41, // slot; arg bit 0 = citizen; data = card profile (empty: the slot's default)
+    Insert = 0x41, // slot; arg bit 0 = citizen, bits 1-2 = interface (0 the slot's, 1 contact,
+                   // 2 type_a, 3 type_b); data = card profile (empty: the slot's default)
     Remove = 0x42, // slot
     Reset = 0x43,  // restore every card's state (new cards from their profiles)
     Stop = 0x44,   // stop pcscd and the lab process

@@ -87,7 +87,10 @@ echo "ok readers/describe join $slots lab readers through libusb"
 # reader's libusb descriptor, as for a real reader (outside it, only PC/SC's MAXINPUT is known).
 env "${LAB_USB_ENV[@]}" CARDHARNESS_LAB_DIR=/nonexistent "$CARDHARNESS" run --reader "$r03" \
     --suite jpki-mynumber --json --db "$LAB_DIR/hw.db" >"$LAB_DIR/hw.json" 2>/dev/null || true
-jq -e '.lab == false and (.verdicts[0].diagnosis | contains("short-APDU level with a 261-byte message limit"))' \
+# (Certificates are read in chunks the descriptor's 261-byte messages carry, and the 256-byte
+# read is skipped for that reason: without PINs no signature runs, so the card passes.)
+jq -e '.lab == false and .verdicts[0].verdict == "compatible" and
+       ([.sessions[0].suites[].steps[] | select(.id == "jpki.le256.auth.read") | .verdict] == ["skip"])' \
     "$LAB_DIR/hw.json" >/dev/null ||
     lab_fail "the hardware path did not use the libusb descriptor: $(jq -c '.verdicts[0] | {verdict, diagnosis}' "$LAB_DIR/hw.json")"
 [ "$(sqlite3 "$LAB_DIR/hw.db" "SELECT product || '/' || length(ccid_descriptor) FROM readers")" = \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The HTML report of a lab run opened in a real browser (headless Chromium): the DOM after the
 # page's script ran has every reader's row, every verdict cell with its mark, and every reason in
-# Japanese (public view) and English; the script made the headings sortable and showed the filter.
+# Japanese (public view) and English; the script made the headings sortable and showed the filter;
+# the summary line and each reader's story (which card works, and why not) are there, lab readers
+# are marked simulated, and in the technical view every cell's link reaches its failing steps.
 # Screenshots are kept in $CARDHARNESS_BUILD_DIR/test-artifacts/report/. Without root/pcscd (no
 # lab) the fixed fixture database stands in; without chromium the test is skipped.
 set -euo pipefail
@@ -97,6 +99,29 @@ for spec in "ja public" "en public" "ja technical" "en technical"; do
         grep -qF 'マイナンバーカード（接触）' "$dom" || fail "$spec: Japanese column heading missing"
     else
         grep -qF 'My Number card (contact)' "$dom" || fail "$spec: English column heading missing"
+    fi
+    # The summary line at the top, and the story column (which card works, and why not).
+    grep -q '<p class="summary" id="summary">' "$dom" || fail "$spec: no summary line"
+    stories=$(grep -o 'data-story="[a-z_]*"' "$dom" | wc -l)
+    [ "$stories" -eq "$readers" ] || fail "$spec: $stories story cells, expected $readers"
+    if [ "$source_name" = "lab run" ]; then
+        # Every lab reader is marked simulated (a municipality must never publish it as a product).
+        badges=$(grep -o '<td>[^<]*<span class="badge sim">\|</a><span class="badge sim">' "$dom" | wc -l)
+        [ "$badges" -eq "$readers" ] || fail "$spec: $badges simulated badges in the matrix, expected $readers"
+        if [ "$lang" = ja ]; then story='住基カードは使えるがマイナンバーカードは使えない'; else story='works with Juki, not with My Number'; fi
+        n=$(grep -o "$story" "$dom" | wc -l)
+        [ "$n" -ge 3 ] || fail "$spec: \"$story\" for $n readers, expected at least 3"
+        grep -q 'data-story="both"' "$dom" || fail "$spec: no reader works with both cards"
+    fi
+    if [ "$view" = technical ]; then
+        # Each link from a matrix cell to its failing steps (or its session) lands on an element.
+        missing=0 links=0
+        while read -r target; do
+            links=$((links + 1))
+            grep -q "id=\"$target\"" "$dom" || { echo "FAIL $spec: link #$target has no target" >&2; missing=$((missing + 1)); }
+        done < <(grep -o 'href="#reader-[0-9]*-[a-z]*-[a-z]*[^"]*"' "$dom" | sed 's/^href="#//; s/"$//' | sort -u)
+        [ "$links" -gt 0 ] || fail "$spec: the matrix links to no session or step"
+        [ "$missing" -eq 0 ] || fail "$spec: $missing links from the matrix lead nowhere"
     fi
     echo "ok $spec: $rows readers, $cells cells, screenshot $prefix.png"
 done

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `cardharness run --lab --all` on the default lab through a real pcscd: every reader model gets
-# the verdict, cause and diagnosis its quirk was built for (profiles/readers/expected_verdicts.csv),
-# the run is stored complete with one session per slot, and the exit code says "not all
-# compatible" (1).
+# `cardharness run --lab --all` on the default lab through a real pcscd: the matrix. Every reader
+# model is given the My Number and the Juki card, contact and contactless, by the lab; every cell
+# gets the verdict, cause and diagnosis pinned in profiles/readers/expected_verdicts.csv (every
+# cell of the run has a row there, none is untested), the run is stored with one session per cell,
+# and the exit code says "not all compatible" (1). Then the story the matrix exists for: readers
+# that take the Juki card but not the My Number card, each with its reason, and one that takes both.
 set -euo pipefail
 source "$CARDHARNESS_SOURCE_DIR/tests/integration/lib/lab.sh"
 # --usb (run_lab_verdicts_usb.sh): the same lab as USB devices driven by the system's libccid.
@@ -46,9 +48,19 @@ jq -e '.verdicts | all(has("reader") and has("reader_model") and has("card_type"
        has("interface") and has("verdict") and has("diagnosis") and has("diagnosis_ja"))' \
     "$work/run.json" >/dev/null || lab_fail "verdict objects lack keys"
 
-slots=$(grep -v '^#' "$lab_file" | tail -n +2 | grep -c .)
+# Four cells per slot (My Number and Juki, contact and contactless): no cell left untried.
+slots=$(( $(grep -v '^#' "$lab_file" | tail -n +2 | grep -c .) * 4 ))
 got=$(jq '.verdicts | length' "$work/run.json")
-[ "$got" -eq "$slots" ] || lab_fail "expected $slots verdicts (one per slot), got $got"
+[ "$got" -eq "$slots" ] || lab_fail "expected $slots verdicts (4 cells per slot), got $got"
+[ -z "${KEEP_RUN_JSON:-}" ] || cp "$work/run.json" "$KEEP_RUN_JSON"
+jq -e '[.verdicts[] | select(.verdict == "untested")] | length == 0' "$work/run.json" >/dev/null ||
+    lab_fail "untested cells: $(jq -c '[.verdicts[] | select(.verdict == "untested") | {reader_model, card_type, interface, diagnosis}]' "$work/run.json")"
+# Every cell of the run is pinned by a row of the expected matrix (for this driver).
+while IFS=$'\t' read -r m c i; do
+    grep -v '^#' "$expected" | awk -F, -v m="$m" -v c="$c" -v i="$i" -v d="$driver" \
+        '$1 == m && $2 == c && $3 == i && ($7 == "" || $7 == d) { found = 1 } END { exit !found }' ||
+        lab_fail "cell $m $c/$i is not pinned in expected_verdicts.csv"
+done < <(jq -r '.verdicts[] | [.reader_model, .card_type, .interface] | @tsv' "$work/run.json")
 
 failures=0
 while IFS=, read -r model card iface verdict cause phrase row_driver; do
@@ -79,6 +91,23 @@ while IFS=, read -r model card iface verdict cause phrase row_driver; do
     }
 done < <(grep -v '^#' "$expected" | tail -n +2)
 [ "$failures" -eq 0 ] || lab_fail "$failures reader models did not get their expected verdict"
+
+# The story: at least three readers take the Juki card and not the My Number card (each with its
+# quirk's diagnosis), and at least one takes both.
+works() { # reader_model card: some interface compatible
+    jq -e --arg m "$1" --arg c "$2" 'any(.verdicts[]; .reader_model == $m and .card_type == $c and .verdict == "compatible")' "$work/run.json" >/dev/null
+}
+juki_only=0 both=0
+for m in $(jq -r '[.verdicts[].reader_model] | unique | .[]' "$work/run.json"); do
+    if works "$m" juki && ! works "$m" mynumber; then
+        juki_only=$((juki_only + 1))
+        echo "ok $m: Juki yes, My Number no — $(jq -r --arg m "$m" '[.verdicts[] | select(.reader_model == $m and .card_type == "mynumber" and .interface == "contact")][0].causes | join(",")' "$work/run.json")"
+    fi
+    works "$m" juki && works "$m" mynumber && both=$((both + 1))
+done
+[ "$juki_only" -ge 3 ] || lab_fail "expected at least 3 readers with Juki but not My Number, got $juki_only"
+[ "$both" -ge 1 ] || lab_fail "expected at least one reader compatible with both cards"
+echo "ok the matrix: $juki_only readers only with the Juki card, $both with both"
 
 # The database holds the run, complete, with one session per slot and its verdicts.
 command -v sqlite3 >/dev/null || lab_skip "sqlite3 not found (verdicts checked, database not)"

@@ -212,8 +212,7 @@ StartResult Client::start(LabSpec spec, const StartOptions& options) const {
     if (options.foreground) {
         hooks.on_ready = [&](const std::string& error) {
             if (error.empty()) {
-                if (const auto state = read_state(folder_.state()))
-                {
+                if (const auto state = read_state(folder_.state())) {
                     result.pcsc_socket = state->socket;
                     result.extra = state->extra;
                 }
@@ -327,8 +326,14 @@ LabStatus Client::status() const {
 }
 
 void Client::insert(const std::string& slot, const std::optional<std::string>& profile,
-                    bool citizen) const {
-    control(labwire::Op::Insert, slot, citizen ? 1U : 0U, profile ? bytes_of(*profile) : Bytes{});
+                    bool citizen, std::optional<lab::Interface> presented) const {
+    std::uint32_t arg = citizen ? 1U : 0U;
+    if (presented)
+        arg |= (*presented == lab::Interface::Contact ? 1U
+                : *presented == lab::Interface::TypeA ? 2U
+                                                      : 3U)
+               << 1;
+    control(labwire::Op::Insert, slot, arg, profile ? bytes_of(*profile) : Bytes{});
 }
 
 void Client::remove(const std::string& slot) const {

@@ -35,7 +35,8 @@ struct LabStatus {
     pid_t pcscd_pid = -1; // the private pcscd (-1 with the system pcscd)
     bool system_pcscd = false;
     std::optional<pid_t> owner_pid;
-    nlohmann::ordered_json extra; // what a LabExtension added to the state (driver, usb_environment)
+    nlohmann::ordered_json
+        extra; // what a LabExtension added to the state (driver, usb_environment)
     std::vector<SlotInfo> slots;
     const SlotInfo* slot_of(const std::string& pcsc_reader) const;
 };
@@ -57,8 +58,8 @@ struct StartOptions {
 struct StartResult {
     std::string pcsc_socket; // for PCSCLITE_CSOCK_NAME
     std::size_t readers = 0;
-    bool cleaned_stale = false; // a dead lab's leftovers were removed first
-    int exit_code = 0;          // foreground only: the lab's exit code once it stopped
+    bool cleaned_stale = false;   // a dead lab's leftovers were removed first
+    int exit_code = 0;            // foreground only: the lab's exit code once it stopped
     nlohmann::ordered_json extra; // what a LabExtension added to the state (usb_environment)
 };
 
@@ -86,8 +87,9 @@ public:
     // Throws EnvironmentError (exit 3) when no lab runs here.
     LabStatus status() const;
     // Throw UsageError for an unknown slot or card profile, EnvironmentError when no lab runs.
-    void insert(const std::string& slot, const std::optional<std::string>& profile,
-                bool citizen) const;
+    // `presented`: the interface the card is presented on (nullopt: the slot's, from the lab file).
+    void insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen,
+                std::optional<lab::Interface> presented = std::nullopt) const;
     void remove(const std::string& slot) const;
     void reset() const;
     // `lab start --usb` only: hot-remove / plug back the USB device that holds a slot.

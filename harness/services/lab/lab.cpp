@@ -158,16 +158,19 @@ bool Lab::all_slots_opened() const {
     return true;
 }
 
+// pcscd has polled the slot since the change and, for a card it can see, powered it (so its
+// reader state carries the new ATR when a command returns).
+bool Lab::host_saw(const Slot& slot, std::uint64_t polls_before) {
+    return slot.polls > polls_before && (!slot.reader.card_visible() || slot.reader.powered());
+}
+
 void Lab::await_pcscd(std::unique_lock<std::mutex>& lock, Slot& slot, std::uint64_t polls_before) {
     if (!real_time_ || !slot.opened)
         return;
     // pcscd polls presence every 400 ms and powers a newly inserted card: a command returns once
     // pcscd has seen the absence and, with a visible card, powered the new one.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    changed_.wait_until(lock, deadline, [&] {
-        return closed_ || (slot.polls > polls_before &&
-                           (!slot.reader.card_visible() || slot.reader.powered()));
-    });
+    changed_.wait_until(lock, deadline, [&] { return closed_ || host_saw(slot, polls_before); });
 }
 
 void Lab::close() {
@@ -176,22 +179,26 @@ void Lab::close() {
     changed_.notify_all();
 }
 
-void Lab::insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen) {
+void Lab::insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen,
+                 std::optional<Interface> presented) {
     std::unique_lock lock(mutex_);
     Slot& s = find(slot);
     const auto chosen = profile ? profile : s.config.card;
     if (!chosen)
         throw UsageError("lab: slot \"" + slot + "\" has no default card; name one with --card");
     auto card = factory_(*chosen, citizen); // throws UsageError for an unknown profile
+    // The host saw the old card only when the reader could: an invisible card leaves unseen (an
+    // absence reported for it would never be asked for, since the host was told "absent").
+    const bool was_visible = s.reader.card_visible();
     const bool swapped = s.reader.remove() != nullptr;
+    if (swapped && devices_) // the old card leaves on the interface it was on
+        devices_->card_changed(slot, nullptr, s.reader.interface());
+    s.reader.set_interface(presented.value_or(s.config.interface));
     s.reader.insert(std::move(card));
-    if (swapped)
+    if (swapped && was_visible)
         s.reader.report_absence_once();
-    if (devices_) {
-        if (swapped)
-            devices_->card_changed(slot, nullptr, s.reader.interface());
+    if (devices_)
         devices_->card_changed(slot, s.reader.card(), s.reader.interface());
-    }
     s.profile = chosen;
     s.citizen = citizen;
     ++s.generation;
@@ -249,8 +256,7 @@ void Lab::reset() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     changed_.wait_until(lock, deadline, [&] {
         for (auto [s, polls] : changed)
-            if (s->opened &&
-                !(s->polls > polls && (!s->reader.card_visible() || s->reader.powered())))
+            if (s->opened && !host_saw(*s, polls))
                 return false;
         return true;
     });
@@ -345,7 +351,21 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
             std::optional<std::string> profile;
             if (!request.data.empty())
                 profile = std::string(request.data.begin(), request.data.end());
-            insert(request.slot, profile, (request.arg & 1U) != 0);
+            std::optional<Interface> presented;
+            switch ((request.arg >> 1) & 3U) {
+            case 1:
+                presented = Interface::Contact;
+                break;
+            case 2:
+                presented = Interface::TypeA;
+                break;
+            case 3:
+                presented = Interface::TypeB;
+                break;
+            default:
+                break;
+            }
+            insert(request.slot, profile, (request.arg & 1U) != 0, presented);
             return reply(ifd::Code::Success);
         }
         case Op::Remove:

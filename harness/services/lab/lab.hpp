@@ -104,7 +104,10 @@ public:
     void close();
 
     // Throw UsageError for an unknown slot or profile.
-    void insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen);
+    // `presented`: how the card is presented (a contactless card held to the reader: type_a /
+    // type_b); nullopt keeps the slot's interface from the lab file.
+    void insert(const std::string& slot, const std::optional<std::string>& profile, bool citizen,
+                std::optional<Interface> presented = std::nullopt);
     void remove(const std::string& slot);
     void reset(); // every card made anew from its profile (retry counters restored)
     // USB devices for the slots (`lab start --usb`); replays every slot's current card to them.
@@ -130,6 +133,7 @@ private:
     Slot& find(const std::string& slot);
     // In real time with pcscd polling: wait until pcscd has seen the change (bounded).
     void await_pcscd(std::unique_lock<std::mutex>& lock, Slot& slot, std::uint64_t polls_before);
+    static bool host_saw(const Slot& slot, std::uint64_t polls_before);
     const Slot& find(const std::string& slot) const;
     labwire::Reply transmit(Slot& slot, std::unique_lock<std::mutex>& lock, ByteView command);
     void log(const std::string& line) const;

@@ -59,6 +59,23 @@ bool extended_apdu(const ReaderFacts& reader, const CardFacts& card) {
     return reader.max_apdu_data_size && *reader.max_apdu_data_size > 0;
 }
 
+std::size_t max_short_le(const ReaderFacts& reader) {
+    constexpr std::size_t most = 256;
+    const auto level = exchange_level(reader);
+    // A TPDU reader's driver splits a response into T=1 blocks (or T=0 procedure bytes); an
+    // extended-APDU reader chains long messages: neither limits a short response.
+    if (level == ccid::ExchangeLevel::Tpdu || level == ccid::ExchangeLevel::ExtendedApdu)
+        return most;
+    const auto block = max_block(reader);
+    if (!block || *block >= most + 2)
+        return most;
+    return *block > 2 ? *block - 2 : 1;
+}
+
+bool is_capability_requirement(std::string_view token) {
+    return token == "extended_apdu" || token == "le_256";
+}
+
 std::vector<std::string> capabilities(const ReaderFacts& reader, const CardFacts& card,
                                       const std::vector<std::string>& supplied_pins) {
     std::vector<std::string> out;
@@ -68,6 +85,8 @@ std::vector<std::string> capabilities(const ReaderFacts& reader, const CardFacts
         out.emplace_back("contact");
     if (extended_apdu(reader, card))
         out.emplace_back("extended_apdu");
+    if (max_short_le(reader) == 256)
+        out.emplace_back("le_256");
     if (card.test_card)
         out.emplace_back("test_card");
     if (card.emulated)
@@ -124,6 +143,28 @@ std::string card_type_of_profile(std::string_view profile) {
 
 std::string card_interface_of(std::string_view presented) {
     return presented == "contact" ? "contact" : "contactless";
+}
+
+std::vector<MatrixCell> matrix_cells(const std::optional<std::string>& slot_card,
+                                     std::string_view slot_presented) {
+    std::vector<MatrixCell> cells = {
+        {"mynumber", "contact", "mynumber", "contact"},
+        {"mynumber", "contactless", "mynumber-contactless", "type_b"},
+        {"juki", "contact", "juki", "contact"},
+        {"juki", "contactless", "juki-contactless", "type_b"},
+    };
+    if (!slot_card)
+        return cells;
+    const std::string type = card_type_of_profile(*slot_card);
+    const std::string interface = card_interface_of(slot_presented);
+    for (auto it = cells.begin(); it != cells.end(); ++it)
+        if (it->card_type == type && it->interface == interface) {
+            MatrixCell own{type, interface, *slot_card, std::string(slot_presented)};
+            cells.erase(it);
+            cells.insert(cells.begin(), std::move(own));
+            break;
+        }
+    return cells;
 }
 
 } // namespace harness::plan

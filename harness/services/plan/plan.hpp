@@ -44,7 +44,18 @@ bool card_extended_length(ByteView atr);
 // level, or TPDU level with T=1 (the driver runs T=1 blocks), or says dwMaxAPDUDataSize > 0.
 bool extended_apdu(const ReaderFacts& reader, const CardFacts& card);
 
-// The capability tokens (sorted, unique): contact | contactless, extended_apdu, test_card,
+// The largest Le of one short READ BINARY the reader's reported limits carry: 256, or less on a
+// short-APDU reader (or one of unknown level) whose message limit cannot hold 256 bytes + SW1 SW2.
+// Real clients size their reads so; a signature's size is the card's and no client can shrink it.
+std::size_t max_short_le(const ReaderFacts& reader);
+
+// Requirement tokens that name an optional capability (extended_apdu, le_256): a step that needs
+// one tests that capability, and its failure alone makes a verdict partial, not incompatible.
+bool is_capability_requirement(std::string_view token);
+
+// The capability tokens (sorted, unique): contact | contactless, extended_apdu, le_256 (a 258-byte
+// short response fits, max_short_le() == 256), test_card, emulated, card:<type>, pin:<name> for
+// each supplied PIN.| contactless, extended_apdu, test_card,
 // emulated, card:<type>, pin:<name> for each supplied PIN. Tokens a `requires` cell may name.
 std::vector<std::string> capabilities(const ReaderFacts& reader, const CardFacts& card,
                                       const std::vector<std::string>& supplied_pins);
@@ -59,6 +70,24 @@ std::vector<std::string> missing(const std::vector<std::string>& requirements,
 std::vector<std::string> choose_suites(const CardFacts& card,
                                        const std::vector<std::string>& requested,
                                        const std::vector<std::string>& available);
+
+// One cell of the compatibility matrix: a card type on an interface, the lab card profile that
+// stands for it and how the lab presents it ("contact", "type_b").
+struct MatrixCell {
+    std::string card_type; // mynumber, juki
+    std::string interface; // contact, contactless
+    std::string profile;   // profiles/cards/cards.csv
+    std::string presented; // contact, type_a, type_b
+    friend bool operator==(const MatrixCell&, const MatrixCell&) = default;
+};
+
+// Every card a reader is tested with in a lab matrix run (`run --lab --all`): the My Number and the
+// Juki card, each on the contact interface and contactless (Type B, as both cards are). The card
+// the lab file put in the slot (`slot_card` presented as `slot_presented`) stands for its cell
+// (e.g. a slow-signing My Number card) and comes first: no card is swapped before it. A reader
+// that lacks an interface is still given the card there: that it cannot take it is its result.
+std::vector<MatrixCell> matrix_cells(const std::optional<std::string>& slot_card,
+                                     std::string_view slot_presented);
 
 // Card type of a lab card profile name (its family): "mynumber-slow" → "mynumber",
 // "juki-contactless" → "juki", "transport" → "transport"; others unchanged.

@@ -307,6 +307,9 @@ std::optional<Cause> rule_not_seen(const Outcome& o) {
                    ifs == std::vector<std::string>{"contact"}) {
             en = "a contact-only reader sees no contactless card";
             ja = "接触専用リーダーは非接触カードを検出できない";
+        } else if (o.presented_interface == "contact" && !has(ifs, "contact")) {
+            en = "a contactless-only reader has no contact slot for the card";
+            ja = "非接触専用リーダーには接触カードを挿すスロットがない";
         } else {
             en = fmt::format("the card is presented on {}, which the reader lacks (it has {})",
                              o.presented_interface, fmt::join(ifs, "+"));

@@ -56,6 +56,12 @@ tr.s-skip td { color: #666; }
 section.reader { border-top: 1px solid var(--line); margin-top: 1.5rem; }
 svg text { font-family: inherit; font-size: 12px; }
 .legend span { margin-right: 1rem; }
+.badge.sim { display: inline-block; font-size: .75em; padding: 0 .4em; margin-left: .4em;
+  border: 1px solid #8a5a00; color: #8a5a00; border-radius: .3em; white-space: nowrap; }
+.summary { font-size: 1.05rem; font-weight: bold; background: #f5f7fa; padding: .5rem 1rem;
+  border-left: 4px solid #2a5db0; }
+span.story { display: block; font-weight: bold; }
+.failing a { margin-right: .4em; }
 @media print {
   body { margin: 0; font-size: 10pt; }
   .controls { display: none; }
@@ -129,7 +135,63 @@ std::string newest_date(const ReaderRow& row) {
     return date_of(d);
 }
 
-std::string cell_html(Lang lang, View view, const ReaderRow& row, const Column& col) {
+// The id of a cell's session (technical view) and of one of its steps: the matrix links to them.
+std::string cell_anchor(std::size_t index, const Cell& c) {
+    return fmt::format("reader-{}-{}-{}", index, c.card_type, c.interface);
+}
+std::string step_anchor(std::size_t index, const Cell& c, const model::StepResult& st) {
+    return cell_anchor(index, c) + "-" + st.step_id;
+}
+bool failing(const model::StepResult& st) {
+    return st.verdict == model::StepVerdict::Fail || st.verdict == model::StepVerdict::Error ||
+           st.verdict == model::StepVerdict::Aborted;
+}
+
+// Lab readers are simulated: marked so wherever they appear (never published as a product).
+std::string simulated_badge(Lang lang, const ReaderRow& row) {
+    return is_simulated(row)
+               ? fmt::format("<span class=\"badge sim\">{}</span>", esc(text(lang, "simulated")))
+               : std::string();
+}
+
+// A cause drawn from a lab model is what that model simulates, never a product's fault.
+std::string simulated_reason(Lang lang, const ReaderRow& row, model::Compatibility verdict,
+                             std::string reason_text) {
+    if (is_simulated(row) && !reason_text.empty() &&
+        (verdict == model::Compatibility::Incompatible || verdict == model::Compatibility::Partial))
+        return std::string(text(lang, "simulated.cause")) + (lang == Lang::Ja ? "：" : ": ") +
+               reason_text;
+    return reason_text;
+}
+
+std::string cell_reason(Lang lang, const ReaderRow& row, const Cell& c) {
+    return simulated_reason(lang, row, c.verdict, reason(lang, c));
+}
+
+// The reader's story: which card works, and why the other does not.
+std::string story_html(Lang lang, const ReaderRow& row) {
+    const Story st = story(row);
+    std::string why;
+    model::Compatibility verdict = model::Compatibility::Incompatible;
+    if (st == Story::JukiOnly || st == Story::Neither) {
+        why = why_not(lang, row, "mynumber");
+    } else if (st == Story::MyNumberOnly) {
+        why = why_not(lang, row, "juki");
+    } else if (st == Story::Partial) {
+        verdict = model::Compatibility::Partial;
+        why = why_not(lang, row,
+                      card_outcome(row, "mynumber") == CardOutcome::Partial ? "mynumber" : "juki");
+    }
+    why = simulated_reason(lang, row, verdict, why);
+    return fmt::format("<td class=\"story-cell s-{0}\" data-story=\"{0}\"><span "
+                       "class=\"story\">{1}</span>{2}</td>",
+                       to_string(st), esc(story_text(lang, st)),
+                       why.empty() ? std::string()
+                                   : "<span class=\"reason\">" + esc(why) + "</span>");
+}
+
+std::string cell_html(Lang lang, View view, const ReaderRow& row, std::size_t index,
+                      const Column& col) {
     const Cell* c = row.cell(col.card_type, col.interface);
     const auto v = c ? c->verdict : model::Compatibility::Untested;
     std::string out = fmt::format("<td class=\"cell v-{0}\" data-verdict=\"{0}\" data-sort=\"{1}\">"
@@ -137,7 +199,20 @@ std::string cell_html(Lang lang, View view, const ReaderRow& row, const Column& 
                                   "<span class=\"label\">{3}</span>",
                                   model::to_string(v), sort_rank(v), mark(v), label(lang, v));
     if (c && v != model::Compatibility::Untested) {
-        out += fmt::format("<span class=\"reason\">{}</span>", esc(reason(lang, *c)));
+        out += fmt::format("<span class=\"reason\">{}</span>", esc(cell_reason(lang, row, *c)));
+        if (view == View::Technical) {
+            std::string links;
+            if (c->session)
+                for (const auto& s : c->session->suites)
+                    for (const auto& st : s.steps)
+                        if (failing(st))
+                            links += fmt::format("<a href=\"#{}\"><code>{}</code></a>",
+                                                 esc(step_anchor(index, *c, st)), esc(st.step_id));
+            out += links.empty() ? fmt::format("<span class=\"meta\"><a href=\"#{}\">{}</a></span>",
+                                               esc(cell_anchor(index, *c)), text(lang, "steps"))
+                                 : fmt::format("<span class=\"meta failing\">{}: {}</span>",
+                                               text(lang, "failing_steps"), links);
+        }
         out += fmt::format("<span class=\"meta\">{}", date_of(c->tested_at));
         if (view == View::Technical && !c->suites.empty())
             out += " · " + esc(suite_versions(c->suites));
@@ -164,6 +239,7 @@ std::string matrix_html(const ReportModel& m, Lang lang, View view) {
     }
     for (const auto& col : columns)
         th(card_label(lang, col.card_type, col.interface));
+    th(text(lang, "col.story"));
     th(text(lang, "col.date"));
     out += "</tr></thead>\n<tbody>\n";
     std::size_t index = 0;
@@ -174,9 +250,10 @@ std::string matrix_html(const ReportModel& m, Lang lang, View view) {
                            view == View::Public ? std::to_string(index) : esc(row.key));
         out += "<td>" + esc(row.maker.empty() ? text(lang, "unknown") : row.maker) + "</td>";
         if (view == View::Technical)
-            out += fmt::format("<td><a href=\"#reader-{}\">{}</a></td>", index, esc(row.model));
+            out += fmt::format("<td><a href=\"#reader-{}\">{}</a>{}</td>", index, esc(row.model),
+                               simulated_badge(lang, row));
         else
-            out += "<td>" + esc(row.model) + "</td>";
+            out += "<td>" + esc(row.model) + simulated_badge(lang, row) + "</td>";
         if (view == View::Public) {
             std::string ifaces;
             for (const auto& i : row.interfaces())
@@ -190,7 +267,8 @@ std::string matrix_html(const ReportModel& m, Lang lang, View view) {
                    esc(row.driver) + "</td>";
         }
         for (const auto& col : columns)
-            out += cell_html(lang, view, row, col);
+            out += cell_html(lang, view, row, index, col);
+        out += story_html(lang, row);
         out += "<td class=\"date\">" + newest_date(row) + "</td></tr>\n";
     }
     out += "</tbody>\n</table>\n";
@@ -428,12 +506,13 @@ std::string descriptor_html(const ReaderRow& row, Lang lang) {
     return out + "</ul></td></tr></tbody></table>\n";
 }
 
-std::string session_html(const Cell& c, Lang lang) {
-    std::string out = fmt::format(
-        "<h4 class=\"cell v-{}\"><span class=\"mark\">{}</span>{} — {}</h4>\n<p>{}</p>\n",
-        model::to_string(c.verdict), mark(c.verdict),
-        esc(card_label(lang, c.card_type, c.interface)), label(lang, c.verdict),
-        esc(reason(lang, c)));
+std::string session_html(const ReaderRow& row, std::size_t index, const Cell& c, Lang lang) {
+    std::string out =
+        fmt::format("<h4 class=\"cell v-{}\" id=\"{}\"><span class=\"mark\">{}</span>{} — {}"
+                    "</h4>\n<p>{}</p>\n",
+                    model::to_string(c.verdict), esc(cell_anchor(index, c)), mark(c.verdict),
+                    esc(card_label(lang, c.card_type, c.interface)), label(lang, c.verdict),
+                    esc(cell_reason(lang, row, c)));
     if (!c.causes.empty()) {
         std::string codes;
         for (const auto& code : c.causes)
@@ -465,17 +544,17 @@ std::string session_html(const Cell& c, Lang lang) {
         std::string traces;
         for (const auto& st : suite.steps) {
             const char* v = model::to_string(st.verdict);
-            out += fmt::format("<tr class=\"s-{}\"><td><code>{}</code></td><td>{}</td><td>{}</td>"
-                               "<td>{}</td><td>{}</td><td class=\"num\">{}.{:03}</td></tr>\n",
-                               v, esc(st.step_id), esc(step_title(lang, st)),
-                               text(lang, (std::string("step.") + v).c_str()),
-                               esc(step_reason(lang, st)),
-                               st.sw ? fmt::format("{:04X}", *st.sw) : std::string(),
-                               st.duration_us / 1000, st.duration_us % 1000);
-            const bool failing = st.verdict == model::StepVerdict::Fail ||
-                                 st.verdict == model::StepVerdict::Error ||
-                                 st.verdict == model::StepVerdict::Aborted;
-            if (failing && !st.exchanges.empty()) {
+            out += fmt::format(
+                "<tr class=\"s-{}\"{}><td><code>{}</code></td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td><td class=\"num\">{}.{:03}</td></tr>\n",
+                v,
+                failing(st) ? fmt::format(" id=\"{}\"", esc(step_anchor(index, c, st)))
+                            : std::string(),
+                esc(st.step_id), esc(step_title(lang, st)),
+                text(lang, (std::string("step.") + v).c_str()), esc(step_reason(lang, st)),
+                st.sw ? fmt::format("{:04X}", *st.sw) : std::string(), st.duration_us / 1000,
+                st.duration_us % 1000);
+            if (failing(st) && !st.exchanges.empty()) {
                 traces += fmt::format("<p><code>{}</code></p><pre>", esc(st.step_id));
                 for (const auto& x : st.exchanges) {
                     traces += "&gt; " + esc(x.command) + "\n&lt; " + esc(x.response);
@@ -488,7 +567,7 @@ std::string session_html(const Cell& c, Lang lang) {
                 }
                 traces += "</pre>\n";
             }
-            if (failing && !st.ccid_trace.empty()) {
+            if (failing(st) && !st.ccid_trace.empty()) {
                 // The reader firmware's side (lab on USB): CCID messages, redacted like the APDUs.
                 traces += fmt::format("<p><code>{}</code> {}</p><pre class=\"ccid\">",
                                       esc(st.step_id), text(lang, "trace.ccid"));
@@ -511,8 +590,8 @@ std::string session_html(const Cell& c, Lang lang) {
 }
 
 std::string reader_section(const ReaderRow& row, std::size_t index, Lang lang) {
-    std::string out = fmt::format("<section class=\"reader\" id=\"reader-{}\">\n<h3>{}</h3>\n",
-                                  index, esc(reader_title(row)));
+    std::string out = fmt::format("<section class=\"reader\" id=\"reader-{}\">\n<h3>{}{}</h3>\n",
+                                  index, esc(reader_title(row)), simulated_badge(lang, row));
     out += fmt::format("<h4>{}</h4>\n<dl class=\"kv\">", text(lang, "identity"));
     kv(out, text(lang, "col.maker"), row.maker);
     kv(out, text(lang, "col.model"), row.model);
@@ -531,7 +610,7 @@ std::string reader_section(const ReaderRow& row, std::size_t index, Lang lang) {
     out += "</dl>\n";
     out += fmt::format("<h4>{}</h4>\n", text(lang, "steps"));
     for (const auto& c : row.cells)
-        out += session_html(c, lang);
+        out += session_html(row, index, c, lang);
     return out + "</section>\n";
 }
 
@@ -565,6 +644,8 @@ std::string render_html(const ReportModel& m, Lang lang, View view) {
                     "<meta name=\"generator\" content=\"cardharness report\">\n<title>{}</title>\n"
                     "<style>{}</style>\n</head>\n<body class=\"view-{}\">\n<header><h1>{}</h1>\n",
                     to_string(lang), esc(title), css, to_string(view), esc(title));
+    out += fmt::format("<p class=\"summary\" id=\"summary\">{}</p>\n",
+                       esc(summary_text(lang, summarize(m))));
     out += "</header>\n<main>\n";
     out += matrix_html(m, lang, view);
     out += note_html(m, lang);

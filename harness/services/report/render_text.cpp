@@ -160,19 +160,24 @@ std::string render_csv(const ReportModel& m, Lang lang) {
 }
 
 std::string render_markdown(const ReportModel& m, Lang lang) {
-    std::string out = fmt::format("# {}\n\n", text(lang, "title"));
+    std::string out =
+        fmt::format("# {}\n\n**{}**\n\n", text(lang, "title"), summary_text(lang, summarize(m)));
     out += fmt::format("| {} | {} | {} | {} | {} |", text(lang, "col.maker"),
                        text(lang, "col.model"), text(lang, "col.vid_pid"),
                        text(lang, "col.firmware"), text(lang, "col.driver"));
     for (const auto& col : columns)
         out += " " + card_label(lang, col.card_type, col.interface) + " |";
+    out += fmt::format(" {} |", text(lang, "col.story"));
     out += "\n|---|---|---|---|---|";
-    for (std::size_t i = 0; i < std::size(columns); ++i)
+    for (std::size_t i = 0; i <= std::size(columns); ++i)
         out += "---|";
     out += "\n";
     for (const auto& row : m.readers) {
-        out += fmt::format("| {} | {} | {} | {} | {} |", md_escape(row.maker), md_escape(row.model),
-                           row.vid_pid(), row.firmware(), md_escape(row.driver));
+        const std::string simulated =
+            is_simulated(row) ? fmt::format(" ({})", text(lang, "simulated")) : std::string();
+        out +=
+            fmt::format("| {} | {}{} | {} | {} | {} |", md_escape(row.maker), md_escape(row.model),
+                        md_escape(simulated), row.vid_pid(), row.firmware(), md_escape(row.driver));
         for (const auto& col : columns) {
             const auto* c = row.cell(col.card_type, col.interface);
             if (!c || c->verdict == model::Compatibility::Untested) {
@@ -186,6 +191,14 @@ std::string render_markdown(const ReportModel& m, Lang lang) {
                             md_escape(reason(lang, *c)), date_of(c->tested_at),
                             versions.empty() ? "" : " · ", md_escape(versions));
         }
+        const Story st = story(row);
+        std::string why;
+        if (st == Story::JukiOnly || st == Story::Neither)
+            why = why_not(lang, row, "mynumber");
+        else if (st == Story::MyNumberOnly)
+            why = why_not(lang, row, "juki");
+        out += fmt::format(" {}{}{} |", md_escape(story_text(lang, st)), why.empty() ? "" : "<br>",
+                           md_escape(why));
         out += "\n";
     }
     if (m.readers.empty())

@@ -120,6 +120,39 @@ struct ReportModel {
 ReportModel build(const model::ResultQuery& query, Selection selection);
 ReportModel build(const std::vector<model::Run>& runs, Selection selection);
 
+// ---- The story the report exists for: which card works on which reader (issue 10). ----------
+// A card "works" on a reader when some interface is compatible; it "fails" when every interface
+// tested is incompatible; "partial" when none is compatible and some is partial.
+enum class CardOutcome { Works, Partial, Fails, Untested };
+CardOutcome card_outcome(const ReaderRow& row, std::string_view card_type);
+
+// Per reader: both cards work, only the Juki card, only the My Number card, neither; a reader
+// where a card works only in part (and nothing else decides it) is counted apart as Partial.
+enum class Story { Both, JukiOnly, MyNumberOnly, Neither, Partial, Untested };
+Story story(const ReaderRow& row);
+const char* to_string(Story story); // both, juki_only, mynumber_only, neither, partial, untested
+
+// Why a card does not work on a reader: the reason of its contact cell when that one failed,
+// else of its first incompatible (or partial) cell; empty when it works.
+std::string why_not(Lang lang, const ReaderRow& row, std::string_view card_type);
+// "住基カードは使えるがマイナンバーカードは使えない" / "works with Juki, not with My Number" …
+std::string story_text(Lang lang, Story story);
+
+struct Summary {
+    int readers = 0; // readers with at least one tested cell
+    int both = 0;
+    int juki_only = 0;
+    int mynumber_only = 0;
+    int neither = 0;
+    int partial = 0;   // counted apart: some card works only in part
+    int simulated = 0; // of the readers tested, lab models (simulated readers, not products)
+};
+Summary summarize(const ReportModel& model);
+std::string summary_text(Lang lang, const Summary& summary);
+
+// A lab model (a simulated reader): never to be published as a product.
+bool is_simulated(const ReaderRow& row);
+
 // One text per key in Japanese and English (texts.cpp holds the one table).
 const char* text(Lang lang, std::string_view key);
 const char* mark(model::Compatibility verdict);             // ◯ △ ✕ —

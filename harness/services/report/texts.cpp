@@ -81,6 +81,28 @@ constexpr std::array texts{
     Text{"reason.partial", "一部の試験項目が不合格でした", "Some test steps failed"},
     Text{"reason.incompatible", "必要な試験項目が不合格でした", "Required test steps failed"},
     Text{"reason.untested", "この組み合わせは試験していません", "This combination was not tested"},
+    Text{"story.both", "マイナンバーカード・住基カードとも使える", "works with both cards"},
+    Text{"story.juki_only", "住基カードは使えるがマイナンバーカードは使えない",
+         "works with Juki, not with My Number"},
+    Text{"story.mynumber_only", "マイナンバーカードは使えるが住基カードは使えない",
+         "works with My Number, not with Juki"},
+    Text{"story.neither", "どちらのカードも使えない", "works with neither card"},
+    Text{"story.partial", "一部の機能のみ使える（別集計）", "works only in part (counted apart)"},
+    Text{"story.untested", "未試験", "not tested"},
+    Text{"col.story", "カード別の可否", "Which card works"},
+    Text{"summary",
+         "試験したリーダー {} 台：両方のカードで使える {} 台、住基カードのみ {} 台、"
+         "マイナンバーカードのみ {} 台、どちらも使えない {} 台。一部の機能のみ使える {} 台は"
+         "別に数えています。",
+         "{} readers tested: {} work with both cards, {} only with the Juki card, {} only with "
+         "the My Number card, {} with neither; {} work only in part (counted apart)."},
+    Text{"summary.simulated",
+         "（うち {} 台は仮想ラボのシミュレーションで、実在の製品ではありません）",
+         " ({} of them simulated by the virtual lab, not products)"},
+    Text{"simulated", "シミュレーション（仮想ラボのモデル、実在の製品ではない）",
+         "simulated (a virtual lab model, not a product)"},
+    Text{"simulated.cause", "シミュレーションした不具合", "simulated fault"},
+    Text{"failing_steps", "不合格の手順", "failing steps"},
     Text{"note.heading", "この一覧について", "About this list"},
     Text{"note.how",
          "この一覧は、各カードリーダーにマイナンバーカードまたは住基カードを挿し（かざし）、"

@@ -441,6 +441,15 @@ Store::Store(const std::string& path, Access access, OwnerGone owner_gone)
                 // created, so read the file as it is (nobody can be writing it from here).
                 if ((e.getErrorCode() & 0xFF) != SQLITE_CANTOPEN || memory)
                     throw;
+                // ... but only without a write-ahead log: read immutable, SQLite would not see
+                // the transactions still in it.
+                std::error_code ec;
+                if (std::filesystem::file_size(path + "-wal", ec) > 0 && !ec)
+                    throw StoreError(StoreFailure::Access, path, e.getExtendedErrorCode(),
+                                     "database " + path +
+                                         ": its write-ahead log (-wal) cannot be read in a "
+                                         "read-only folder without its -shm file; copy the "
+                                         "folder somewhere writable");
                 db_ = std::make_unique<SQLite::Database>(read_only_uri(path, true),
                                                          SQLite::OPEN_READONLY | SQLite::OPEN_URI,
                                                          busy_timeout_ms);

@@ -145,6 +145,8 @@ const std::vector<ActionSpec>& action_table() {
            0,
            "header: DER length from the first bytes; extended: 00 B0 00 00 00 00 00"},
           {"chunk", ArgType::Integer, false, "256", {}, 1, 256, "Le per READ BINARY"},
+          {"fit", ArgType::Choice, false, "no", yes_no, 0, 0,
+           "yes: at most what the reader's reported limits carry (as clients size their reads)"},
           {"header", ArgType::Integer, false, "4", {}, 2, 16, "bytes of the first read"},
           {"length", ArgType::Integer, false, "", {}, 1, 32767, "fixed mode: bytes to read"},
           store_key("the file bytes")},
@@ -338,6 +340,8 @@ const std::vector<RequirementSpec>& requirement_table() {
         {"contactless", "the card is reached through a contactless interface (Type A/B)"},
         {"extended_apdu", "reader and card carry extended Lc/Le (ATR advertises it; reader is "
                           "extended-APDU level or TPDU with T=1)"},
+        {"le_256", "the reader's reported limits carry a short response of 256 bytes (Le=00) and "
+                   "SW1 SW2: 258 bytes; a short-APDU reader with a smaller message limit does not"},
         {"t0", "the card runs T=0"},
         {"t1", "the card runs T=1"},
         {"emulated", "the card is an emulated lab card (never a physical card)"},
@@ -645,6 +649,7 @@ std::optional<Args> build(const ActionSpec& spec, ArgReader& r) {
                     : mode == "fixed"  ? ReadMode::Fixed
                                        : ReadMode::Header;
         args.chunk = static_cast<std::size_t>(r.integer("chunk"));
+        args.fit = r.yes("fit");
         args.header = static_cast<std::size_t>(r.integer("header"));
         if (args.mode == ReadMode::Fixed) {
             if (!r.has("length")) {

@@ -103,9 +103,10 @@ const char* to_string(ReadMode mode); // "header", "extended", "fixed"
 struct ReadEfArgs {
     std::optional<HexTemplate> fid; // selected first when given
     ReadMode mode = ReadMode::Header;
-    std::size_t chunk = 256;          // Le per READ BINARY (1..256; 256 = short Le 00)
-    std::size_t header = 4;           // header mode: first read (OpenSC 4, jpki/myna 7)
-    std::size_t length = 0;           // fixed mode: bytes to read
+    std::size_t chunk = 256; // Le per READ BINARY (1..256; 256 = short Le 00)
+    bool fit = false;       // chunk at most RunContext::max_short_le (the reader's reported limits)
+    std::size_t header = 4; // header mode: first read (OpenSC 4, jpki/myna 7)
+    std::size_t length = 0; // fixed mode: bytes to read
     std::optional<std::string> store; // the file bytes into this variable
 };
 

@@ -448,7 +448,9 @@ Outcome Runner::do_read_ef(const ReadEfArgs& a, const StepPlan& plan) {
                 problem_ja = "EF が 15 ビットのオフセットで届く長さを超えています";
                 break;
             }
-            const std::size_t le = std::min(a.chunk, total - content.size());
+            const std::size_t chunk =
+                a.fit ? std::max<std::size_t>(1, std::min(a.chunk, ctx_.max_short_le)) : a.chunk;
+            const std::size_t le = std::min(chunk, total - content.size());
             auto data = read(content.size(), le);
             if (!data)
                 break;

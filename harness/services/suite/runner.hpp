@@ -48,6 +48,9 @@ struct RunContext {
     // `requires` tokens the reader and card offer: contactless, extended_apdu, card:<type>,
     // removal, … The runner adds emulated / test_card from `trust` and pin:<name> per PIN supplied.
     std::set<std::string, std::less<>> capabilities;
+    // The largest Le of one short READ BINARY the reader's reported limits carry (plan::
+    // max_short_le): `read_ef fit=yes` sizes its chunks to it, as real clients do.
+    std::size_t max_short_le = 256;
     int min_tries_left = 2; // the guard clamps it to 2 or more
     io::StationKey key;     // the redactor's HMAC key (never stored anywhere)
     // This session's card id (identify): the key of the station's memory of failed PINs.

@@ -95,13 +95,58 @@ BOOST_AUTO_TEST_CASE(extended_apdu_needs_both_reader_and_card) {
 BOOST_AUTO_TEST_CASE(capabilities_are_sorted_tokens) {
     const auto caps = plan::capabilities(reader_with(ccid::ExchangeLevel::ExtendedApdu),
                                          card("mynumber", mynumber_atr), {"sign", "auth"});
-    BOOST_TEST(caps == (Strings{"card:mynumber", "contact", "emulated", "extended_apdu", "pin:auth",
-                                "pin:sign", "test_card"}),
+    BOOST_TEST(caps == (Strings{"card:mynumber", "contact", "emulated", "extended_apdu", "le_256",
+                                "pin:auth", "pin:sign", "test_card"}),
                boost::test_tools::per_element());
     auto citizen = card("juki", juki_atr, false);
     citizen.interface = "contactless";
     const auto caps2 = plan::capabilities(reader_with(ccid::ExchangeLevel::ShortApdu), citizen, {});
-    BOOST_TEST(caps2 == (Strings{"card:juki", "contactless"}), boost::test_tools::per_element());
+    BOOST_TEST(caps2 == (Strings{"card:juki", "contactless", "le_256"}),
+               boost::test_tools::per_element());
+    // A short-APDU reader with 261-byte messages cannot carry a 258-byte response: no le_256.
+    const auto caps3 =
+        plan::capabilities(reader_with(ccid::ExchangeLevel::ShortApdu, 261), citizen, {});
+    BOOST_TEST(caps3 == (Strings{"card:juki", "contactless"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(max_short_le_follows_the_reported_limits) {
+    // Short-APDU level: what one message carries, less the 10-byte header and SW1 SW2.
+    BOOST_TEST(plan::max_short_le(reader_with(ccid::ExchangeLevel::ShortApdu, 261)) == 249U);
+    BOOST_TEST(plan::max_short_le(reader_with(ccid::ExchangeLevel::ShortApdu, 271)) == 256U);
+    // TPDU (the driver splits into blocks) and extended level (chaining) are not limited.
+    BOOST_TEST(plan::max_short_le(reader_with(ccid::ExchangeLevel::Tpdu, 100)) == 256U);
+    BOOST_TEST(plan::max_short_le(reader_with(ccid::ExchangeLevel::ExtendedApdu, 100)) == 256U);
+    // Unknown level: PC/SC's SCARD_ATTR_MAXINPUT, else nothing limits.
+    plan::ReaderFacts pcsc_only;
+    BOOST_TEST(plan::max_short_le(pcsc_only) == 256U);
+    pcsc_only.max_input = 200;
+    BOOST_TEST(plan::max_short_le(pcsc_only) == 198U);
+    BOOST_TEST(plan::is_capability_requirement("le_256"));
+    BOOST_TEST(plan::is_capability_requirement("extended_apdu"));
+    BOOST_TEST(!plan::is_capability_requirement("pin:sign"));
+}
+
+BOOST_AUTO_TEST_CASE(the_matrix_gives_every_reader_both_cards_on_both_interfaces) {
+    const auto plain = plan::matrix_cells(std::nullopt, "contact");
+    BOOST_REQUIRE_EQUAL(plain.size(), 4U);
+    BOOST_CHECK(plain[0] == (plan::MatrixCell{"mynumber", "contact", "mynumber", "contact"}));
+    BOOST_CHECK(plain[1] ==
+                (plan::MatrixCell{"mynumber", "contactless", "mynumber-contactless", "type_b"}));
+    BOOST_CHECK(plain[2] == (plan::MatrixCell{"juki", "contact", "juki", "contact"}));
+    BOOST_CHECK(plain[3] ==
+                (plan::MatrixCell{"juki", "contactless", "juki-contactless", "type_b"}));
+    // The slot's own card stands for its cell and comes first (no swap before it).
+    const auto slow = plan::matrix_cells(std::string("mynumber-slow"), "contact");
+    BOOST_REQUIRE_EQUAL(slow.size(), 4U);
+    BOOST_CHECK(slow[0] == (plan::MatrixCell{"mynumber", "contact", "mynumber-slow", "contact"}));
+    BOOST_TEST(slow[1].profile == "mynumber-contactless");
+    const auto juki_cl = plan::matrix_cells(std::string("juki-contactless"), "type_b");
+    BOOST_CHECK(juki_cl[0] ==
+                (plan::MatrixCell{"juki", "contactless", "juki-contactless", "type_b"}));
+    BOOST_TEST(juki_cl.size() == 4U);
+    // A card of another kind (the transport test card) stands for no cell.
+    const auto transport = plan::matrix_cells(std::string("transport"), "contact");
+    BOOST_CHECK(transport == plain);
 }
 
 BOOST_AUTO_TEST_CASE(missing_lists_unmet_requirements_once) {

@@ -81,6 +81,12 @@ struct LabCard {
         if (profile != "mynumber-noext" && card->family() != "juki")
             ctx.capabilities.insert("extended_apdu");
         ctx.capabilities.insert("t1");
+        // A 258-byte short response fits every model but the 261-byte short-APDU one
+        // (plan::max_short_le; the session service computes it from the descriptor).
+        if (model_id != "lab-short-261")
+            ctx.capabilities.insert("le_256");
+        else
+            ctx.max_short_le = 249;
         const auto* ch = channel.get();
         const auto base = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
         ctx.clock = [ch, base] { return base + ch->elapsed(); };
