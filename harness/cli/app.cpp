@@ -28,8 +28,8 @@ int run(int argc, char** argv) {
          {&add_version_command, &add_atr_command, &add_describe_command, &add_identify_command,
           &add_readers_command, &add_lab_command, &add_emulate_command, &add_suite_command,
           &add_import_scriptor_command, &add_run_command, &add_report_command, &add_diff_command,
-          &add_doctor_command, &add_pins_command, &add_push_command,
-          &add_survey_command, &add_prune_command})
+          &add_doctor_command, &add_pins_command, &add_push_command, &add_survey_command,
+          &add_prune_command})
         add(app, context);
     try {
         app.parse(argc, argv);

@@ -51,9 +51,9 @@ UsbRuntime::~UsbRuntime() {
 }
 
 void UsbRuntime::configure(labd::PcscdOptions& options) const {
-    // umockdev's preload ends every forwarded ioctl with usleep(0), which sleeps for the thread's timer
-    // slack (50 µs by default; measured here: usleep(0) 75 µs, 35 µs with 1 ns), 6 ioctls per APDU.
-    // pcscd inherits this thread's slack (fork keeps it, exec too): ~0.25 ms less per APDU.
+    // umockdev's preload ends every forwarded ioctl with usleep(0), which sleeps for the thread's
+    // timer slack (50 µs by default; measured here: usleep(0) 75 µs, 35 µs with 1 ns), 6 ioctls per
+    // APDU. pcscd inherits this thread's slack (fork keeps it, exec too): ~0.25 ms less per APDU.
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     options.hide_usb_drivers = false; // replaced by the private bundle
     options.bind_mounts = impl_->bundle.mounts();
@@ -107,7 +107,8 @@ nlohmann::ordered_json UsbRuntime::state() const {
             {"libccid", impl_->bundle.system_library.string()}};
 }
 
-std::vector<std::pair<std::string, std::string>> usb_environment(const nlohmann::ordered_json& state) {
+std::vector<std::pair<std::string, std::string>>
+usb_environment(const nlohmann::ordered_json& state) {
     std::vector<std::pair<std::string, std::string>> out;
     if (!state.contains("usb_environment"))
         return out;

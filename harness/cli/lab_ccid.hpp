@@ -46,7 +46,8 @@ private:
 labd::ExtensionFactory usb_extension();
 
 // The environment a client needs to see the lab's USB devices (from state.json).
-std::vector<std::pair<std::string, std::string>> usb_environment(const nlohmann::ordered_json& state);
+std::vector<std::pair<std::string, std::string>>
+usb_environment(const nlohmann::ordered_json& state);
 
 // `lab status` of a --usb lab: pcscd names libccid readers "<friendly> (<serial>) NN 00" with NN
 // in order of appearance, so each slot's pcsc_reader is looked up among the readers the lab's

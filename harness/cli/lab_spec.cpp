@@ -51,8 +51,9 @@ labd::Client lab_client(const std::string& dir) {
 
 labd::LabSpec make_lab_spec(const LabSpecRequest& request) {
     if (request.usb && request.system_pcscd)
-        throw UsageError("lab start: --usb runs its own pcscd under umockdev; it cannot be combined "
-                         "with --system-pcscd");
+        throw UsageError(
+            "lab start: --usb runs its own pcscd under umockdev; it cannot be combined "
+            "with --system-pcscd");
     const fs::path profiles = io::paths::profiles_dir();
     const fs::path lab_file =
         request.lab_file.empty() ? profiles / "labs" / "default.csv" : fs::path(request.lab_file);

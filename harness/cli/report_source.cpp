@@ -69,8 +69,8 @@ std::vector<model::Run> runs_from_db(const std::string& db, const std::string& r
     }
     const auto survey_runs = store.survey_run_uuids();
     for (const auto& summary : store.list_runs())
-        if (include_survey || std::find(survey_runs.begin(), survey_runs.end(), summary.uuid) ==
-                                  survey_runs.end())
+        if (include_survey ||
+            std::find(survey_runs.begin(), survey_runs.end(), summary.uuid) == survey_runs.end())
             if (auto run = store.load_run(summary.uuid))
                 runs.push_back(std::move(*run));
     return runs;

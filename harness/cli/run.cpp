@@ -3,8 +3,8 @@
 // (reader, card type, interface) and print a summary or the run as JSON.
 #include "model/run.hpp"
 
-#include "backends/host/environment.hpp"
 #include "app/session.hpp"
+#include "backends/host/environment.hpp"
 #include "backends/pcsc/context.hpp"
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "backends/pcsc/reader_info.hpp"
@@ -84,7 +84,7 @@ struct RunOptions {
     std::string cards;
     int card_timeout_s = 120;
     int min_tries_left = 2;
-    bool quiet = false; // --quiet: no progress lines, only the summary
+    bool quiet = false;     // --quiet: no progress lines, only the summary
     bool matrix = false;    // --matrix: every lab reader with every card (default with --lab --all)
     bool no_matrix = false; // --no-matrix: only the card each lab slot holds
 };

@@ -161,9 +161,9 @@ void stop_system_pcscd() {
 
 namespace {
 bool is_core_state_key(const std::string& key) {
-    static const char* const core[] = {"pid", "pid_start", "ready", "pcscd_pid", "pcscd_start",
-                                       "system_pcscd", "socket", "lab_socket", "owner_pid",
-                                       "owner_start"};
+    static const char* const core[] = {"pid",         "pid_start",    "ready",  "pcscd_pid",
+                                       "pcscd_start", "system_pcscd", "socket", "lab_socket",
+                                       "owner_pid",   "owner_start"};
     return std::find(std::begin(core), std::end(core), key) != std::end(core);
 }
 } // namespace
@@ -350,16 +350,17 @@ int run_lab(const LabSpec& spec, const LabHooks& hooks) {
                                   .count();
             if (left <= 0)
                 throw EnvironmentError(
-                    extension ? fmt::format("{} within {} s (see {})", extension->not_ready(),
-                                            spec.start_timeout.count(), f.pcscd_log().string())
-                              : fmt::format("pcscd did not open every lab reader within {} s (see {})",
-                                            spec.start_timeout.count(), f.pcscd_log().string()));
+                    extension
+                        ? fmt::format("{} within {} s (see {})", extension->not_ready(),
+                                      spec.start_timeout.count(), f.pcscd_log().string())
+                        : fmt::format("pcscd did not open every lab reader within {} s (see {})",
+                                      spec.start_timeout.count(), f.pcscd_log().string()));
             // Without inotify (or the system pcscd's socket, bound but not yet listening), look
             // again shortly; otherwise the next event wakes us.
-            const bool blind = watch.get() < 0 || (socket_there && !accepts) ||
-                               extension != nullptr;
-            const Events e =
-                waiter.wait(static_cast<int>(blind ? std::min<long long>(left, extension ? 20 : 2) : left));
+            const bool blind =
+                watch.get() < 0 || (socket_there && !accepts) || extension != nullptr;
+            const Events e = waiter.wait(
+                static_cast<int>(blind ? std::min<long long>(left, extension ? 20 : 2) : left));
             if (e.signal)
                 throw EnvironmentError("stopped by " + signal_name(signals.get()) +
                                        " during start-up");

@@ -134,13 +134,27 @@ constexpr std::string_view columns[] = {
     "le_zero",    "chain_corrupt_above", "wtx",       "timeout_ms",
     "latency_us", "flaky_every",         "notes",     "status"};
 // The optional last column (a file without it has no dump models).
-constexpr std::string_view columns_with_dump[] = {
-    "id",         "manufacturer",        "product",   "vendor_id",
-    "product_id", "bcd_device",          "serial",    "interfaces",
-    "exchange",   "max_message_length",  "protocols", "pps",
-    "le_zero",    "chain_corrupt_above", "wtx",       "timeout_ms",
-    "latency_us", "flaky_every",         "notes",     "status",
-    "descriptor_dump"};
+constexpr std::string_view columns_with_dump[] = {"id",
+                                                  "manufacturer",
+                                                  "product",
+                                                  "vendor_id",
+                                                  "product_id",
+                                                  "bcd_device",
+                                                  "serial",
+                                                  "interfaces",
+                                                  "exchange",
+                                                  "max_message_length",
+                                                  "protocols",
+                                                  "pps",
+                                                  "le_zero",
+                                                  "chain_corrupt_above",
+                                                  "wtx",
+                                                  "timeout_ms",
+                                                  "latency_us",
+                                                  "flaky_every",
+                                                  "notes",
+                                                  "status",
+                                                  "descriptor_dump"};
 
 bool has_dump_column(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -183,7 +197,8 @@ std::vector<std::string> split_plus(const std::string& text) {
 
 // The descriptor_dump cell: a CCID driver `parse` dump (absolute, or relative to the CSV file's
 // folder). The model takes the first interface that carries a CCID descriptor.
-void load_dump(const io::csv::Table& table, const io::csv::Row& row, std::size_t cell, ReaderModel& m) {
+void load_dump(const io::csv::Table& table, const io::csv::Row& row, std::size_t cell,
+               ReaderModel& m) {
     std::filesystem::path file = row.cells[cell];
     if (file.is_relative())
         file = std::filesystem::path(table.file()).parent_path() / file;

@@ -14,6 +14,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace harness;
@@ -156,11 +158,22 @@ BOOST_AUTO_TEST_CASE(start_status_insert_remove_reset_stop_are_library_calls) {
     BOOST_TEST(readers.size() == 2U);
     BOOST_TEST(context.status_of(r01.status.pcsc_reader).state.present);
     const auto swap_started = Clock::now();
+    // pcscd learns of a change asynchronously (its polling thread wakes up): wait for it, within
+    // the time the swap may take at most.
+    const auto seen = [&](auto done) {
+        for (auto until = Clock::now() + std::chrono::milliseconds(1500); Clock::now() < until;) {
+            const auto s = context.status_of(r01.status.pcsc_reader);
+            if (done(s))
+                return s;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return context.status_of(r01.status.pcsc_reader);
+    };
     client.remove("r01");
-    BOOST_TEST(context.status_of(r01.status.pcsc_reader).state.empty);
+    BOOST_TEST(seen([](const auto& s) { return s.state.empty; }).state.empty);
     BOOST_TEST(!client.status().slots[0].status.card.has_value());
     client.insert("r01", std::string("juki"), true);
-    const auto after = context.status_of(r01.status.pcsc_reader);
+    const auto after = seen([](const auto& s) { return s.state.present && !s.atr.empty(); });
     const auto swap_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - swap_started).count();
     BOOST_TEST_MESSAGE("remove + insert seen by pcscd in " << swap_ms << " ms");

@@ -685,7 +685,7 @@ BOOST_AUTO_TEST_CASE(flaky_contacts_bounce_every_nth_exchange) {
         BOOST_TEST_REQUIRE(t1.transceive(Bytes{0x00, 0xB0, 0x00, 0x00, 0x01}).has_value());
     BOOST_TEST(!t1.transceive(Bytes{0x00, 0xB0, 0x00, 0x00, 0x01}).has_value());
     BOOST_TEST(t1.failure->error == ccid::error::icc_mute);
-    BOOST_TEST(t1.failure->icc() == IccStatus::Absent); // contact lost: IFD_ICC_NOT_PRESENT
+    BOOST_TEST(t1.failure->icc() == IccStatus::Absent);      // contact lost: IFD_ICC_NOT_PRESENT
     BOOST_TEST(*fw.take_interrupt() == (Bytes{0x50, 0x02})); // gone (changed, absent)
     BOOST_TEST(*fw.take_interrupt() == (Bytes{0x50, 0x03})); // back (changed, present)
     BOOST_TEST(!fw.take_interrupt().has_value());

@@ -393,9 +393,9 @@ BOOST_AUTO_TEST_CASE(le_zero_is_not_blamed_when_an_le_zero_read_passed_in_the_se
     const auto s =
         session({step("ok", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 00", "90 00")}),
                  failed(step("read", "read_ef", StepVerdict::Fail,
-                              {broken("00 B0 00 04 00", model::FailureKind::Communication)},
-                              "transport error"),
-                         model::FailureKind::Communication)});
+                             {broken("00 B0 00 04 00", model::FailureKind::Communication)},
+                             "transport error"),
+                        model::FailureKind::Communication)});
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
     BOOST_TEST(!has_cause(j, "le_zero_rejected"));
@@ -403,12 +403,11 @@ BOOST_AUTO_TEST_CASE(le_zero_is_not_blamed_when_an_le_zero_read_passed_in_the_se
 }
 
 BOOST_AUTO_TEST_CASE(an_unplugged_reader_is_named_as_removed) {
-    const auto s =
-        session({failed(step("a", "read_ef", StepVerdict::Aborted,
-                              {broken("00 B0 00 00 10", model::FailureKind::ReaderGone)},
-                              "reader gone"),
-                         model::FailureKind::ReaderGone)},
-                model::RunStatus::Incomplete);
+    const auto s = session(
+        {failed(step("a", "read_ef", StepVerdict::Aborted,
+                     {broken("00 B0 00 00 10", model::FailureKind::ReaderGone)}, "reader gone"),
+                model::FailureKind::ReaderGone)},
+        model::RunStatus::Incomplete);
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
     BOOST_TEST((j.verdict == Compatibility::Untested));
@@ -419,17 +418,16 @@ BOOST_AUTO_TEST_CASE(an_unplugged_reader_is_named_as_removed) {
 BOOST_AUTO_TEST_CASE(the_link_failure_before_a_lost_reader_is_not_the_readers_fault) {
     // Unplugged during a T=1 block: libccid reports a communication error, then the reader is
     // gone. Neither is the reader's doing.
-    const auto s =
-        session({step("a", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 10")}),
-                 failed(step("sign", "sign", StepVerdict::Fail,
-                              {broken(sign_command, model::FailureKind::Communication)},
-                              "transport error: communication_error"),
-                         model::FailureKind::Communication),
-                  failed(step("b", "read_ef", StepVerdict::Aborted,
-                              {broken("00 B0 00 00 10", model::FailureKind::ReaderGone)},
-                              "reader gone"),
-                         model::FailureKind::ReaderGone)},
-                model::RunStatus::Incomplete);
+    const auto s = session(
+        {step("a", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 10")}),
+         failed(step("sign", "sign", StepVerdict::Fail,
+                     {broken(sign_command, model::FailureKind::Communication)},
+                     "transport error: communication_error"),
+                model::FailureKind::Communication),
+         failed(step("b", "read_ef", StepVerdict::Aborted,
+                     {broken("00 B0 00 00 10", model::FailureKind::ReaderGone)}, "reader gone"),
+                model::FailureKind::ReaderGone)},
+        model::RunStatus::Incomplete);
     const auto j =
         plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
     BOOST_TEST((j.verdict == Compatibility::Untested));

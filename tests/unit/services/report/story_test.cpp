@@ -66,14 +66,14 @@ BOOST_AUTO_TEST_CASE(the_story_of_each_reader) {
                "住基カードは使えるがマイナンバーカードは使えない");
 
     BOOST_CHECK(report::story(reader("B", {cell("mynumber", "contact", C),
-                                          cell("juki", "contactless", C)})) == Story::Both);
+                                           cell("juki", "contactless", C)})) == Story::Both);
     BOOST_CHECK(report::story(reader("M", {cell("mynumber", "contact", C),
-                                          cell("juki", "contact", I)})) == Story::MyNumberOnly);
+                                           cell("juki", "contact", I)})) == Story::MyNumberOnly);
     BOOST_CHECK(report::story(reader("N", {cell("mynumber", "contact", I),
-                                          cell("juki", "contact", I)})) == Story::Neither);
+                                           cell("juki", "contact", I)})) == Story::Neither);
     // Partial is counted apart: a card that works only in part decides nothing else.
     BOOST_CHECK(report::story(reader("P", {cell("mynumber", "contact", P),
-                                          cell("juki", "contact", C)})) == Story::Partial);
+                                           cell("juki", "contact", C)})) == Story::Partial);
     BOOST_CHECK(report::story(reader("U", {cell("mynumber", "contact", U)})) == Story::Untested);
 }
 

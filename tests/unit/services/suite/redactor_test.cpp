@@ -144,7 +144,8 @@ BOOST_AUTO_TEST_CASE(personal_responses_become_keyed_hmacs) {
     BOOST_TEST(b.redact(read_4, answer, selected(jpki_aid, 0x0001)).response != sign_cert.response);
     BOOST_TEST(a.redact(read_4, answer, selected(jpki_aid, 0x000A)).response_redacted);
     // CA certificates, the token and the transport card are kept.
-    BOOST_TEST(a.redact(read_4, answer, selected(jpki_aid, 0x0002)).response == "30 82 05 10 90 00");
+    BOOST_TEST(a.redact(read_4, answer, selected(jpki_aid, 0x0002)).response ==
+               "30 82 05 10 90 00");
     BOOST_TEST(!a.redact(read_4, answer, selected(jpki_aid, 0x000B)).response_redacted);
     BOOST_TEST(!a.redact(read_4, answer, selected(jpki_aid, 0x0006)).response_redacted);
     Selection transport;
