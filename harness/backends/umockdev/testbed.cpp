@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,8 +78,20 @@ std::filesystem::path Testbed::preload_library() {
 
 std::map<std::string, std::string> Testbed::environment() const {
     std::string preload = preload_library().string();
-    if (const char* existing = std::getenv("LD_PRELOAD"); existing && *existing)
-        preload += std::string(":") + existing;
+    // Keep what else is preloaded, but name the umockdev preload once (a process re-executed under
+    // it already has it in LD_PRELOAD).
+    if (const char* existing = std::getenv("LD_PRELOAD"); existing && *existing) {
+        std::string rest;
+        std::string_view list(existing);
+        while (!list.empty()) {
+            const auto colon = list.find(':');
+            const std::string_view item = list.substr(0, colon);
+            if (!item.empty() && item != preload)
+                rest += ":" + std::string(item);
+            list = colon == std::string_view::npos ? std::string_view() : list.substr(colon + 1);
+        }
+        preload += rest;
+    }
     return {{"LD_PRELOAD", preload}, {"UMOCKDEV_DIR", root_.string()}};
 }
 
