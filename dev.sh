@@ -56,7 +56,8 @@ build() { # configure preset [build preset]
 }
 
 # The main job on the virtual lab: emulated My Number and Juki cards behind reader models with
-# real-world quirks, served through a private pcscd and our reader driver (needs root).
+# real-world quirks, as emulated USB CCID readers under a private pcscd with the system's libccid
+# (needs root); every reader gets every card it can take (--matrix).
 main_job() {
     local bin=$1 rc=0
     if [ "$(id -u)" -ne 0 ]; then
