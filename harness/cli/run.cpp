@@ -14,6 +14,7 @@
 #include "cli/lab_ccid.hpp"
 #include "cli/lab_spec.hpp"
 #include "cli/run_ccid_trace.hpp"
+#include "cli/run_ids.hpp"
 #include "cli/usb_facts.hpp"
 #include "io/failure_kind.hpp"
 #include "io/paths.hpp"
@@ -50,7 +51,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <optional>
 #include <poll.h>
 #include <set>
@@ -96,28 +96,6 @@ extern "C" void on_cancel_signal(int) {
 
 fs::path profiles_dir() {
     return io::paths::profiles_dir();
-}
-
-std::string now_iso() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buffer;
-}
-
-std::string new_uuid() {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
-        throw EnvironmentError("no randomness for the run UUID (OpenSSL RAND_bytes failed)");
-    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40); // RFC 4122 §4.4 version 4
-    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-    std::string hex = hex::format(ByteView(b, sizeof b), hex::Style::Packed);
-    for (char& c : hex)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-           hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 // ---- The lab: started for the run (--lab), or already running (its status names the slots). --

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/lab_ccid.hpp"
 #include "cli/report_survey.hpp"
+#include "cli/run_ids.hpp"
 #include "io/paths.hpp"
 #include "io/station.hpp"
 #include "pure/error.hpp"
@@ -28,8 +29,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <set>
 #include <sstream>
 #include <sys/utsname.h>
@@ -69,28 +68,6 @@ std::vector<std::string> split_list(const std::string& text) {
         if (!item.empty())
             out.push_back(item);
     return out;
-}
-
-std::string now_iso() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buffer;
-}
-
-std::string new_uuid() {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
-        throw EnvironmentError("no randomness for the run UUID (OpenSSL RAND_bytes failed)");
-    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-    std::string hex;
-    for (const auto c : b)
-        hex += fmt::format("{:02x}", c);
-    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-           hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 std::string duration_text(double seconds) {
