@@ -415,6 +415,83 @@ std::string interrupted_cause(const model::RunOwner& owner) {
                        owner.host.empty() ? "?" : owner.host, owner.pid);
 }
 
+namespace {
+
+// A runs row as run_row() reads it: column 0 is the row id.
+const std::string run_columns = "id, uuid, started_at, ended_at, host, os, pcsclite_version, "
+                                "libccid_version, harness_version, lab, status, cause, "
+                                "owner_pid, owner_start";
+
+// The readers columns pcsc_name, vid, pid, bcd_device, manufacturer, product, serial, driver,
+// reader_model, ccid_descriptor, descriptor_findings, from column `first` on.
+model::ReaderIdentity reader_row(const SQLite::Statement& row, int first) {
+    model::ReaderIdentity r;
+    r.pcsc_name = row.getColumn(first).getString();
+    r.vid = column_optional<std::uint16_t>(row.getColumn(first + 1));
+    r.pid = column_optional<std::uint16_t>(row.getColumn(first + 2));
+    r.bcd_device = column_optional<std::uint16_t>(row.getColumn(first + 3));
+    r.manufacturer = row.getColumn(first + 4).getString();
+    r.product = row.getColumn(first + 5).getString();
+    r.serial = row.getColumn(first + 6).getString();
+    r.driver = row.getColumn(first + 7).getString();
+    r.reader_model = row.getColumn(first + 8).getString();
+    r.ccid_descriptor = column_blob(row.getColumn(first + 9));
+    r.descriptor_findings_json = row.getColumn(first + 10).getString();
+    return r;
+}
+
+// The cards columns card_id, card_type, interface, atr, emulated, test_card from column `first`
+// on (a LEFT JOIN: no card when card_id is NULL).
+model::CardRecord card_row(const SQLite::Statement& row, int first) {
+    model::CardRecord c;
+    if (row.getColumn(first).isNull())
+        return c;
+    c.card_id = row.getColumn(first).getString();
+    c.card_type = row.getColumn(first + 1).getString();
+    c.interface = row.getColumn(first + 2).getString();
+    c.atr = column_blob(row.getColumn(first + 3));
+    c.emulated = row.getColumn(first + 4).getInt() != 0;
+    c.test_card = row.getColumn(first + 5).getInt() != 0;
+    return c;
+}
+
+// The verdicts columns reader, reader_model, card_type, interface, verdict, diagnosis_en,
+// diagnosis_ja from column `first` on (causes are read apart).
+model::Verdict verdict_row(const SQLite::Statement& row, int first) {
+    return model::Verdict{row.getColumn(first).getString(),
+                          row.getColumn(first + 1).getString(),
+                          row.getColumn(first + 2).getString(),
+                          row.getColumn(first + 3).getString(),
+                          model::compatibility_from(row.getColumn(first + 4).getString())
+                              .value_or(model::Compatibility::Untested),
+                          row.getColumn(first + 5).getString(),
+                          row.getColumn(first + 6).getString(),
+                          {}};
+}
+
+} // namespace
+
+model::Run Store::run_row(const SQLite::Statement& row) const {
+    model::Run run;
+    run.uuid = row.getColumn(1).getString();
+    run.started_at = row.getColumn(2).getString();
+    run.ended_at = row.getColumn(3).getString();
+    run.environment = {row.getColumn(4).getString(), row.getColumn(5).getString(),
+                       row.getColumn(6).getString(), row.getColumn(7).getString(),
+                       row.getColumn(8).getString()};
+    run.lab = row.getColumn(9).getInt() != 0;
+    run.status = status_column(row.getColumn(10));
+    run.cause = row.getColumn(11).getString();
+    run.owner.host = run.environment.host;
+    run.owner.pid = row.getColumn(12).getInt64();
+    run.owner.process_start = row.getColumn(13).getString();
+    if (stale(run.status, run.owner)) {
+        run.status = model::RunStatus::Interrupted;
+        run.cause = interrupted_cause(run.owner);
+    }
+    return run;
+}
+
 void Store::fail(const SQLite::Exception& e, const std::string& doing) const {
     const int code = e.getExtendedErrorCode();
     if (const auto failure = classify(code))
@@ -870,31 +947,12 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
         const auto uuid = find_run(uuid_or_prefix);
         if (!uuid)
             return std::nullopt;
-        SQLite::Statement find(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
-                                     "pcsclite_version, libccid_version, harness_version, lab, "
-                                     "status, cause, owner_pid, owner_start FROM runs "
-                                     "WHERE uuid = ?");
+        SQLite::Statement find(*db_, "SELECT " + run_columns + " FROM runs WHERE uuid = ?");
         find.bind(1, *uuid);
         if (!find.executeStep())
             return std::nullopt;
-        model::Run run;
+        model::Run run = run_row(find);
         const std::int64_t run_id = find.getColumn(0).getInt64();
-        run.uuid = find.getColumn(1).getString();
-        run.started_at = find.getColumn(2).getString();
-        run.ended_at = find.getColumn(3).getString();
-        run.environment = {find.getColumn(4).getString(), find.getColumn(5).getString(),
-                           find.getColumn(6).getString(), find.getColumn(7).getString(),
-                           find.getColumn(8).getString()};
-        run.lab = find.getColumn(9).getInt() != 0;
-        run.status = status_column(find.getColumn(10));
-        run.cause = find.getColumn(11).getString();
-        run.owner.host = run.environment.host;
-        run.owner.pid = find.getColumn(12).getInt64();
-        run.owner.process_start = find.getColumn(13).getString();
-        if (stale(run.status, run.owner)) {
-            run.status = model::RunStatus::Interrupted;
-            run.cause = interrupted_cause(run.owner);
-        }
 
         SQLite::Statement suites(*db_, "SELECT suite_id, content_hash FROM run_suites WHERE "
                                        "run_id = ? ORDER BY suite_id");
@@ -915,27 +973,8 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
             model::Session session;
             session.status = status_column(sessions.getColumn(1));
             session.cause = sessions.getColumn(2).getString();
-            auto& r = session.reader;
-            r.pcsc_name = sessions.getColumn(3).getString();
-            r.vid = column_optional<std::uint16_t>(sessions.getColumn(4));
-            r.pid = column_optional<std::uint16_t>(sessions.getColumn(5));
-            r.bcd_device = column_optional<std::uint16_t>(sessions.getColumn(6));
-            r.manufacturer = sessions.getColumn(7).getString();
-            r.product = sessions.getColumn(8).getString();
-            r.serial = sessions.getColumn(9).getString();
-            r.driver = sessions.getColumn(10).getString();
-            r.reader_model = sessions.getColumn(11).getString();
-            r.ccid_descriptor = column_blob(sessions.getColumn(12));
-            r.descriptor_findings_json = sessions.getColumn(13).getString();
-            if (!sessions.getColumn(14).isNull()) {
-                auto& c = session.card;
-                c.card_id = sessions.getColumn(14).getString();
-                c.card_type = sessions.getColumn(15).getString();
-                c.interface = sessions.getColumn(16).getString();
-                c.atr = column_blob(sessions.getColumn(17));
-                c.emulated = sessions.getColumn(18).getInt() != 0;
-                c.test_card = sessions.getColumn(19).getInt() != 0;
-            }
+            session.reader = reader_row(sessions, 3);
+            session.card = card_row(sessions, 14);
             session.failure = failure_column(sessions.getColumn(20));
             session.suites = load_suites(sessions.getColumn(0).getInt64());
             run.sessions.push_back(std::move(session));
@@ -948,15 +987,7 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
                                        "ORDER BY seq");
         verdicts.bind(1, run_id);
         while (verdicts.executeStep()) {
-            model::Verdict v{verdicts.getColumn(1).getString(),
-                             verdicts.getColumn(2).getString(),
-                             verdicts.getColumn(3).getString(),
-                             verdicts.getColumn(4).getString(),
-                             model::compatibility_from(verdicts.getColumn(5).getString())
-                                 .value_or(model::Compatibility::Untested),
-                             verdicts.getColumn(6).getString(),
-                             verdicts.getColumn(7).getString(),
-                             {}};
+            model::Verdict v = verdict_row(verdicts, 1);
             causes.reset();
             causes.bind(1, verdicts.getColumn(0).getInt64());
             while (causes.executeStep())
@@ -1086,30 +1117,12 @@ std::vector<model::RunHeader> Store::run_headers(const QueryScope& scope) const 
         };
         std::vector<model::RunHeader> out;
         std::map<std::int64_t, std::size_t> index; // run row id → out
-        SQLite::Statement runs(*db_, "SELECT id, uuid, started_at, ended_at, host, os, "
-                                     "pcsclite_version, libccid_version, harness_version, lab, "
-                                     "status, cause, owner_pid, owner_start FROM runs WHERE " +
+        SQLite::Statement runs(*db_, "SELECT " + run_columns + " FROM runs WHERE " +
                                          in_scope("id") + " ORDER BY id");
         bind_scope(runs);
         while (runs.executeStep()) {
             model::RunHeader h;
-            model::Run& run = h.run;
-            run.uuid = runs.getColumn(1).getString();
-            run.started_at = runs.getColumn(2).getString();
-            run.ended_at = runs.getColumn(3).getString();
-            run.environment = {runs.getColumn(4).getString(), runs.getColumn(5).getString(),
-                               runs.getColumn(6).getString(), runs.getColumn(7).getString(),
-                               runs.getColumn(8).getString()};
-            run.lab = runs.getColumn(9).getInt() != 0;
-            run.status = status_column(runs.getColumn(10));
-            run.cause = runs.getColumn(11).getString();
-            run.owner.host = run.environment.host;
-            run.owner.pid = runs.getColumn(12).getInt64();
-            run.owner.process_start = runs.getColumn(13).getString();
-            if (stale(run.status, run.owner)) {
-                run.status = model::RunStatus::Interrupted;
-                run.cause = interrupted_cause(run.owner);
-            }
+            h.run = run_row(runs);
             index.emplace(runs.getColumn(0).getInt64(), out.size());
             out.push_back(std::move(h));
         }
@@ -1128,20 +1141,8 @@ std::vector<model::RunHeader> Store::run_headers(const QueryScope& scope) const 
                                          "manufacturer, product, serial, driver, reader_model, "
                                          "ccid_descriptor, descriptor_findings FROM readers");
         while (reader_q.executeStep()) {
-            model::ReaderIdentity r;
-            r.pcsc_name = reader_q.getColumn(1).getString();
-            r.vid = column_optional<std::uint16_t>(reader_q.getColumn(2));
-            r.pid = column_optional<std::uint16_t>(reader_q.getColumn(3));
-            r.bcd_device = column_optional<std::uint16_t>(reader_q.getColumn(4));
-            r.manufacturer = reader_q.getColumn(5).getString();
-            r.product = reader_q.getColumn(6).getString();
-            r.serial = reader_q.getColumn(7).getString();
-            r.driver = reader_q.getColumn(8).getString();
-            r.reader_model = reader_q.getColumn(9).getString();
-            r.ccid_descriptor = column_blob(reader_q.getColumn(10));
-            r.descriptor_findings_json = reader_q.getColumn(11).getString();
             readers.emplace(reader_q.getColumn(0).getInt64(),
-                            std::make_shared<const model::ReaderIdentity>(std::move(r)));
+                            std::make_shared<const model::ReaderIdentity>(reader_row(reader_q, 1)));
         }
 
         SQLite::Statement sessions(
@@ -1160,15 +1161,7 @@ std::vector<model::RunHeader> Store::run_headers(const QueryScope& scope) const 
             h.status = status_column(sessions.getColumn(2));
             h.cause = sessions.getColumn(3).getString();
             h.reader = reader->second;
-            if (!sessions.getColumn(5).isNull()) {
-                auto& c = h.card;
-                c.card_id = sessions.getColumn(5).getString();
-                c.card_type = sessions.getColumn(6).getString();
-                c.interface = sessions.getColumn(7).getString();
-                c.atr = column_blob(sessions.getColumn(8));
-                c.emulated = sessions.getColumn(9).getInt() != 0;
-                c.test_card = sessions.getColumn(10).getInt() != 0;
-            }
+            h.card = card_row(sessions, 5);
             h.failure = failure_column(sessions.getColumn(11));
             out[it->second].sessions.push_back(std::move(h));
         }
@@ -1186,16 +1179,7 @@ std::vector<model::RunHeader> Store::run_headers(const QueryScope& scope) const 
             auto& list = out[it->second].run.verdicts;
             verdict_at.emplace(verdicts.getColumn(0).getInt64(),
                                std::make_pair(it->second, list.size()));
-            list.push_back(
-                model::Verdict{verdicts.getColumn(2).getString(),
-                               verdicts.getColumn(3).getString(),
-                               verdicts.getColumn(4).getString(),
-                               verdicts.getColumn(5).getString(),
-                               model::compatibility_from(verdicts.getColumn(6).getString())
-                                   .value_or(model::Compatibility::Untested),
-                               verdicts.getColumn(7).getString(),
-                               verdicts.getColumn(8).getString(),
-                               {}});
+            list.push_back(verdict_row(verdicts, 2));
         }
         SQLite::Statement causes(*db_, "SELECT vc.verdict_id, vc.code FROM verdict_causes vc "
                                        "JOIN verdicts v ON v.id = vc.verdict_id WHERE " +

@@ -28,6 +28,7 @@
 namespace SQLite {
 class Database;
 class Exception;
+class Statement;
 } // namespace SQLite
 
 namespace harness::store {
@@ -158,6 +159,8 @@ private:
     void migrate();
     std::vector<model::SuiteResult> load_suites(std::int64_t session_id) const;
     bool stale(model::RunStatus status, const model::RunOwner& owner) const;
+    // A row of `SELECT <run_columns> FROM runs`, a stale "running" run shown as interrupted.
+    model::Run run_row(const SQLite::Statement& row) const;
     [[noreturn]] void fail(const SQLite::Exception& e, const std::string& doing) const;
 
     std::string path_;
