@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <fmt/core.h>
+#include <sstream>
 
 namespace harness::cli {
 
@@ -13,6 +14,16 @@ CLI::Option* add_jobs_option(CLI::App& command, int& jobs, const std::string& de
     return command.add_option("--jobs", jobs, description)
         ->check(CLI::Range(1, max_jobs))
         ->type_name("N");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (!item.empty())
+            out.push_back(item);
+    return out;
 }
 
 int run(int argc, char** argv) {

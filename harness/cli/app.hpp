@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace harness::cli {
 
@@ -20,5 +21,8 @@ int run(int argc, char** argv);
 // with its own message); 0 in `jobs` means "not given" (the command's default).
 inline constexpr int max_jobs = 64;
 CLI::Option* add_jobs_option(CLI::App& command, int& jobs, const std::string& description);
+
+// A comma-separated option value ("mynumber,juki"): its items, empty ones dropped.
+std::vector<std::string> split_list(const std::string& text);
 
 } // namespace harness::cli

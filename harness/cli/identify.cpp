@@ -4,6 +4,7 @@
 #include "backends/pcsc/pcsc_channel.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_common.hpp"
+#include "cli/reader_choice.hpp"
 #include "io/paths.hpp"
 #include "io/station.hpp"
 #include "model/card_identity.hpp"
@@ -105,19 +106,7 @@ model::CardIdentity failed_identity(const std::string& reader, const pcsc::Reade
 
 int run_identify(const IdentifyOptions& options) {
     pcsc::Context context; // EnvironmentFailure (exit 3) when pcscd cannot be reached
-    std::vector<std::string> readers = context.list_readers();
-    if (readers.empty())
-        throw EnvironmentError("no PC/SC readers found: plug a reader in (pcscd lists none)");
-    if (!options.reader.empty()) {
-        if (std::ranges::find(readers, options.reader) == readers.end()) {
-            std::string available;
-            for (const auto& r : readers)
-                available += fmt::format("\n  {}", r);
-            throw UsageError(fmt::format("unknown reader \"{}\"; available readers:{}",
-                                         options.reader, available));
-        }
-        readers = {options.reader};
-    }
+    const std::vector<std::string> readers = listed_readers(context, options.reader);
 
     std::optional<io::StationKey> key; // loaded on the first card (station state, not the DB)
     std::vector<model::CardIdentity> identities;

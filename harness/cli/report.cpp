@@ -33,6 +33,20 @@ struct ReportOptions {
     std::string firmware; // --view certificate: bcdDevice
 };
 
+// The runs the options select (--db, --station, --latest or --run, --include-survey) as the one
+// report model, with a warning on stderr for runs that did not finish.
+report::ReportModel selected_model(const ReportOptions& o) {
+    const auto selection = !o.run.empty() ? report::Selection::Run
+                           : o.latest     ? report::Selection::Latest
+                                          : report::Selection::Newest;
+    ReportSources sources{o.dbs, o.station, o.include_survey};
+    if (sources.dbs.empty())
+        sources.dbs.push_back(io::paths::default_database().string());
+    auto model = report_from_sources(sources, selection, o.run);
+    warn_incomplete_runs(model, sources_label(sources));
+    return model;
+}
+
 // `--view survey`: the driver-level survey's own page (HTML, CSV or JSON).
 int survey_view_command(const ReportOptions& o) {
     if (o.dbs.size() > 1 || !o.station.empty() ||
@@ -73,14 +87,7 @@ int certificate_command(const ReportOptions& o) {
     const auto lang = report::lang_from(resolve_lang(o.lang, "ja"));
     if (!lang)
         throw UsageError("--lang must be ja or en");
-    const auto selection = !o.run.empty() ? report::Selection::Run
-                           : o.latest     ? report::Selection::Latest
-                                          : report::Selection::Newest;
-    ReportSources sources{o.dbs, o.station, o.include_survey};
-    if (sources.dbs.empty())
-        sources.dbs.push_back(io::paths::default_database().string());
-    const auto model = report_from_sources(sources, selection, o.run);
-    warn_incomplete_runs(model, sources_label(sources));
+    const auto model = selected_model(o);
     const auto readers = report::certificate_readers(model, query);
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -118,14 +125,7 @@ int report_command(const ReportOptions& o) {
         throw UsageError("--lang must be ja or en");
     if (o.latest && !o.run.empty())
         throw UsageError("--latest and --run exclude each other");
-    const auto selection = !o.run.empty() ? report::Selection::Run
-                           : o.latest     ? report::Selection::Latest
-                                          : report::Selection::Newest;
-    ReportSources sources{o.dbs, o.station, o.include_survey};
-    if (sources.dbs.empty())
-        sources.dbs.push_back(io::paths::default_database().string());
-    const auto model = report_from_sources(sources, selection, o.run);
-    warn_incomplete_runs(model, sources_label(sources));
+    const auto model = selected_model(o);
 
     std::string text;
     std::string ext;

@@ -11,6 +11,7 @@
 #include "cli/lab_ccid.hpp"
 #include "cli/lab_spec.hpp"
 #include "cli/progress_board.hpp"
+#include "cli/reader_choice.hpp"
 #include "cli/run_ids.hpp"
 #include "cli/run_lab_view.hpp"
 #include "cli/run_output.hpp"
@@ -25,6 +26,7 @@
 #include "services/identify/identify.hpp"
 #include "services/store/store.hpp"
 #include "services/suite/loader.hpp"
+#include "services/suite/pin_source.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -35,7 +37,6 @@
 #include <memory>
 #include <openssl/crypto.h>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -86,16 +87,6 @@ SuiteSet load_suites(const std::vector<std::string>& requested) {
         set.loaded.emplace(id, suite::load_shipped_suite(id)); // UsageError for unknown ids
     }
     return set;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-        if (!item.empty())
-            out.push_back(item);
-    return out;
 }
 
 // Where the run locks of these readers live: the lab's folder, or the station state folder for
@@ -188,25 +179,10 @@ int run_command(const RunOptions& options) {
     }
 
     pcsc::Context context; // exit 3 when pcscd cannot be reached
-    std::vector<std::string> readers = context.list_readers();
-    if (readers.empty())
-        throw EnvironmentError("no PC/SC readers found: plug a reader in (pcscd lists none)");
-    if (!options.reader.empty()) {
-        if (std::find(readers.begin(), readers.end(), options.reader) == readers.end()) {
-            std::string available;
-            for (const auto& r : readers)
-                available += fmt::format("\n  {}", r);
-            throw UsageError(fmt::format("unknown reader \"{}\"; available readers:{}",
-                                         options.reader, available));
-        }
-        readers = {options.reader};
-    } else if (!options.all && readers.size() > 1) {
-        std::string available;
-        for (const auto& r : readers)
-            available += fmt::format("\n  {}", r);
+    const std::vector<std::string> readers = listed_readers(context, options.reader);
+    if (options.reader.empty() && !options.all && readers.size() > 1)
         throw UsageError(fmt::format("{} readers: choose one with --reader NAME, or --all:{}",
-                                     readers.size(), available));
-    }
+                                     readers.size(), reader_list(readers)));
 
     // One run at a time per reader (and so per lab): taken before any session starts; a second
     // run exits 3 here, naming the holder.

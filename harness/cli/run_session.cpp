@@ -300,16 +300,10 @@ void run_session(RunShared& shared, pcsc::Context& context, const std::string& r
     outcome.card.atr = status.atr;
     session.card.atr = status.atr;
 
-    std::unique_ptr<pcsc::PcscChannel> channel;
-    try {
-        channel = std::make_unique<pcsc::PcscChannel>(context, reader, pcsc::ShareMode::Shared);
-    } catch (const io::TransportError& e) {
-        outcome.connect_failure = io::kind_of(e);
-        outcome.connect_error = e.what();
-    } catch (const pcsc::PcscError& e) {
-        outcome.connect_failure = model::FailureKind::TransportOther;
-        outcome.connect_error = e.what();
-    }
+    pcsc::Connection connection = pcsc::connect_channel(context, reader);
+    std::unique_ptr<pcsc::PcscChannel> channel = std::move(connection.channel);
+    outcome.connect_failure = connection.failure;
+    outcome.connect_error = connection.error;
     if (!channel) {
         session.status = model::RunStatus::Complete; // a failed connect is a result
         session.cause = "connect failed: " + outcome.connect_error;

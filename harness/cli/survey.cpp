@@ -30,7 +30,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,16 +57,6 @@ struct SurveyOptions {
 std::atomic<bool> survey_cancel{false};
 extern "C" void on_survey_signal(int) {
     survey_cancel = true;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-        if (!item.empty())
-            out.push_back(item);
-    return out;
 }
 
 std::string duration_text(double seconds) {

@@ -1,5 +1,8 @@
 #include "backends/pcsc/pcsc_channel.hpp"
 
+#include "backends/pcsc/pcsc_error.hpp"
+#include "io/failure_kind.hpp"
+
 #include <fmt/core.h>
 
 namespace harness::pcsc {
@@ -44,6 +47,20 @@ void PcscChannel::end_transaction() {
 
 void PcscChannel::refresh_atr() {
     atr_ = card_.status().atr;
+}
+
+Connection connect_channel(const Context& context, const std::string& reader, ShareMode mode) {
+    Connection out;
+    try {
+        out.channel = std::make_unique<PcscChannel>(context, reader, mode);
+    } catch (const io::TransportError& e) {
+        out.failure = io::kind_of(e);
+        out.error = e.what();
+    } catch (const PcscError& e) {
+        out.failure = model::FailureKind::TransportOther;
+        out.error = e.what();
+    }
+    return out;
 }
 
 } // namespace harness::pcsc

@@ -8,7 +8,10 @@
 #include "backends/pcsc/card.hpp"
 #include "backends/pcsc/context.hpp"
 #include "io/card_channel.hpp"
+#include "model/run.hpp"
 
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace harness::pcsc {
@@ -37,5 +40,16 @@ private:
     Bytes atr_;
     int transaction_depth_ = 0;
 };
+
+// A channel to the card in `reader`, or why there is none: the typed failure (io::kind_of of a
+// TransportError; TransportOther for any other PC/SC error) and its text. What `run` and `survey`
+// put in plan::Outcome::connect_failure / connect_error.
+struct Connection {
+    std::unique_ptr<PcscChannel> channel;
+    std::optional<model::FailureKind> failure;
+    std::string error;
+};
+Connection connect_channel(const Context& context, const std::string& reader,
+                           ShareMode mode = ShareMode::Shared);
 
 } // namespace harness::pcsc

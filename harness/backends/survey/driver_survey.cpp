@@ -717,15 +717,10 @@ DriverSurvey::Impl::run_cell(const Task& task, const survey::PlannedCell& planne
         const auto status = context.status_of(reader);
         outcome.card.atr = status.atr;
         session.card.atr = status.atr;
-        try {
-            channel = std::make_unique<pcsc::PcscChannel>(context, reader, pcsc::ShareMode::Shared);
-        } catch (const io::TransportError& e) {
-            outcome.connect_failure = io::kind_of(e);
-            outcome.connect_error = e.what();
-        } catch (const pcsc::PcscError& e) {
-            outcome.connect_failure = model::FailureKind::TransportOther;
-            outcome.connect_error = e.what();
-        }
+        pcsc::Connection connection = pcsc::connect_channel(context, reader);
+        channel = std::move(connection.channel);
+        outcome.connect_failure = connection.failure;
+        outcome.connect_error = connection.error;
         if (!channel)
             session.cause = "connect failed: " + outcome.connect_error;
     }
