@@ -1,5 +1,7 @@
 #include "cli/run_output.hpp"
 
+#include "model/json.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -7,9 +9,47 @@ namespace harness::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using model::hex16_json;
 
-Json failure_json(model::FailureKind kind) {
-    return kind == model::FailureKind::None ? Json() : Json(model::to_string(kind));
+// A step as `run --json` summarises it (the whole record is in the database and the report's
+// JSON export: model::to_json(StepResult)).
+Json step_summary_json(const model::StepResult& st) {
+    return Json{{"id", st.step_id},
+                {"group", st.group},
+                {"title", st.title_en},
+                {"action", st.action},
+                {"verdict", Json(st.verdict)},
+                {"reason", st.reason_en},
+                {"reason_ja", st.reason_ja},
+                {"sw", hex16_json(st.sw)},
+                {"duration_us", st.duration_us},
+                {"failure", Json(st.failure)},
+                {"exchanges", st.exchanges.size()}};
+}
+
+Json session_json(const model::Session& s, bool stored) {
+    Json suite_results = Json::array();
+    for (const auto& r : s.suites) {
+        Json steps = Json::array();
+        for (const auto& st : r.steps)
+            steps.push_back(step_summary_json(st));
+        suite_results.push_back(Json{{"suite", r.suite.id}, {"steps", steps}});
+    }
+    return Json{{"reader", s.reader.pcsc_name},
+                {"reader_model", s.reader.reader_model},
+                {"vid", hex16_json(s.reader.vid)},
+                {"pid", hex16_json(s.reader.pid)},
+                {"bcd_device", hex16_json(s.reader.bcd_device)},
+                {"card_id", s.card.card_id.empty() ? Json() : Json(s.card.card_id)},
+                {"card_type", s.card.card_type},
+                {"interface", s.card.interface},
+                {"emulated", s.card.emulated},
+                {"test_card", s.card.test_card},
+                {"status", Json(s.status)},
+                {"cause", s.cause},
+                {"failure", Json(s.failure)},
+                {"stored", stored},
+                {"suites", suite_results}};
 }
 
 } // namespace
@@ -17,74 +57,26 @@ Json failure_json(model::FailureKind kind) {
 Json run_json(const model::Run& run, const std::vector<RunResult>& results,
               const std::vector<std::string>& not_reached, std::size_t stored,
               const std::string& store_error) {
-    Json suites = Json::array();
-    for (const auto& s : run.suites)
-        suites.push_back(Json{{"id", s.id}, {"content_hash", s.content_hash}});
     Json sessions = Json::array();
     Json verdicts = Json::array();
     for (const auto& result : results) {
-        const auto& s = result.session;
-        Json suite_results = Json::array();
-        for (const auto& r : s.suites) {
-            Json steps = Json::array();
-            for (const auto& st : r.steps)
-                steps.push_back(Json{{"id", st.step_id},
-                                     {"group", st.group},
-                                     {"title", st.title_en},
-                                     {"action", st.action},
-                                     {"verdict", model::to_string(st.verdict)},
-                                     {"reason", st.reason_en},
-                                     {"reason_ja", st.reason_ja},
-                                     {"sw", st.sw ? Json(fmt::format("{:04X}", *st.sw)) : Json()},
-                                     {"duration_us", st.duration_us},
-                                     {"failure", failure_json(st.failure)},
-                                     {"exchanges", st.exchanges.size()}});
-            suite_results.push_back(Json{{"suite", r.suite.id}, {"steps", steps}});
-        }
-        sessions.push_back(
-            Json{{"reader", s.reader.pcsc_name},
-                 {"reader_model", s.reader.reader_model},
-                 {"vid", s.reader.vid ? Json(fmt::format("{:04X}", *s.reader.vid)) : Json()},
-                 {"pid", s.reader.pid ? Json(fmt::format("{:04X}", *s.reader.pid)) : Json()},
-                 {"bcd_device",
-                  s.reader.bcd_device ? Json(fmt::format("{:04X}", *s.reader.bcd_device)) : Json()},
-                 {"card_id", s.card.card_id.empty() ? Json() : Json(s.card.card_id)},
-                 {"card_type", s.card.card_type},
-                 {"interface", s.card.interface},
-                 {"emulated", s.card.emulated},
-                 {"test_card", s.card.test_card},
-                 {"status", model::to_string(s.status)},
-                 {"cause", s.cause},
-                 {"failure", failure_json(s.failure)},
-                 {"stored", result.stored},
-                 {"suites", suite_results}});
-        const auto& v = result.verdict;
-        verdicts.push_back(Json{{"reader", v.reader},
-                                {"reader_model", v.reader_model},
-                                {"card_type", v.card_type},
-                                {"interface", v.interface},
-                                {"verdict", model::to_string(v.verdict)},
-                                {"diagnosis", v.diagnosis_en},
-                                {"diagnosis_ja", v.diagnosis_ja},
-                                {"causes", v.causes},
-                                {"stored", result.stored}});
+        sessions.push_back(session_json(result.session, result.stored));
+        Json verdict = Json(result.verdict);
+        verdict["stored"] = result.stored;
+        verdicts.push_back(std::move(verdict));
     }
     return Json{{"uuid", run.uuid},
                 {"started_at", run.started_at},
                 {"ended_at", run.ended_at},
-                {"status", model::to_string(run.status)},
+                {"status", Json(run.status)},
                 {"cause", run.cause},
                 {"lab", run.lab},
                 {"owner", Json{{"host", run.owner.host}, {"pid", run.owner.pid}}},
-                {"environment", Json{{"host", run.environment.host},
-                                     {"os", run.environment.os},
-                                     {"pcsclite_version", run.environment.pcsclite_version},
-                                     {"libccid_version", run.environment.libccid_version},
-                                     {"harness_version", run.environment.harness_version}}},
+                {"environment", Json(run.environment)},
                 {"stored_sessions", stored},
                 {"not_run", not_reached},
                 {"store_error", store_error.empty() ? Json() : Json(store_error)},
-                {"suites", suites},
+                {"suites", Json(run.suites)},
                 {"sessions", sessions},
                 {"verdicts", verdicts}};
 }

@@ -1,4 +1,6 @@
 // The report model as JSON (schema_version 1) and back: the export `diff` reads as a baseline.
+#include "model/json.hpp"
+
 #include "pure/error.hpp"
 #include "services/report/report.hpp"
 
@@ -10,73 +12,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json sw_json(const std::optional<std::uint16_t>& sw) {
-    if (!sw)
-        return nullptr;
-    return fmt::format("{:04X}", *sw);
-}
-
-Json parsed_or_text(const std::string& text) {
-    if (text.empty())
-        return Json::object();
-    auto j = Json::parse(text, nullptr, false);
-    if (j.is_discarded())
-        return text;
-    return j;
-}
-
-Json suites_json(const std::vector<model::SuiteRef>& suites) {
-    Json a = Json::array();
-    for (const auto& s : suites)
-        a.push_back(Json{{"id", s.id}, {"content_hash", s.content_hash}});
-    return a;
-}
-
-Json env_json(const model::Environment& e) {
-    return Json{{"host", e.host},
-                {"os", e.os},
-                {"pcsclite_version", e.pcsclite_version},
-                {"libccid_version", e.libccid_version},
-                {"harness_version", e.harness_version}};
-}
-
-Json failure_json(model::FailureKind kind) {
-    if (kind == model::FailureKind::None)
-        return nullptr;
-    return model::to_string(kind);
-}
-
-Json step_json(const model::StepResult& s) {
-    Json ex = Json::array();
-    for (const auto& x : s.exchanges)
-        ex.push_back(Json{{"command", x.command},
-                          {"response", x.response},
-                          {"sw", sw_json(x.sw)},
-                          {"duration_us", x.duration_us},
-                          {"note", x.note},
-                          {"failure", failure_json(x.failure)},
-                          {"response_size", x.response_size ? Json(*x.response_size) : Json()}});
-    return Json{{"id", s.step_id},
-                {"group", s.group},
-                {"title_en", s.title_en},
-                {"title_ja", s.title_ja},
-                {"action", s.action},
-                {"verdict", model::to_string(s.verdict)},
-                {"reason_en", s.reason_en},
-                {"reason_ja", s.reason_ja},
-                {"sw", sw_json(s.sw)},
-                {"duration_us", s.duration_us},
-                {"measurements", parsed_or_text(s.measurements_json)},
-                {"failure", failure_json(s.failure)},
-                {"missing", s.missing},
-                {"exchanges", ex}};
-}
-
-Json opt_hex(const std::optional<std::uint16_t>& v) {
-    if (!v)
-        return nullptr;
-    return fmt::format("{:04X}", *v);
-}
+using model::hex16_json;
+using model::parsed_or_text;
 
 // Reading back: every field has a default, so older or hand-trimmed exports still load.
 struct Reader {
@@ -224,8 +161,8 @@ std::string render_json(const ReportModel& m) {
                             {"status", model::to_string(r.status)},
                             {"cause", r.cause},
                             {"lab", r.lab},
-                            {"environment", env_json(r.environment)},
-                            {"suites", suites_json(r.suites)}});
+                            {"environment", Json(r.environment)},
+                            {"suites", Json(r.suites)}});
     Json readers = Json::array();
     for (const auto& row : m.readers) {
         Json cells = Json::array();
@@ -239,7 +176,7 @@ std::string render_json(const ReportModel& m) {
                       {"causes", c.causes},
                       {"tested_at", c.tested_at},
                       {"run_uuid", c.run_uuid},
-                      {"suites", suites_json(c.suites)},
+                      {"suites", Json(c.suites)},
                       {"step_counts", Json{{"pass", c.steps.pass},
                                            {"fail", c.steps.fail},
                                            {"skip", c.steps.skip},
@@ -250,7 +187,7 @@ std::string render_json(const ReportModel& m) {
                 for (const auto& s : c.session->suites) {
                     Json steps = Json::array();
                     for (const auto& st : s.steps)
-                        steps.push_back(step_json(st));
+                        steps.push_back(Json(st));
                     suites.push_back(Json{{"id", s.suite.id},
                                           {"content_hash", s.suite.content_hash},
                                           {"steps", steps}});
@@ -260,7 +197,7 @@ std::string render_json(const ReportModel& m) {
                                        {"test_card", c.session->test_card},
                                        {"status", model::to_string(c.session->status)},
                                        {"cause", c.session->cause},
-                                       {"failure", failure_json(c.session->failure)},
+                                       {"failure", Json(c.session->failure)},
                                        {"suites", suites}};
             } else {
                 cell["session"] = nullptr;
@@ -271,9 +208,9 @@ std::string render_json(const ReportModel& m) {
             Json{{"key", row.key},
                  {"maker", row.maker},
                  {"model", row.model},
-                 {"vid", opt_hex(row.vid)},
-                 {"pid", opt_hex(row.pid)},
-                 {"bcd_device", opt_hex(row.bcd_device)},
+                 {"vid", hex16_json(row.vid)},
+                 {"pid", hex16_json(row.pid)},
+                 {"bcd_device", hex16_json(row.bcd_device)},
                  {"firmware", row.firmware()},
                  {"driver", row.driver},
                  {"pcsc_name", row.pcsc_name},
@@ -282,7 +219,7 @@ std::string render_json(const ReportModel& m) {
                  {"ccid_descriptor", row.ccid_descriptor},
                  {"descriptor_findings", parsed_or_text(row.descriptor_findings_json)},
                  {"environment_run", row.environment_run},
-                 {"environment", env_json(row.environment)},
+                 {"environment", Json(row.environment)},
                  {"cells", cells}});
     }
     const Json doc{{"schema_version", schema_version},
