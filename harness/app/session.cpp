@@ -1,5 +1,6 @@
 #include "app/session.hpp"
 
+#include "pure/apdu.hpp"
 #include "services/identify/identify.hpp"
 
 #include <algorithm>
@@ -86,10 +87,8 @@ bool answers_transport_aid(io::CardChannel& channel) {
     if (it == vars.end())
         return false;
     try {
-        Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(it->second.size())};
-        select.insert(select.end(), it->second.begin(), it->second.end());
-        const Bytes answer = channel.transmit(select);
-        return answer.size() >= 2 && answer[answer.size() - 2] == 0x90 && answer.back() == 0;
+        const Bytes answer = channel.transmit(apdu::encode(apdu::select_aid(it->second)));
+        return apdu::sw_of(answer) == 0x9000;
     } catch (const Error&) {
         return false;
     }

@@ -317,9 +317,7 @@ std::optional<std::size_t> Response::exact_le() const {
 }
 
 std::optional<unsigned> Response::retry_count() const {
-    if (sw1 != 0x63 || (sw2 & 0xF0) != 0xC0)
-        return std::nullopt;
-    return static_cast<unsigned>(sw2 & 0x0F);
+    return apdu::retry_count(sw());
 }
 
 Bytes Response::encode() const {
@@ -364,6 +362,22 @@ ResponseParseResult parse_response(ByteView bytes) {
                                 response.data.size())));
     result.response = std::move(response);
     return result;
+}
+
+std::uint16_t sw_of(ByteView response) {
+    if (response.size() < 2)
+        return 0;
+    return static_cast<std::uint16_t>((response[response.size() - 2] << 8) | response.back());
+}
+
+ByteView data_of(ByteView response) {
+    return response.size() < 2 ? ByteView{} : response.first(response.size() - 2);
+}
+
+std::optional<unsigned> retry_count(std::uint16_t sw) {
+    if ((sw & 0xFFF0) != 0x63C0)
+        return std::nullopt;
+    return static_cast<unsigned>(sw & 0x0F);
 }
 
 } // namespace harness::apdu

@@ -101,4 +101,12 @@ struct ResponseParseResult {
 
 ResponseParseResult parse_response(ByteView bytes);
 
+// A raw response as a channel returns it (data, then SW1 SW2). The status word of its last two
+// bytes (0 when it is shorter: no status word), and the data before them.
+std::uint16_t sw_of(ByteView response);
+ByteView data_of(ByteView response);
+// 63Cx: the tries (or counter) left that a status word reports (ISO 7816-4 §5.1.3, VERIFY
+// §11.5.6); nullopt for any other status word.
+std::optional<unsigned> retry_count(std::uint16_t sw);
+
 } // namespace harness::apdu

@@ -35,10 +35,16 @@ std::string tries_ja(std::optional<int> tries) {
     return tries ? fmt::format("残り試行回数 {} 回", *tries) : std::string("残り試行回数は不明");
 }
 
-std::uint16_t sw_of(ByteView response) {
-    if (response.size() < 2)
+using apdu::sw_of; // a raw response's status word (pure/apdu)
+
+// The tries a VERIFY's status word reports: 63Cx (apdu::retry_count), or none left when the PIN
+// is blocked (6983 authentication method blocked, 6984 reference data not usable).
+std::optional<int> tries_reported(std::uint16_t sw) {
+    if (const auto count = apdu::retry_count(sw))
+        return static_cast<int>(*count);
+    if (sw == 0x6984 || sw == 0x6983)
         return 0;
-    return static_cast<std::uint16_t>((response[response.size() - 2] << 8) | response.back());
+    return std::nullopt;
 }
 
 } // namespace
@@ -332,11 +338,7 @@ Bytes PinGuard::guarded(ByteView command, const PinCommand& pin_command) {
     const Bytes answer =
         send(query, "PIN guard: retry counter query (case-1 VERIFY, no try spent)");
     const std::uint16_t query_sw = sw_of(answer);
-    std::optional<int> tries;
-    if ((query_sw & 0xFFF0) == 0x63C0)
-        tries = query_sw & 0x0F;
-    else if (query_sw == 0x6984 || query_sw == 0x6983)
-        tries = 0;
+    const std::optional<int> tries = tries_reported(query_sw);
     if (tries)
         state_.tries_left[*pin] = *tries;
     if (why_en)
@@ -367,11 +369,7 @@ Bytes PinGuard::guarded(ByteView command, const PinCommand& pin_command) {
     const std::uint16_t sw = sw_of(result);
     if (sw == 0x9000)
         return result;
-    std::optional<int> left;
-    if ((sw & 0xFFF0) == 0x63C0)
-        left = sw & 0x0F;
-    else if (sw == 0x6984 || sw == 0x6983)
-        left = 0;
+    const std::optional<int> left = tries_reported(sw);
     remember_failure(*pin, fmt::format("SW {:04X}", sw), memory_note);
     if (left)
         state_.tries_left[*pin] = *left;

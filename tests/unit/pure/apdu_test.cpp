@@ -383,6 +383,12 @@ BOOST_AUTO_TEST_CASE(responses_parse_with_status_word_helpers) {
         BOOST_TEST((r.bytes_available() == row.available), row.hex);
         BOOST_TEST((r.exact_le() == row.exact_le), row.hex);
         BOOST_TEST((r.retry_count() == row.retries), row.hex);
+        // The free functions over the raw bytes agree with the parsed response.
+        BOOST_TEST(apdu::sw_of(h(row.hex)) == row.sw, row.hex);
+        BOOST_TEST((apdu::retry_count(row.sw) == row.retries), row.hex);
+        const Bytes raw = h(row.hex);
+        const ByteView data = apdu::data_of(raw);
+        BOOST_TEST(Bytes(data.begin(), data.end()) == r.data, row.hex);
         BOOST_TEST(r.encode() == h(row.hex), row.hex);
         BOOST_TEST(parsed.findings.empty(), row.hex);
     }
@@ -430,4 +436,14 @@ BOOST_AUTO_TEST_CASE(case_names_are_stable) {
     BOOST_TEST(std::string(apdu::to_string(Case::Invalid)) == "invalid");
     BOOST_TEST(!apdu::is_extended(Case::Case4S));
     BOOST_TEST(apdu::is_extended(Case::Case2E));
+}
+
+BOOST_AUTO_TEST_CASE(raw_response_without_a_status_word) {
+    // Fewer than two bytes: no status word (0) and no data, never a read past the end.
+    for (const char* text : {"", "90"}) {
+        BOOST_TEST(apdu::sw_of(h(text)) == 0, text);
+        BOOST_TEST(apdu::data_of(h(text)).empty(), text);
+    }
+    BOOST_TEST(apdu::sw_of(h("90 00")) == 0x9000);
+    BOOST_TEST(apdu::data_of(h("90 00")).empty());
 }
