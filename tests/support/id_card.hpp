@@ -6,6 +6,7 @@
 #include "io/virtual_card.hpp"
 #include "pure/bytes.hpp"
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -50,11 +51,6 @@ struct TestCertificate {
 
 namespace detail {
 
-template <typename T, void (*Free)(T*)>
-struct OsslDeleter {
-    void operator()(T* p) const { Free(p); }
-};
-
 inline void check(bool ok, const char* what) {
     if (!ok)
         throw std::runtime_error(std::string("OpenSSL failed: ") + what);
@@ -62,8 +58,7 @@ inline void check(bool ok, const char* what) {
 
 inline EVP_PKEY* test_key() {
     // One RSA-2048 key per process (a real authentication certificate is RSA-2048, ~1.3 KB).
-    static std::unique_ptr<EVP_PKEY, OsslDeleter<EVP_PKEY, EVP_PKEY_free>> key{
-        EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})};
+    static openssl::PkeyPtr key{EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})};
     check(key != nullptr, "RSA key generation");
     return key.get();
 }
@@ -79,7 +74,7 @@ inline void add_name_entry(X509_NAME* name, const char* field, const std::string
 
 // A DER X.509 certificate shaped like a JPKI authentication certificate (issuer O=JPKI, …).
 inline Bytes make_test_certificate(const TestCertificate& spec) {
-    std::unique_ptr<X509, detail::OsslDeleter<X509, X509_free>> cert{X509_new()};
+    openssl::X509Ptr cert{X509_new()};
     detail::check(cert != nullptr, "X509_new");
     detail::check(X509_set_version(cert.get(), 2) == 1, "X509_set_version");
     detail::check(ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), spec.serial) == 1,
@@ -88,14 +83,12 @@ inline Bytes make_test_certificate(const TestCertificate& spec) {
     detail::check(X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * 365 * 5) !=
                       nullptr,
                   "notAfter");
-    std::unique_ptr<X509_NAME, detail::OsslDeleter<X509_NAME, X509_NAME_free>> issuer{
-        X509_NAME_new()};
+    openssl::X509NamePtr issuer{X509_NAME_new()};
     detail::add_name_entry(issuer.get(), "C", "JP");
     detail::add_name_entry(issuer.get(), "O", "JPKI");
     detail::add_name_entry(issuer.get(), "OU", "JPKI for user authentication");
     detail::add_name_entry(issuer.get(), "OU", spec.issuer_cn);
-    std::unique_ptr<X509_NAME, detail::OsslDeleter<X509_NAME, X509_NAME_free>> subject{
-        X509_NAME_new()};
+    openssl::X509NamePtr subject{X509_NAME_new()};
     detail::add_name_entry(subject.get(), "C", "JP");
     detail::add_name_entry(subject.get(), "CN", spec.subject_cn);
     detail::check(X509_set_issuer_name(cert.get(), issuer.get()) == 1, "issuer");

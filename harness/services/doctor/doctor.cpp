@@ -1,5 +1,6 @@
 #include "services/doctor/doctor.hpp"
 
+#include "io/csv.hpp"
 #include "pure/error.hpp"
 
 #include <algorithm>
@@ -506,7 +507,8 @@ std::vector<FirmwareMinimum> parse_firmware_minimums(const std::string& text,
     std::size_t number = 0;
     bool header = false;
     const auto fail = [&](std::size_t column, const std::string& what) {
-        return ConfigError(fmt::format("{}:{}:{}: expected {}", source, number, column, what));
+        return ConfigError(
+            fmt::format("{}: expected {}", io::csv::to_string({source, number, column}), what));
     };
     const auto hex16 = [&](const std::string& field, std::size_t column,
                            const char* what) -> std::uint16_t {
@@ -555,8 +557,8 @@ std::vector<FirmwareMinimum> parse_firmware_minimums(const std::string& text,
         out.push_back(std::move(m));
     }
     if (!header)
-        throw ConfigError(
-            fmt::format("{}:1:1: expected the header row vid,pid,min_bcd_device,name", source));
+        throw ConfigError(fmt::format("{}: expected the header row vid,pid,min_bcd_device,name",
+                                      io::csv::to_string({source, 1, 1})));
     return out;
 }
 

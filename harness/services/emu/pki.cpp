@@ -2,6 +2,7 @@
 
 #include "pure/bytes.hpp"
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -22,20 +23,8 @@
 namespace harness::emu {
 namespace {
 
-struct KeyFree {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct CertFree {
-    void operator()(X509* p) const { X509_free(p); }
-};
-struct CtxFree {
-    void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct BioFree {
-    void operator()(BIO* p) const { BIO_free(p); }
-};
-using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
-using CertPtr = std::unique_ptr<X509, CertFree>;
+using KeyPtr = openssl::PkeyPtr;
+using CertPtr = openssl::X509Ptr;
 
 // What each certificate is: key size, issuer, validity, role. Dates are fixed: reproducible bytes.
 struct CertDef {
@@ -144,7 +133,7 @@ void make_private(const std::filesystem::path& path, mode_t mode) {
 }
 
 KeyPtr generate_key(int bits) {
-    std::unique_ptr<EVP_PKEY_CTX, CtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+    openssl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
         EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), bits) <= 0)
         openssl_fail("RSA key generation setup");
@@ -155,7 +144,7 @@ KeyPtr generate_key(int bits) {
 }
 
 std::string key_to_pem(EVP_PKEY* key) {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    openssl::BioPtr bio(BIO_new(BIO_s_mem()));
     if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr))
         openssl_fail("PEM_write_bio_PrivateKey");
     char* data = nullptr;
@@ -164,12 +153,12 @@ std::string key_to_pem(EVP_PKEY* key) {
 }
 
 KeyPtr key_from_pem(const Bytes& pem) {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    openssl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
 }
 
 std::string cert_to_pem(X509* cert) {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    openssl::BioPtr bio(BIO_new(BIO_s_mem()));
     if (!PEM_write_bio_X509(bio.get(), cert))
         openssl_fail("PEM_write_bio_X509");
     char* data = nullptr;
@@ -198,15 +187,14 @@ void set_name(X509_NAME* name, const std::vector<std::pair<const char*, std::str
 void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    const openssl::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
     if (!ext)
         openssl_fail(std::string("extension ") + value);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
+    X509_add_ext(cert, ext.get(), -1);
 }
 
 void add_persona_san(X509* cert, const std::vector<std::pair<std::string, std::string>>& san) {
-    GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
+    const openssl::GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
     for (const auto& [oid, value] : san) {
         if (value.empty())
             continue;
@@ -219,10 +207,9 @@ void add_persona_san(X509* cert, const std::vector<std::pair<std::string, std::s
         ASN1_TYPE_set(type, V_ASN1_UTF8STRING, text);
         GENERAL_NAME* name = GENERAL_NAME_new();
         GENERAL_NAME_set0_othername(name, obj, type);
-        sk_GENERAL_NAME_push(names, name);
+        sk_GENERAL_NAME_push(names.get(), name);
     }
-    X509_add1_ext_i2d(cert, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT);
-    GENERAL_NAMES_free(names);
+    X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT);
 }
 
 CertPtr issue(const CertDef& def, PkiStyle style, EVP_PKEY* key, EVP_PKEY* issuer_key,
@@ -267,10 +254,7 @@ std::string fingerprint(PkiStyle style,
     for (const auto& [oid, value] : san)
         text << oid << "=" << value << "\n";
     const std::string s = text.str();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-    return hex::format(ByteView(md, len), hex::Style::Packed);
+    return hex::format(openssl::sha256(bytes_of(s)), hex::Style::Packed);
 }
 
 class DirLock {
@@ -424,7 +408,7 @@ Bytes Pki::sign_pkcs1(const std::string& name, ByteView input) const {
     if (input.size() + 11 > k)
         return {};
     // No digest set: the input is padded as-is (PKCS#1 v1.5 type 1), as the card does.
-    std::unique_ptr<EVP_PKEY_CTX, CtxFree> ctx(EVP_PKEY_CTX_new(key, nullptr));
+    openssl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) <= 0 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0)
         openssl_fail("EVP_PKEY_sign_init");

@@ -3,14 +3,13 @@
 #include "pure/apdu.hpp"
 #include "pure/atr.hpp"
 #include "pure/card_interface.hpp"
+#include "pure/openssl.hpp"
 #include "pure/status_words.hpp"
 
 #include <algorithm>
 #include <array>
 #include <fmt/core.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <string_view>
 
 namespace harness::identify {
@@ -306,15 +305,11 @@ std::string card_id_of(const io::StationKey& key, std::string_view prefix, std::
     message.insert(message.end(), label.begin(), label.end());
     message.push_back(0);
     message.insert(message.end(), material.begin(), material.end());
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    const bool ok = !key.bytes.empty() &&
-                    HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
-                         message.data(), message.size(), digest.data(), &length) != nullptr;
+    const auto digest = openssl::hmac_sha256(key.bytes, message);
     OPENSSL_cleanse(message.data(), message.size());
-    if (!ok || length < card_id_bytes)
+    if (!digest || digest->size() < card_id_bytes)
         throw Error("OpenSSL HMAC-SHA-256 failed while computing the card id");
-    return std::string(prefix) + hex_lower(ByteView(digest.data(), card_id_bytes));
+    return std::string(prefix) + hex_lower(ByteView(digest->data(), card_id_bytes));
 }
 
 const char* type_en(CardType type) {

@@ -3,13 +3,13 @@
 #include "io/csv.hpp"
 #include "io/paths.hpp"
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <openssl/evp.h>
 #include <set>
 #include <sstream>
 
@@ -42,7 +42,7 @@ public:
         : text_(text), file_(std::move(file)) {
         result_suite_.suite.id = std::move(id);
         result_suite_.suite.path = file_;
-        result_suite_.suite.content_hash = sha256_hex(text);
+        result_suite_.suite.content_hash = openssl::sha256_hex(text);
     }
 
     CheckResult run() {
@@ -275,8 +275,7 @@ private:
 } // namespace
 
 std::string LoadError::to_string() const {
-    return location.file + ":" + std::to_string(location.line) + ":" +
-           std::to_string(location.column) + ": " + message;
+    return io::csv::to_string(location) + ": " + message;
 }
 
 CheckResult check_suite_text(std::string_view text, const std::string& file_name,
@@ -308,20 +307,6 @@ LoadedSuite load_suite_text(std::string_view text, const std::string& file_name,
     if (!result.errors.empty())
         throw_errors(result.errors);
     return std::move(*result.suite);
-}
-
-std::string sha256_hex(std::string_view bytes) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
-        throw Error("SHA-256 failed");
-    static constexpr char hex_digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-        out.push_back(hex_digits[digest[i] >> 4]);
-        out.push_back(hex_digits[digest[i] & 0x0F]);
-    }
-    return out;
 }
 
 std::filesystem::path suites_dir() {

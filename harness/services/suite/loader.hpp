@@ -54,9 +54,6 @@ LoadedSuite load_suite_file(const std::filesystem::path& file);
 LoadedSuite load_suite_text(std::string_view text, const std::string& file_name,
                             const std::string& id);
 
-// SHA-256 (lower-case hex) of the bytes.
-std::string sha256_hex(std::string_view bytes);
-
 // profiles/suites: $CARDHARNESS_PROFILES_DIR/suites, else the source tree's profiles/suites.
 std::filesystem::path suites_dir();
 // The shipped suite files (*.csv in suites_dir()), sorted by id.

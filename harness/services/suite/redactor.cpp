@@ -1,6 +1,7 @@
 #include "services/suite/redactor.hpp"
 
 #include "pure/apdu.hpp"
+#include "pure/openssl.hpp"
 #include "services/suite/pin_policy.hpp"
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <cctype>
 #include <fmt/core.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 namespace harness::suite {
 
@@ -117,8 +116,7 @@ void track_selection(Selection& selection, ByteView command, ByteView response) 
         selection = {};
         return;
     }
-    const auto sw = static_cast<std::uint16_t>((response[response.size() - 2] << 8) |
-                                               response[response.size() - 1]);
+    const std::uint16_t sw = apdu::sw_of(response);
     if (!is_ok_or_warning(sw)) {
         if (!plain_interindustry(cla))
             selection = {}; // a proprietary or secured SELECT: its failure semantics are unknown
@@ -246,20 +244,16 @@ Redactor::~Redactor() {
 }
 
 std::string Redactor::compute_marker(ByteView secret) const {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
     Bytes message(marker_domain.begin(), marker_domain.end());
     message.push_back(0);
     message.insert(message.end(), secret.begin(), secret.end());
-    const bool ok = !key_.bytes.empty() &&
-                    HMAC(EVP_sha256(), key_.bytes.data(), static_cast<int>(key_.bytes.size()),
-                         message.data(), message.size(), digest.data(), &length) != nullptr;
+    const auto digest = openssl::hmac_sha256(key_.bytes, message);
     OPENSSL_cleanse(message.data(), message.size());
-    if (!ok || length < 8)
+    if (!digest || digest->size() < 8)
         return fmt::format("<redacted len={}>", secret.size()); // length only
     std::string hex;
     for (std::size_t i = 0; i < 8; ++i)
-        hex += fmt::format("{:02x}", digest[i]);
+        hex += fmt::format("{:02x}", (*digest)[i]);
     return fmt::format("<redacted len={} hmac={}>", secret.size(), hex);
 }
 
@@ -316,7 +310,7 @@ RedactedExchange Redactor::redact(ByteView command, ByteView response,
     }
     const std::string response_hex = hex::format(response);
     if (response.size() > 2 && is_personal(selection, command)) {
-        const ByteView data = response.first(response.size() - 2);
+        const ByteView data = apdu::data_of(response);
         out.response = marker(data) + " " + hex::format(response.last(2));
         out.response_redacted = true;
     } else {

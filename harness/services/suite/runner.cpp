@@ -1,6 +1,8 @@
 #include "services/suite/runner.hpp"
 
+#include "io/csv.hpp"
 #include "pure/apdu.hpp"
+#include "pure/openssl.hpp"
 #include "pure/status_words.hpp"
 #include "pure/tlv.hpp"
 
@@ -27,15 +29,8 @@ constexpr std::size_t max_recorded_exchanges = 200; // then only failures and no
 constexpr std::size_t max_extra_exchanges = 100;
 constexpr int max_follow = 300; // 61xx / 6Cxx follow-ups per command
 
-std::uint16_t sw_of(ByteView response) {
-    if (response.size() < 2)
-        return 0;
-    return static_cast<std::uint16_t>((response[response.size() - 2] << 8) | response.back());
-}
-
-ByteView data_of(ByteView response) {
-    return response.size() < 2 ? ByteView{} : response.first(response.size() - 2);
-}
+using apdu::data_of; // a raw response's data and status word (pure/apdu)
+using apdu::sw_of;
 
 // Failures after which nothing more can reach the card in this session.
 bool aborts_run(model::FailureKind kind) {
@@ -81,6 +76,14 @@ Outcome pass(std::string en, std::string ja) {
 Outcome fail(std::string en, std::string ja) {
     return {StepVerdict::Fail, std::move(en), std::move(ja), std::nullopt, {}};
 }
+
+// A SELECT the card refused: a failure with its status word ("SELECT EF 000A answered SW 6A82").
+Outcome select_refused(std::uint16_t sw, const std::string& what_en, const std::string& what_ja) {
+    Outcome out = fail(fmt::format("SELECT {} answered SW {}", what_en, sw::format(sw)),
+                       fmt::format("{} の SELECT が SW {} を返しました", what_ja, sw::format(sw)));
+    out.sw = sw;
+    return out;
+}
 Outcome skip(std::string en, std::string ja) {
     return {StepVerdict::Skip, std::move(en), std::move(ja), std::nullopt, {}};
 }
@@ -100,23 +103,13 @@ const EVP_MD* md_of(HashAlgorithm hash) {
 }
 
 Bytes digest(HashAlgorithm hash, std::string_view message) {
-    Bytes out(EVP_MAX_MD_SIZE);
-    unsigned int length = 0;
-    if (EVP_Digest(message.data(), message.size(), out.data(), &length, md_of(hash), nullptr) != 1)
-        throw Error("OpenSSL could not hash the message");
-    out.resize(length);
-    return out;
+    return openssl::digest(
+        md_of(hash),
+        ByteView(reinterpret_cast<const std::uint8_t*>(message.data()), message.size()));
 }
 
-struct X509Deleter {
-    void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-
-X509Ptr parse_certificate(const Bytes& der) {
-    const unsigned char* p = der.data();
-    return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-}
+using openssl::parse_certificate;
+using openssl::X509Ptr;
 
 std::string wrong_pin_for(PinName pin, const std::optional<std::string>& supplied) {
     std::string wrong = pin == PinName::Sign ? "WRONG0PW" : "0000";
@@ -348,11 +341,7 @@ Outcome Runner::select_app(const std::string& app) {
         if (sw == 0x9000)
             return pass({}, {});
     }
-    Outcome out =
-        fail(fmt::format("SELECT of the {} application answered SW {}", app, sw::format(sw)),
-             fmt::format("{} AP の SELECT が SW {} を返しました", app, sw::format(sw)));
-    out.sw = sw;
-    return out;
+    return select_refused(sw, fmt::format("of the {} application", app), fmt::format("{} AP", app));
 }
 
 Outcome Runner::select_file(std::uint16_t fid, bool fci) {
@@ -361,11 +350,7 @@ Outcome Runner::select_file(std::uint16_t fid, bool fci) {
     const std::uint16_t sw = sw_of(response);
     if (sw == 0x9000)
         return pass({}, {});
-    Outcome out =
-        fail(fmt::format("SELECT EF {:04X} answered SW {}", fid, sw::format(sw)),
-             fmt::format("EF {:04X} の SELECT が SW {} を返しました", fid, sw::format(sw)));
-    out.sw = sw;
-    return out;
+    return select_refused(sw, fmt::format("EF {:04X}", fid), fmt::format("EF {:04X}", fid));
 }
 
 Outcome Runner::do_apdu(const ApduArgs& a, const StepPlan& plan) {
@@ -585,13 +570,12 @@ Outcome Runner::do_sign(const SignArgs& a, const StepPlan& plan) {
             StepVerdict::Error, fmt::format("variable {} does not hold a DER certificate", a.cert),
             fmt::format("変数 {} は DER 証明書ではありません", a.cert), out.sw, out.measurements};
     EVP_PKEY* key = X509_get0_pubkey(cert.get());
-    EVP_PKEY_CTX* pctx = key ? EVP_PKEY_CTX_new(key, nullptr) : nullptr;
-    const bool verified =
-        pctx != nullptr && EVP_PKEY_verify_init(pctx) == 1 &&
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-        EVP_PKEY_CTX_set_signature_md(pctx, md_of(a.hash)) == 1 &&
-        EVP_PKEY_verify(pctx, signature.data(), signature.size(), hash.data(), hash.size()) == 1;
-    EVP_PKEY_CTX_free(pctx);
+    const openssl::PkeyCtxPtr pctx(key ? EVP_PKEY_CTX_new(key, nullptr) : nullptr);
+    const bool verified = pctx && EVP_PKEY_verify_init(pctx.get()) == 1 &&
+                          EVP_PKEY_CTX_set_rsa_padding(pctx.get(), RSA_PKCS1_PADDING) == 1 &&
+                          EVP_PKEY_CTX_set_signature_md(pctx.get(), md_of(a.hash)) == 1 &&
+                          EVP_PKEY_verify(pctx.get(), signature.data(), signature.size(),
+                                          hash.data(), hash.size()) == 1;
     const int bits = key ? EVP_PKEY_get_bits(key) : 0;
     out.measurements["key_bits"] = bits;
     if (!verified)
@@ -1118,9 +1102,9 @@ std::vector<StepPlan> plan_of(const model::Suite& suite) {
         auto args = parse_args(step.action, step.args, &stored, errors);
         if (!args) {
             const std::size_t column = errors.empty() ? 1 : errors.front().column;
-            throw ConfigError(
-                fmt::format("{}:{}:{}: {}", step.location.file, step.location.line, column,
-                            errors.empty() ? "expected valid args" : errors.front().message));
+            throw ConfigError(fmt::format(
+                "{}: {}", io::csv::to_string({step.location.file, step.location.line, column}),
+                errors.empty() ? "expected valid args" : errors.front().message));
         }
         StepPlan p;
         p.args = std::move(*args);
@@ -1133,8 +1117,10 @@ std::vector<StepPlan> plan_of(const model::Suite& suite) {
             ArgError error;
             auto data = parse_expect_data(step.expect_data, &error);
             if (!data)
-                throw ConfigError(fmt::format("{}:{}:{}: {}", step.location.file,
-                                              step.location.line, error.column, error.message));
+                throw ConfigError(fmt::format(
+                    "{}: {}",
+                    io::csv::to_string({step.location.file, step.location.line, error.column}),
+                    error.message));
             p.expect_data = std::move(*data);
         }
         p.requirements = step.requirements;

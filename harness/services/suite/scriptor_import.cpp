@@ -2,6 +2,7 @@
 
 #include "io/text_file.hpp"
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 #include "services/suite/pin_policy.hpp"
 
 #include <algorithm>
@@ -50,7 +51,7 @@ public:
             options.id.empty() ? std::filesystem::path(file_).stem().string() : options.id);
         result_.suite.id = prefix_;
         result_.suite.path = file_;
-        result_.suite.content_hash = sha256_hex(text);
+        result_.suite.content_hash = openssl::sha256_hex(text);
         std::istringstream in{std::string(text)};
         for (std::string line; std::getline(in, line);) {
             if (!line.empty() && line.back() == '\r')

@@ -1,5 +1,6 @@
 #include "services/survey/card_interfaces.hpp"
 
+#include "io/csv.hpp"
 #include "pure/error.hpp"
 
 #include <algorithm>
@@ -143,8 +144,8 @@ std::vector<InterfaceRule> parse_card_interfaces(std::string_view text, const st
         std::optional<std::size_t> unclosed;
         auto cells = split(line, unclosed);
         const auto fail = [&](std::size_t column, const std::string& what) {
-            throw ConfigError(
-                fmt::format("{}:{}:{}: expected {}", file, line_number, column, what));
+            throw ConfigError(fmt::format("{}: expected {}",
+                                          io::csv::to_string({file, line_number, column}), what));
         };
         if (unclosed)
             fail(column_of(line, *unclosed), "a closing '\"' for this quoted cell");
@@ -220,9 +221,9 @@ std::vector<InterfaceRule> parse_card_interfaces(std::string_view text, const st
         rules.push_back(std::move(rule));
     }
     if (index.empty())
-        throw ConfigError(fmt::format("{}:1:1: expected a header line "
+        throw ConfigError(fmt::format("{}: expected a header line "
                                       "vid,pid,bcd_device,interface,takes,evidence",
-                                      file));
+                                      io::csv::to_string({file, 1, 1})));
     return rules;
 }
 

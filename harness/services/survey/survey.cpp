@@ -3,13 +3,13 @@
 #include "pure/apdu.hpp"
 #include "pure/ccid_message.hpp"
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 #include "pure/t1_block.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
 #include <fstream>
-#include <openssl/evp.h>
 #include <sstream>
 
 namespace harness::survey {
@@ -18,17 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 using model::Compatibility;
-
-std::string sha256_hex(std::string_view bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-        throw Error("SHA-256 of a dump failed (OpenSSL EVP_Digest)");
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i)
-        out += fmt::format("{:02x}", digest[i]);
-    return out;
-}
 
 bool has(const std::vector<std::string>& list, std::string_view value) {
     return std::find(list.begin(), list.end(), value) != list.end();
@@ -119,7 +108,7 @@ std::string Item::key() const {
 }
 
 std::string Item::serial() const {
-    std::string hex = sha256_hex(key()).substr(0, 10);
+    std::string hex = openssl::sha256_hex(key()).substr(0, 10);
     for (char& c : hex)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return "SV" + hex;
@@ -150,7 +139,7 @@ std::vector<Item> items_of_dump(std::string_view text, const std::string& file,
         throw ConfigError(fmt::format("{}:1:1: expected the output of the CCID driver's parse "
                                       "(an \" idVendor:\" line), found no interface block",
                                       file));
-    const std::string hash = sha256_hex(text);
+    const std::string hash = openssl::sha256_hex(text);
     std::vector<Item> items;
     for (std::size_t i = 0; i < dump.blocks.size(); ++i) {
         Item item;

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers for the emulated-card tests: hex in, status word and data out.
+#include "pure/apdu.hpp"
 #include "pure/bytes.hpp"
+#include "pure/openssl.hpp"
 #include "services/emu/card.hpp"
 
 #include <cstdint>
@@ -25,10 +27,9 @@ inline Reply send(Card& card, const Bytes& apdu) {
     const auto r = card.transmit(apdu);
     Reply out;
     out.time = r.processing_time;
-    if (r.apdu.size() >= 2) {
-        out.sw = static_cast<std::uint16_t>(r.apdu[r.apdu.size() - 2] << 8 | r.apdu.back());
-        out.data.assign(r.apdu.begin(), r.apdu.end() - 2);
-    }
+    out.sw = apdu::sw_of(r.apdu);
+    const ByteView data = apdu::data_of(r.apdu);
+    out.data.assign(data.begin(), data.end());
     return out;
 }
 inline Reply send(Card& card, const std::string& apdu) {
@@ -77,13 +78,11 @@ inline Bytes sha256_digest_info(const std::string& message) {
 // Verifies an RSA PKCS#1 v1.5 SHA-256 signature of `message` against a DER certificate.
 inline bool verify_with_certificate(const Bytes& cert_der, const std::string& message,
                                     const Bytes& signature) {
-    const unsigned char* p = cert_der.data();
-    std::unique_ptr<X509, decltype(&X509_free)> cert(
-        d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())), X509_free);
+    const openssl::X509Ptr cert = openssl::parse_certificate(cert_der);
     if (!cert)
         return false;
     EVP_PKEY* key = X509_get0_pubkey(cert.get());
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    const openssl::MdCtxPtr ctx(EVP_MD_CTX_new());
     if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
         return false;
     return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),

@@ -1,4 +1,5 @@
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 #include "services/emu/card.hpp"
 #include "services/emu/persona.hpp"
 #include "services/emu/pki.hpp"
@@ -15,11 +16,8 @@ using namespace harness::emu;
 
 namespace {
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-X509Ptr parse(const Bytes& der) {
-    const unsigned char* p = der.data();
-    return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
+openssl::X509Ptr parse(const Bytes& der) {
+    return openssl::parse_certificate(der);
 }
 
 bool signed_by(const Bytes& cert, const Bytes& issuer) {
@@ -63,12 +61,12 @@ BOOST_AUTO_TEST_CASE(generates_a_verifiable_cached_pki_in_a_temp_dir) {
 
     // The signature certificate carries the persona in SubjectAltName otherNames.
     auto sign = parse(pki->certificate(PkiStyle::Test, "sign"));
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(sign.get(), NID_subject_alt_name, nullptr, nullptr));
+    const openssl::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(sign.get(), NID_subject_alt_name, nullptr, nullptr)));
     BOOST_REQUIRE(names);
     std::map<std::string, std::string> values;
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-        GENERAL_NAME* gen = sk_GENERAL_NAME_value(names, i);
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        GENERAL_NAME* gen = sk_GENERAL_NAME_value(names.get(), i);
         ASN1_OBJECT* oid = nullptr;
         ASN1_TYPE* value = nullptr;
         BOOST_REQUIRE(GENERAL_NAME_get0_otherName(gen, &oid, &value));
@@ -78,7 +76,6 @@ BOOST_AUTO_TEST_CASE(generates_a_verifiable_cached_pki_in_a_temp_dir) {
         values[text] = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                                    static_cast<std::size_t>(ASN1_STRING_length(s)));
     }
-    GENERAL_NAMES_free(names);
     BOOST_TEST(values["1.2.392.200149.8.5.5.1"] == persona.get("name"));
     BOOST_TEST(values["1.2.392.200149.8.5.5.5"] == persona.get("address"));
     BOOST_TEST(values["1.2.392.200149.8.5.5.4"] == persona.get("birth_date"));

@@ -20,8 +20,8 @@ Bytes pattern(std::size_t n) {
 }
 
 // Builds a command APDU: short when it fits, extended otherwise (or when forced).
-Bytes apdu(std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, const Bytes& data, std::size_t ne,
-           bool force_extended = false) {
+Bytes transport_apdu(std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, const Bytes& data,
+                     std::size_t ne, bool force_extended = false) {
     Bytes out{0x80, ins, p1, p2};
     const bool extended = force_extended || data.size() > 255 || ne > 256;
     if (!data.empty()) {
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(case_1_accepts_only_a_bare_header) {
 BOOST_AUTO_TEST_CASE(case_2_returns_ne_pattern_bytes_at_the_boundaries) {
     auto card = powered("transport");
     for (std::size_t ne : {1u, 2u, 255u, 256u, 257u, 258u, 1000u, 4096u, 65535u, 65536u}) {
-        const auto r = send(*card, apdu(0x20, 0, 0, {}, ne));
+        const auto r = send(*card, transport_apdu(0x20, 0, 0, {}, ne));
         BOOST_TEST(r.sw == 0x9000, ne);
         BOOST_TEST(r.data.size() == ne, ne);
         BOOST_TEST((r.data == pattern(ne)), ne);
@@ -75,18 +75,18 @@ BOOST_AUTO_TEST_CASE(case_2_returns_ne_pattern_bytes_at_the_boundaries) {
     // Le = 00 means 256 in short form; 00 00 00 means 65536 in extended form.
     BOOST_TEST(send(*card, "80 20 00 00 00").data.size() == 256u);
     BOOST_TEST(send(*card, "80 20 00 00 00 00 00").data.size() == 65536u);
-    BOOST_TEST(send(*card, apdu(0x20, 0, 0, {}, 5, true)).data.size() == 5u);
+    BOOST_TEST(send(*card, transport_apdu(0x20, 0, 0, {}, 5, true)).data.size() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(case_3_checks_lc_bytes_at_the_boundaries) {
     auto card = powered("transport");
     for (std::size_t lc : {1u, 2u, 255u, 256u, 1000u, 65535u}) {
-        BOOST_TEST(send(*card, apdu(0x30, 0, 0, pattern(lc), 0)).sw == 0x9000, lc);
+        BOOST_TEST(send(*card, transport_apdu(0x30, 0, 0, pattern(lc), 0)).sw == 0x9000, lc);
         Bytes wrong = pattern(lc);
         wrong.back() ^= 0xFF;
-        BOOST_TEST(send(*card, apdu(0x30, 0, 0, wrong, 0)).sw == 0x6A80, lc);
+        BOOST_TEST(send(*card, transport_apdu(0x30, 0, 0, wrong, 0)).sw == 0x6A80, lc);
     }
-    BOOST_TEST(send(*card, apdu(0x30, 0, 0, pattern(3), 0, true)).sw == 0x9000);
+    BOOST_TEST(send(*card, transport_apdu(0x30, 0, 0, pattern(3), 0, true)).sw == 0x9000);
     BOOST_TEST(send(*card, "80 30 00 00 05 00 01 02").sw == 0x6700); // Lc says 5, 3 sent
 }
 
@@ -97,17 +97,17 @@ BOOST_AUTO_TEST_CASE(case_4_checks_and_returns_or_echoes) {
     };
     for (auto [lc, ne] : {Case{1, 1}, Case{255, 256}, Case{51, 256}, Case{256, 256}, Case{1, 65536},
                           Case{65535, 65535}, Case{300, 1}}) {
-        const auto r = send(*card, apdu(0x40, 0, 0, pattern(lc), ne));
+        const auto r = send(*card, transport_apdu(0x40, 0, 0, pattern(lc), ne));
         BOOST_TEST(r.sw == 0x9000, lc << "/" << ne);
         BOOST_TEST((r.data == pattern(ne)), lc << "/" << ne);
     }
     const Bytes data = h("DE AD BE EF");
-    const auto echo = send(*card, apdu(0x40, 1, 0, data, 256));
+    const auto echo = send(*card, transport_apdu(0x40, 1, 0, data, 256));
     BOOST_TEST(echo.sw == 0x9000);
     BOOST_TEST((echo.data == data));
-    BOOST_TEST((send(*card, apdu(0x40, 1, 0, data, 2)).data == h("DE AD")));
-    BOOST_TEST(send(*card, apdu(0x40, 0, 0, data, 2)).sw == 0x6A80);
-    BOOST_TEST(send(*card, apdu(0x40, 0, 0, pattern(3), 0)).sw == 0x6700); // no Le
+    BOOST_TEST((send(*card, transport_apdu(0x40, 1, 0, data, 2)).data == h("DE AD")));
+    BOOST_TEST(send(*card, transport_apdu(0x40, 0, 0, data, 2)).sw == 0x6A80);
+    BOOST_TEST(send(*card, transport_apdu(0x40, 0, 0, pattern(3), 0)).sw == 0x6700); // no Le
 }
 
 BOOST_AUTO_TEST_CASE(delay_command_takes_the_requested_time) {

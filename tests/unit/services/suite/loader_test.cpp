@@ -1,4 +1,5 @@
 #include "pure/error.hpp"
+#include "pure/openssl.hpp"
 #include "services/suite/loader.hpp"
 #include "support/test_support.hpp"
 
@@ -48,7 +49,7 @@ BOOST_AUTO_TEST_CASE(valid_suite_loads_with_plan_and_hash) {
     BOOST_REQUIRE(result.errors.empty());
     const auto& loaded = *result.suite;
     BOOST_TEST(loaded.suite.id == "t");
-    BOOST_TEST(loaded.suite.content_hash == sha256_hex(header + rows));
+    BOOST_TEST(loaded.suite.content_hash == openssl::sha256_hex(header + rows));
     BOOST_TEST(loaded.suite.content_hash.size() == 64u);
     BOOST_REQUIRE_EQUAL(loaded.suite.steps.size(), 3u);
     BOOST_REQUIRE_EQUAL(loaded.plan.size(), 3u);
@@ -67,7 +68,7 @@ BOOST_AUTO_TEST_CASE(valid_suite_loads_with_plan_and_hash) {
 }
 
 BOOST_AUTO_TEST_CASE(sha256_of_known_text) {
-    BOOST_TEST(sha256_hex("abc") ==
+    BOOST_TEST(openssl::sha256_hex("abc") ==
                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
