@@ -9,6 +9,7 @@
 #include "cli/json_usb.hpp"
 #include "cli/lab_spec.hpp"
 #include "cli/run_ccid_trace.hpp"
+#include "cli/test_card_pins.hpp"
 #include "cli/usb_facts.hpp"
 #include "io/failure_kind.hpp"
 #include "pure/ccid.hpp"
@@ -87,19 +88,6 @@ model::ReaderIdentity reader_identity(const model::PcscReader& info, const plan:
                 .dump();
     }
     return id;
-}
-
-suite::PinSource lab_pins(const emu::Persona& persona, const std::string& card_type) {
-    suite::PinSource pins;
-    const auto put = [&](suite::PinName name, const char* field) {
-        if (persona.has(field))
-            pins.set(name, persona.get(field));
-    };
-    put(suite::PinName::Auth, "pin_auth");
-    put(suite::PinName::Sign, card_type == "juki" ? "pin_juki_sign" : "pin_sign");
-    put(suite::PinName::Text, "pin_text");
-    put(suite::PinName::Juki, "pin_juki_ap");
-    return pins;
 }
 
 // Did the environment fail under this session? Asked after a session met a transport failure or
@@ -336,7 +324,7 @@ void run_session(RunShared& shared, pcsc::Context& context, const std::string& r
     request.user_pins = shared.user_pins;
     if (shared.persona)
         request.test_card_pins = [&shared](const std::string& card_type) {
-            return lab_pins(*shared.persona, card_type);
+            return test_card_pins(shared.persona, card_type);
         };
     request.min_tries_left = shared.options.min_tries_left;
     request.key = shared.key;

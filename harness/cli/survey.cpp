@@ -10,6 +10,7 @@
 #include "cli/lab_ccid.hpp"
 #include "cli/report_survey.hpp"
 #include "cli/run_ids.hpp"
+#include "cli/test_card_pins.hpp"
 #include "io/paths.hpp"
 #include "io/station.hpp"
 #include "pure/error.hpp"
@@ -121,22 +122,6 @@ private:
     bool tty_;
     Clock::time_point start_;
 };
-
-suite::PinSource test_card_pins(const std::optional<emu::Persona>& persona,
-                                const std::string& card_type) {
-    suite::PinSource pins;
-    if (!persona)
-        return pins;
-    const auto put = [&](suite::PinName name, const char* field) {
-        if (persona->has(field))
-            pins.set(name, persona->get(field));
-    };
-    put(suite::PinName::Auth, "pin_auth");
-    put(suite::PinName::Sign, card_type == "juki" ? "pin_juki_sign" : "pin_sign");
-    put(suite::PinName::Text, "pin_text");
-    put(suite::PinName::Juki, "pin_juki_ap");
-    return pins;
-}
 
 std::string cell_text(const survey::ReaderResult& r, const std::string& card,
                       const std::string& face) {

@@ -139,6 +139,8 @@ private:
     Outcome judge(const StepPlan& plan, ByteView response, const std::string& what);
     Outcome select_app(const std::string& app);
     Outcome select_file(std::uint16_t fid, bool fci = false);
+    // SELECT the PIN's application, then its EF: the first refusal is the outcome.
+    Outcome select_pin(PinName pin);
     void store(const std::optional<std::string>& name, ByteView value, bool personal);
     Bytes var(const std::string& name) const;
     void record(const WireExchange& w);
@@ -353,6 +355,14 @@ Outcome Runner::select_file(std::uint16_t fid, bool fci) {
     return select_refused(sw, fmt::format("EF {:04X}", fid), fmt::format("EF {:04X}", fid));
 }
 
+Outcome Runner::select_pin(PinName pin) {
+    const auto [app, ef] = pin_location(pin);
+    Outcome s = select_app(app);
+    if (s.verdict != StepVerdict::Pass)
+        return s;
+    return select_file(ef);
+}
+
 Outcome Runner::do_apdu(const ApduArgs& a, const StepPlan& plan) {
     const Bytes command = a.command.substitute(ctx_.variables);
     const Selection before = guard_.selection();
@@ -485,15 +495,9 @@ Outcome Runner::do_read_ef(const ReadEfArgs& a, const StepPlan& plan) {
 }
 
 Outcome Runner::do_pin_tries(const PinTriesArgs& a, const StepPlan& plan) {
-    const auto [app, ef] = pin_location(a.pin);
-    if (a.select) {
-        Outcome s = select_app(app);
-        if (s.verdict != StepVerdict::Pass)
+    if (a.select)
+        if (Outcome s = select_pin(a.pin); s.verdict != StepVerdict::Pass)
             return s;
-        s = select_file(ef);
-        if (s.verdict != StepVerdict::Pass)
-            return s;
-    }
     const Bytes response = xmit(apdu::encode(apdu::case1(0x00, 0x20, 0x00, 0x80)), Follow::None);
     const auto parsed = apdu::parse_response(response).response;
     Outcome out =
@@ -521,15 +525,9 @@ Outcome Runner::do_verify_pin(const VerifyPinArgs& a, const StepPlan& plan) {
     } else {
         value = wrong_pin_for(a.pin, supplied);
     }
-    const auto [app, ef] = pin_location(a.pin);
-    if (a.select) {
-        Outcome s = select_app(app);
-        if (s.verdict != StepVerdict::Pass)
+    if (a.select)
+        if (Outcome s = select_pin(a.pin); s.verdict != StepVerdict::Pass)
             return s;
-        s = select_file(ef);
-        if (s.verdict != StepVerdict::Pass)
-            return s;
-    }
     const Bytes command = apdu::encode(apdu::case3(0x00, 0x20, 0x00, 0x80, bytes_of(value)));
     const Bytes response = xmit(command, Follow::None);
     Outcome out =
