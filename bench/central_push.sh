@@ -3,8 +3,10 @@
 # ratio against `psql \copy` of exactly the same rows into the same tables of the same server,
 # measured in the same run (the machines here are noisy; only the ratio means something).
 #
-#   bench/central_push.sh [STEPS]            (release build: build/release; or set CARDHARNESS
-#                                             and CARDHARNESS_TOOLS_DIR)
+#   bench/central_push.sh [STEPS]            (the release build, build/release, when it is built,
+#                                             else build/ci; or set CARDHARNESS and
+#                                             CARDHARNESS_TOOLS_DIR)
+#   CARDHARNESS_BENCH_ROUNDS=5 bench/central_push.sh   (rounds; the median ratio is the result)
 #
 # The station database is built with tests/tools/store_copies from the report fixture's runs,
 # each session's suites repeated 50 times (~600 steps per run, the size of a lab run): STEPS/600
@@ -13,8 +15,10 @@
 # what the push must at least cost. Goal: ratio ≤ 2.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-export CARDHARNESS=${CARDHARNESS:-$here/build/release/bin/cardharness}
-export CARDHARNESS_TOOLS_DIR=${CARDHARNESS_TOOLS_DIR:-$here/build/release/tools}
+build=$here/build/release
+[ -x "$build/bin/cardharness" ] && [ -x "$build/tools/store_copies" ] || build=$here/build/ci
+export CARDHARNESS=${CARDHARNESS:-$build/bin/cardharness}
+export CARDHARNESS_TOOLS_DIR=${CARDHARNESS_TOOLS_DIR:-$build/tools}
 source "$here/tests/integration/lib/central.sh"
 central_require_or_skip
 steps_wanted=${1:-100000}
@@ -68,4 +72,4 @@ for round in $(seq 1 "$rounds"); do
     }'
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-echo "central push: $steps steps in $runs runs ($rows rows); median ratio push / \\copy over $rounds rounds: $median (goal <= 2)"
+echo "central push ($CARDHARNESS): $steps steps in $runs runs ($rows rows); median ratio push / \\copy over $rounds rounds: $median (goal <= 2)"

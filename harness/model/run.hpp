@@ -181,6 +181,10 @@ struct RunOwner {
 
 struct Run {
     std::string uuid;
+    // The station the run came from: on a central server, the station that pushed it; in a
+    // station's own database, the name it was last pushed as (`push --station`, central_pushes);
+    // empty when the run was never pushed (the database does not know its station's name).
+    std::string station;
     std::string started_at; // ISO 8601 UTC
     std::string ended_at;   // empty while running
     Environment environment;

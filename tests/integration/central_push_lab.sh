@@ -162,6 +162,14 @@ done
 [ "$(sqlite3 "$work/a.db" "SELECT count(*) FROM verdict_causes")" -eq 0 ] ||
     jq -e '[.readers[].cells[].causes[]] | length > 0' "$work/server.sorted.json" >/dev/null ||
     pg_fail "the server's report lost the verdicts' cause codes"
+# Which station each run and cell came from: on the server the pushing station, in a station's
+# file the name it was pushed as (both lab-a and lab-b, nothing unnamed).
+[ "$(jq -c '[.runs[].station] | unique' "$work/server-json")" = '["lab-a","lab-b"]' ] ||
+    pg_fail "the server's report does not name the runs' stations: $(jq -c '[.runs[].station]' "$work/server-json")"
+# (Both ran the same lab: a cell is decided by the newer station's run, so one name may do.)
+jq -e '[.readers[] | .station, (.cells[] | select(.verdict != "untested") | .station)] | unique |
+    length > 0 and all(. == "lab-a" or . == "lab-b")' "$work/server-json" >/dev/null ||
+    pg_fail "the server's report does not name the stations of its readers and cells"
 diff "$work/files.sorted.json" "$work/server.sorted.json" >&2 ||
     pg_fail "report --format json over the server differs from the report over the two SQLite files"
 # Sorted the same way too (one report code path): byte for byte, every format and view.
@@ -177,7 +185,9 @@ for f in csv md junit html tech latest; do
     cmp -s "$work/files-$f" "$work/server-$f" || pg_fail "report ($f) over the server differs from the files'"
 done
 grep -q "<table" "$work/server-html" || pg_fail "the HTML report over the server has no table"
-echo "ok: report --db postgresql://… equals the report over both stations' SQLite files (json $(wc -c <"$work/server-json") bytes; csv, md, junit, html public/technical, --latest identical)"
+head -n 1 "$work/server-csv" | grep -qE ',(Station|ステーション)' || pg_fail "the CSV over the server has no Station column"
+grep -q '<td class="station">lab-[ab]' "$work/server-tech" || pg_fail "the technical HTML has no station column"
+echo "ok: report --db postgresql://… names each run's and cell's station and equals the report over both stations' SQLite files (json $(wc -c <"$work/server-json") bytes; csv, md, junit, html public/technical, --latest identical)"
 
 # One station's runs (--station), and one run by a UUID prefix, as the station's own file has them.
 "$CARDHARNESS" report --db "$server" --station lab-a --format json >"$work/server-a.json"

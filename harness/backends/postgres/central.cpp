@@ -103,8 +103,16 @@ struct PreparedTable {
     std::string local_select;
 };
 
+// The statements a push runs for every run: prepared once per connection (parsing and planning
+// the INSERT … SELECT of every table cost more than executing it for a small run).
+constexpr const char* stmt_truncate = "ch_truncate_stage";
+constexpr const char* stmt_insert_run = "ch_insert_run";
+constexpr const char* stmt_insert_merge = "ch_insert_rows_merge";
+constexpr const char* stmt_insert_fresh = "ch_insert_rows_fresh";
+
 // Staged rows are DELETEd after each run; the dead rows are dropped by a TRUNCATE once this many
-// accumulated (a temporary table is never vacuumed, and INSERT … SELECT scans it whole).
+// accumulated (a temporary table is never vacuumed). Not after every run: a TRUNCATE costs file
+// operations (ms on a busy machine) and makes the server plan the prepared statements again.
 constexpr std::int64_t truncate_after_rows = 20000;
 
 } // namespace
@@ -175,10 +183,8 @@ struct Server::Impl {
     std::vector<PreparedTable> prepared;
     std::vector<std::string> staging_columns;
     RowWriter writer = nullptr;
-    std::string insert_run;
-    std::string insert_rows_merge;
-    std::string insert_rows_fresh;
     bool staging_ready = false;
+    bool statements_prepared = false;
     std::int64_t staged_since_truncate = 0;
 
     void prepare_staging() {
@@ -190,12 +196,20 @@ struct Server::Impl {
                 {std::to_string(i), tables()[i].columns.size(), local_select(tables()[i])});
         staging_columns = central::staging_columns();
         writer = writer_for(staging_columns.size());
-        insert_run = insert_run_from_staging();
-        insert_rows_merge = insert_rows_from_staging(InsertMode::Merge);
-        insert_rows_fresh = insert_rows_from_staging(InsertMode::FreshRun);
         pqxx::work txn(*conn, "staging");
+        // Before the session's first temporary table (it cannot change after): room for a
+        // large run's staged rows in memory.
+        if (!statements_prepared)
+            txn.exec("SET temp_buffers = '32MB'");
         txn.exec(create_staging_table());
         txn.commit();
+        if (!statements_prepared) {
+            conn->prepare(stmt_truncate, "TRUNCATE pg_temp." + std::string(staging_table));
+            conn->prepare(stmt_insert_run, insert_run_from_staging());
+            conn->prepare(stmt_insert_merge, insert_rows_from_staging(InsertMode::Merge));
+            conn->prepare(stmt_insert_fresh, insert_rows_from_staging(InsertMode::FreshRun));
+            statements_prepared = true;
+        }
         staging_ready = true;
         staged_since_truncate = 0;
     }
@@ -204,7 +218,7 @@ struct Server::Impl {
         if (staged_since_truncate < truncate_after_rows)
             return;
         pqxx::work txn(*conn, "truncate");
-        txn.exec("TRUNCATE pg_temp." + std::string(staging_table));
+        txn.exec_prepared(stmt_truncate);
         txn.commit();
         staged_since_truncate = 0;
     }
@@ -368,11 +382,11 @@ RunPush Server::push_run(store::CopySource& source, std::int64_t run_row_id,
         }
         impl_->staged_since_truncate += out.rows_sent;
         // The run row first: whether it is new decides how the other tables insert.
-        const auto run = txn.exec_params(impl_->insert_run, station, run_uuid);
+        const auto run = txn.exec_prepared(stmt_insert_run, station, run_uuid);
         const bool fresh_run = !run.empty() && run[0][0].as<bool>();
         out.rows_added += static_cast<std::int64_t>(run.affected_rows());
-        const auto rows = txn.exec_params(
-            fresh_run ? impl_->insert_rows_fresh : impl_->insert_rows_merge, station, run_uuid);
+        const auto rows =
+            txn.exec_prepared(fresh_run ? stmt_insert_fresh : stmt_insert_merge, station, run_uuid);
         out.rows_added += fresh_run ? out.rows_sent - static_cast<std::int64_t>(run.size())
                                     : rows[0][0].as<std::int64_t>();
         txn.commit();

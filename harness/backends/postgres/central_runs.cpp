@@ -106,6 +106,7 @@ private:
         for (const auto& row : rows) {
             model::Run run;
             run.uuid = text(row[1]);
+            run.station = text(row[0]);
             run.started_at = text(row[2]);
             run.ended_at = text(row[3]);
             run.environment = {text(row[4]), text(row[5]), text(row[6]), text(row[7]),

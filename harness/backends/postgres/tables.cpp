@@ -405,7 +405,7 @@ std::string create_staging_table() {
     for (std::size_t i = 1; i <= staging_width(); ++i)
         cols.push_back("c" + std::to_string(i) + " text");
     // Emptied by the push itself (DELETE after each run, TRUNCATE now and then): ON COMMIT
-    // DELETE ROWS would truncate it at every commit, ~4 ms each on PostgreSQL 15.
+    // DELETE ROWS would truncate it at every commit, a few ms each (file operations).
     return "CREATE TEMPORARY TABLE " + std::string(staging_table) + " (" + join(cols, ", ") + ")";
 }
 
@@ -418,8 +418,10 @@ std::vector<std::string> staging_columns() {
 
 namespace {
 
-// INSERT … SELECT of one table's staged rows (tbl = its index in tables()).
-std::string insert_one(std::size_t index, InsertMode mode) {
+// INSERT … SELECT of one table's staged rows (tbl = its index in tables()), from the staging
+// table itself or from `source` (a WITH query over it).
+std::string insert_one(std::size_t index, InsertMode mode,
+                       const std::string& source = "pg_temp." + std::string(staging_table)) {
     const Table& table = tables()[index];
     const auto names = column_names(table);
     const std::string target = qualified(table);
@@ -427,8 +429,8 @@ std::string insert_one(std::size_t index, InsertMode mode) {
     for (std::size_t i = 0; i < table.columns.size(); ++i)
         values.push_back("c" + std::to_string(i + 1) + "::" + pg_type(table.columns[i].type));
     std::string sql = "INSERT INTO " + target + " (station, run_uuid, " + join(names, ", ") +
-                      ") SELECT " + join(values, ", ") + " FROM pg_temp." +
-                      std::string(staging_table) + " WHERE tbl = " + std::to_string(index);
+                      ") SELECT " + join(values, ", ") + " FROM " + source +
+                      " WHERE tbl = " + std::to_string(index);
     if (mode == InsertMode::FreshRun && !is_run_table(table))
         return sql;
     sql += " ON CONFLICT (" + join(key_columns(table), ", ") + ") ";
@@ -457,20 +459,24 @@ std::string insert_run_from_staging() {
 
 std::string insert_rows_from_staging(InsertMode mode) {
     // One statement (one round trip): each table's INSERT is a data-modifying WITH query, the
-    // staging table is emptied by another; all of them read the statement's snapshot. Merge
-    // counts the rows each INSERT added; for a fresh run every staged row is added.
-    std::vector<std::string> with;
+    // staging table is emptied by another; all of them read the statement's snapshot. The staged
+    // rows are read once into `staged` (MATERIALIZED): the staging table also holds the dead
+    // rows of earlier runs until the push truncates it, and each INSERT scanning it would visit
+    // them all again. Merge counts the rows each INSERT added; for a fresh run every staged row
+    // is added.
+    const std::string stage = "pg_temp." + std::string(staging_table);
+    std::vector<std::string> with{"staged AS MATERIALIZED (SELECT * FROM " + stage + ")"};
     std::vector<std::string> counts;
     for (std::size_t i = 1; i < tables().size(); ++i) {
         const std::string name = "i_" + std::string(tables()[i].name);
         if (mode == InsertMode::Merge) {
-            with.push_back(name + " AS (" + insert_one(i, mode) + " RETURNING 1)");
+            with.push_back(name + " AS (" + insert_one(i, mode, "staged") + " RETURNING 1)");
             counts.push_back("(SELECT count(*) FROM " + name + ")");
         } else {
-            with.push_back(name + " AS (" + insert_one(i, mode) + ")");
+            with.push_back(name + " AS (" + insert_one(i, mode, "staged") + ")");
         }
     }
-    with.push_back("emptied AS (DELETE FROM pg_temp." + std::string(staging_table) + ")");
+    with.push_back("emptied AS (DELETE FROM " + stage + ")");
     return "WITH " + join(with, ", ") + " SELECT " +
            (counts.empty() ? std::string("NULL") : join(counts, " + ")) + " AS added";
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <memory>
+#include <set>
 #include <tuple>
 
 namespace harness::report {
@@ -220,6 +221,7 @@ ReportModel build(const model::ResultQuery& query, Selection selection) {
             row.descriptor_findings_json =
                 id.descriptor_findings_json.empty() ? "{}" : id.descriptor_findings_json;
             row.environment_run = run.uuid;
+            row.station = run.station;
             row.environment = run.environment;
         }
         Cell cell;
@@ -231,6 +233,7 @@ ReportModel build(const model::ResultQuery& query, Selection selection) {
         cell.causes = e->verdict->causes;
         cell.tested_at = run.started_at;
         cell.run_uuid = run.uuid;
+        cell.station = run.station;
         if (e->session) {
             // The evidence of this cell only: the steps of every other session stay in the store.
             const auto& s = *e->session;
@@ -268,10 +271,23 @@ ReportModel build(const model::ResultQuery& query, Selection selection) {
         if (!used[i] && runs[i]->run.status == model::RunStatus::Complete)
             continue;
         const auto& r = runs[i]->run;
-        out.runs.push_back(RunInfo{r.uuid, r.started_at, r.ended_at, r.status, r.cause, r.lab,
-                                   r.environment, r.suites});
+        out.runs.push_back(RunInfo{r.uuid, r.station, r.started_at, r.ended_at, r.status, r.cause,
+                                   r.lab, r.environment, r.suites});
     }
     return out;
+}
+
+std::vector<std::string> stations(const ReportModel& model) {
+    std::set<std::string> names;
+    for (const auto& r : model.runs)
+        names.insert(r.station);
+    for (const auto& row : model.readers) {
+        names.insert(row.station);
+        for (const auto& c : row.cells)
+            names.insert(c.station);
+    }
+    names.erase(std::string());
+    return {names.begin(), names.end()};
 }
 
 } // namespace harness::report

@@ -156,6 +156,7 @@ std::string render_json(const ReportModel& m) {
     Json runs = Json::array();
     for (const auto& r : m.runs)
         runs.push_back(Json{{"uuid", r.uuid},
+                            {"station", r.station},
                             {"started_at", r.started_at},
                             {"ended_at", r.ended_at},
                             {"status", model::to_string(r.status)},
@@ -176,6 +177,7 @@ std::string render_json(const ReportModel& m) {
                       {"causes", c.causes},
                       {"tested_at", c.tested_at},
                       {"run_uuid", c.run_uuid},
+                      {"station", c.station},
                       {"suites", Json(c.suites)},
                       {"step_counts", Json{{"pass", c.steps.pass},
                                            {"fail", c.steps.fail},
@@ -219,6 +221,7 @@ std::string render_json(const ReportModel& m) {
                  {"ccid_descriptor", row.ccid_descriptor},
                  {"descriptor_findings", parsed_or_text(row.descriptor_findings_json)},
                  {"environment_run", row.environment_run},
+                 {"station", row.station},
                  {"environment", Json(row.environment)},
                  {"cells", cells}});
     }
@@ -268,6 +271,7 @@ ReportModel parse_json_document(std::string_view text_in, const std::string& ori
         const auto w = fmt::format("runs[{}]", i++);
         RunInfo info;
         info.uuid = rd.str(r, "uuid", w);
+        info.station = rd.str(r, "station", w);
         info.started_at = rd.str(r, "started_at", w);
         info.ended_at = rd.str(r, "ended_at", w);
         info.status = rd.parse_enum<model::RunStatus>(
@@ -297,6 +301,7 @@ ReportModel parse_json_document(std::string_view text_in, const std::string& ori
         row.descriptor_findings_json =
             r.contains("descriptor_findings") ? r["descriptor_findings"].dump() : "{}";
         row.environment_run = rd.str(r, "environment_run", w);
+        row.station = rd.str(r, "station", w);
         row.environment = rd.env(r, w);
         std::size_t k = 0;
         for (const auto& c : rd.array(r, "cells", w)) {
@@ -312,6 +317,7 @@ ReportModel parse_json_document(std::string_view text_in, const std::string& ori
             cell.causes = rd.strings(c, "causes", cw);
             cell.tested_at = rd.str(c, "tested_at", cw);
             cell.run_uuid = rd.str(c, "run_uuid", cw);
+            cell.station = rd.str(c, "station", cw);
             cell.suites = rd.suites(c, cw);
             if (c.contains("step_counts") && c["step_counts"].is_object()) {
                 const auto& sc = c["step_counts"];

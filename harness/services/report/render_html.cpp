@@ -241,6 +241,11 @@ std::string matrix_html(const ReportModel& m, Lang lang, View view) {
         th(card_label(lang, col.card_type, col.interface));
     th(text(lang, "col.story"));
     th(text(lang, "col.date"));
+    // Which station each reader was tested at: technical view whenever the runs name their
+    // stations; the public page when there are several (a prefecture gathering municipalities).
+    const bool station = stations(m).size() > (view == View::Public ? 1U : 0U);
+    if (station)
+        th(text(lang, "col.station"));
     out += "</tr></thead>\n<tbody>\n";
     std::size_t index = 0;
     for (const auto& row : m.readers) {
@@ -269,7 +274,10 @@ std::string matrix_html(const ReportModel& m, Lang lang, View view) {
         for (const auto& col : columns)
             out += cell_html(lang, view, row, index, col);
         out += story_html(lang, row);
-        out += "<td class=\"date\">" + newest_date(row) + "</td></tr>\n";
+        out += "<td class=\"date\">" + newest_date(row) + "</td>";
+        if (station)
+            out += "<td class=\"station\">" + esc(row_stations(row)) + "</td>";
+        out += "</tr>\n";
     }
     out += "</tbody>\n</table>\n";
     if (m.readers.empty())
@@ -525,6 +533,7 @@ std::string session_html(const ReaderRow& row, std::size_t index, const Cell& c,
     out += "<dl class=\"kv\">";
     kv(out, "ATR", s.atr);
     kv(out, text(lang, "col.run"), c.run_uuid);
+    kv(out, text(lang, "col.station"), c.station);
     kv(out, text(lang, "col.date"), c.tested_at);
     if (s.emulated)
         kv(out, text(lang, "emulated"), text(lang, "yes"));
@@ -623,10 +632,11 @@ std::string runs_html(const ReportModel& m, Lang lang) {
         std::string suites;
         for (const auto& s : r.suites)
             suites += esc(s.id) + " <code>" + esc(s.content_hash) + "</code><br>";
-        out += fmt::format("<tr><td><code>{}</code> {}{}</td><td>{}</td><td>{}<br>pcsc-lite {}"
+        out += fmt::format("<tr><td><code>{}</code> {}{}{}</td><td>{}</td><td>{}<br>pcsc-lite {}"
                            "<br>libccid {}<br>cardharness {}</td><td>{}</td></tr>\n",
                            esc(r.uuid), model::to_string(r.status),
-                           r.cause.empty() ? "" : " (" + esc(r.cause) + ")", esc(r.started_at),
+                           r.cause.empty() ? "" : " (" + esc(r.cause) + ")",
+                           r.station.empty() ? "" : "<br>" + esc(r.station), esc(r.started_at),
                            esc(r.environment.os), esc(r.environment.pcsclite_version),
                            esc(r.environment.libccid_version), esc(r.environment.harness_version),
                            suites);

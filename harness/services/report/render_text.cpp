@@ -4,6 +4,7 @@
 #include "services/report/report.hpp"
 
 #include <fmt/format.h>
+#include <set>
 
 namespace harness::report {
 namespace {
@@ -128,9 +129,24 @@ const std::string& step_reason(Lang lang, const model::StepResult& step) {
     return step.reason_en.empty() ? step.reason_ja : step.reason_en;
 }
 
+std::string row_stations(const ReaderRow& row) {
+    std::set<std::string> names;
+    for (const auto& c : row.cells)
+        if (c.verdict != model::Compatibility::Untested && !c.station.empty())
+            names.insert(c.station);
+    if (names.empty())
+        return row.station;
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 std::string render_csv(const ReportModel& m, Lang lang) {
     std::string out = "\xEF\xBB\xBF";
-    const auto line = [&](std::initializer_list<std::string> fields) {
+    // A last column, Station, when the runs name their stations (a server, pushed station files).
+    const bool station = !stations(m).empty();
+    const auto line = [&](std::initializer_list<std::string> fields, const std::string& name) {
         bool first = true;
         for (const auto& f : fields) {
             if (!first)
@@ -138,12 +154,15 @@ std::string render_csv(const ReportModel& m, Lang lang) {
             out += csv_field(f);
             first = false;
         }
+        if (station)
+            out += ',' + csv_field(name);
         out += "\r\n";
     };
     const auto t = [&](const char* key) { return std::string(text(lang, key)); };
     line({t("col.maker"), t("col.model"), t("col.vid_pid"), t("col.firmware"), t("col.driver"),
           t("col.card"), t("col.interface"), t("col.mark"), t("col.verdict"), t("col.reason"),
-          t("col.date"), t("col.suites"), t("col.run")});
+          t("col.date"), t("col.suites"), t("col.run")},
+         t("col.station"));
     for (const auto& row : m.readers)
         for (const auto& c : matrix_cells(row)) {
             std::string card = text(lang, ("card." + c.card_type).c_str());
@@ -154,7 +173,8 @@ std::string render_csv(const ReportModel& m, Lang lang) {
                 iface = c.interface;
             line({row.maker, row.model, row.vid_pid(), row.firmware(), row.driver, card, iface,
                   mark(c.verdict), label(lang, c.verdict), reason(lang, c), date_of(c.tested_at),
-                  suite_versions(c.suites), c.run_uuid});
+                  suite_versions(c.suites), c.run_uuid},
+                 c.station);
         }
     return out;
 }
@@ -168,8 +188,11 @@ std::string render_markdown(const ReportModel& m, Lang lang) {
     for (const auto& col : columns)
         out += " " + card_label(lang, col.card_type, col.interface) + " |";
     out += fmt::format(" {} |", text(lang, "col.story"));
+    const bool station = !stations(m).empty();
+    if (station)
+        out += fmt::format(" {} |", text(lang, "col.station"));
     out += "\n|---|---|---|---|---|";
-    for (std::size_t i = 0; i <= std::size(columns); ++i)
+    for (std::size_t i = 0; i <= std::size(columns) + (station ? 1 : 0); ++i)
         out += "---|";
     out += "\n";
     for (const auto& row : m.readers) {
@@ -199,6 +222,8 @@ std::string render_markdown(const ReportModel& m, Lang lang) {
             why = why_not(lang, row, "juki");
         out += fmt::format(" {}{}{} |", md_escape(story_text(lang, st)), why.empty() ? "" : "<br>",
                            md_escape(why));
+        if (station)
+            out += fmt::format(" {} |", md_escape(row_stations(row)));
         out += "\n";
     }
     if (m.readers.empty())

@@ -15,5 +15,8 @@ std::string xml_escape(std::string_view value);       // also fine for HTML text
 std::string reader_title(const ReaderRow& row);       // "Maker Model (VID:PID fw 1.02)"
 const std::string& step_title(Lang lang, const model::StepResult& step);
 const std::string& step_reason(Lang lang, const model::StepResult& step);
+// The stations a reader row's tested cells came from, sorted and distinct ("lab-a, lab-b"); the
+// row's own station when no cell names one; empty when unknown.
+std::string row_stations(const ReaderRow& row);
 
 } // namespace harness::report

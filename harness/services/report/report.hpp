@@ -65,6 +65,7 @@ struct Cell {
     std::vector<std::string> causes; // the verdict's cause codes, most telling first
     std::string tested_at;           // the run's start, ISO 8601 UTC
     std::string run_uuid;
+    std::string station; // the station of that run (model::Run::station; empty when unknown)
     std::vector<model::SuiteRef> suites; // id + content hash, as run
     StepCounts steps;
     std::optional<CellSession> session;
@@ -84,6 +85,7 @@ struct ReaderRow {
     std::string ccid_descriptor;          // hex, empty when unknown
     std::string descriptor_findings_json; // as stored ("{}" when unknown)
     std::string environment_run;          // uuid of the run whose environment is shown
+    std::string station;                  // the station of that run (empty when unknown)
     model::Environment environment;
     std::vector<Cell> cells; // sorted by card type then interface
 
@@ -95,6 +97,7 @@ struct ReaderRow {
 
 struct RunInfo {
     std::string uuid;
+    std::string station; // model::Run::station: empty when unknown
     std::string started_at;
     std::string ended_at;
     model::RunStatus status = model::RunStatus::Complete;
@@ -152,6 +155,11 @@ std::string summary_text(Lang lang, const Summary& summary);
 
 // A lab model (a simulated reader): never to be published as a product.
 bool is_simulated(const ReaderRow& row);
+
+// The stations the model's runs and cells came from, sorted, without the empty name. The text
+// formats show a station column when there is one (the technical HTML, CSV and Markdown) or
+// several (the public HTML: a prefecture gathering its municipalities' stations).
+std::vector<std::string> stations(const ReportModel& model);
 
 // One text per key in Japanese and English (texts.cpp holds the one table).
 const char* text(Lang lang, std::string_view key);

@@ -69,6 +69,7 @@ constexpr std::array texts{
     Text{"col.reason", "理由", "Reason"},
     Text{"col.suites", "スイート版", "Suite versions"},
     Text{"col.run", "試験実行", "Run"},
+    Text{"col.station", "ステーション", "Station"},
     Text{"card.mynumber", "マイナンバーカード", "My Number card"},
     Text{"card.juki", "住基カード", "Juki card"},
     Text{"iface.contact", "接触", "contact"},

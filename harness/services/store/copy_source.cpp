@@ -39,6 +39,9 @@ CopySource::CopySource(const std::string& path) : path_(path) {
     try {
         db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE, busy_timeout_ms);
         db_->exec("PRAGMA foreign_keys = ON");
+        // As the store writes (WAL): a commit is not synced to disk at once. Each run a push
+        // confirms is one small transaction; synced, they cost more than the push itself.
+        db_->exec("PRAGMA synchronous = NORMAL");
     } catch (const SQLite::Exception& e) {
         throw UsageError("database " + path + ": " + e.what());
     }
@@ -46,6 +49,25 @@ CopySource::CopySource(const std::string& path) : path_(path) {
 
 CopySource::~CopySource() {
     end_snapshot();
+    for (auto& [sql, statement] : statements_)
+        sqlite3_finalize(statement);
+}
+
+sqlite3_stmt* CopySource::prepared(const std::string& sql) {
+    if (const auto found = statements_.find(sql); found != statements_.end()) {
+        sqlite3_reset(found->second);
+        sqlite3_clear_bindings(found->second);
+        return found->second;
+    }
+    sqlite3* db = db_->getHandle();
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &raw, nullptr) != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        throw Error("database " + path_ + ": " + sqlite3_errmsg(db) + " in: " + sql);
+    }
+    statements_.emplace(sql, raw);
+    return raw;
 }
 
 std::vector<PendingRun> CopySource::pending(const std::string& server_id,
@@ -107,11 +129,9 @@ std::size_t CopySource::rows(const std::string& select_sql, std::int64_t run_row
                              const RowSink& sink) {
     // The C API directly: this loop carries every row of a push.
     sqlite3* db = db_->getHandle();
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, select_sql.c_str(), static_cast<int>(select_sql.size()), &raw,
-                           nullptr) != SQLITE_OK)
-        throw Error("database " + path_ + ": " + sqlite3_errmsg(db) + " in: " + select_sql);
-    const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, &sqlite3_finalize);
+    sqlite3_stmt* raw = prepared(select_sql);
+    // Reset when done (also on a throw): a statement left stepping keeps its read open.
+    const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, &sqlite3_reset);
     sqlite3_bind_int64(raw, 1, run_row_id);
     const int n = sqlite3_column_count(raw);
     std::vector<CopyValue> row(static_cast<std::size_t>(n));
@@ -138,29 +158,41 @@ std::size_t CopySource::rows(const std::string& select_sql, std::int64_t run_row
 
 void CopySource::confirm(const std::string& server_id, const std::string& server_label,
                          const std::string& station, const PendingRun& run) {
+    sqlite3* db = db_->getHandle();
+    const auto step = [&](sqlite3_stmt* statement) {
+        const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> reset(statement,
+                                                                          &sqlite3_reset);
+        if (sqlite3_step(statement) != SQLITE_DONE)
+            throw Error("database " + path_ + ": " + sqlite3_errmsg(db) +
+                        " while recording a push");
+    };
+    const auto text = [](sqlite3_stmt* statement, int i, const std::string& value) {
+        sqlite3_bind_text(statement, i, value.data(), static_cast<int>(value.size()),
+                          SQLITE_TRANSIENT);
+    };
     SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement server(*db_,
-                             "INSERT INTO central_servers (server_id, label, last_push) VALUES "
-                             "(?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
-                             "ON CONFLICT(server_id) DO UPDATE SET label = excluded.label, "
-                             "last_push = excluded.last_push");
-    server.bind(1, server_id);
-    server.bind(2, server_label);
-    server.exec();
-    SQLite::Statement push(
-        *db_, "INSERT INTO central_pushes (server_id, station, run_id, status, sessions, "
-              "verdicts, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-              "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
-              "ON CONFLICT(server_id, station, run_id) DO UPDATE SET status = excluded.status, "
-              "sessions = excluded.sessions, verdicts = excluded.verdicts, "
-              "pushed_at = excluded.pushed_at");
-    push.bind(1, server_id);
-    push.bind(2, station);
-    push.bind(3, run.row_id);
-    push.bind(4, run.status);
-    push.bind(5, run.sessions);
-    push.bind(6, run.verdicts);
-    push.exec();
+    sqlite3_stmt* server =
+        prepared("INSERT INTO central_servers (server_id, label, last_push) VALUES "
+                 "(?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+                 "ON CONFLICT(server_id) DO UPDATE SET label = excluded.label, "
+                 "last_push = excluded.last_push");
+    text(server, 1, server_id);
+    text(server, 2, server_label);
+    step(server);
+    sqlite3_stmt* push =
+        prepared("INSERT INTO central_pushes (server_id, station, run_id, status, sessions, "
+                 "verdicts, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                 "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+                 "ON CONFLICT(server_id, station, run_id) DO UPDATE SET status = excluded.status, "
+                 "sessions = excluded.sessions, verdicts = excluded.verdicts, "
+                 "pushed_at = excluded.pushed_at");
+    text(push, 1, server_id);
+    text(push, 2, station);
+    sqlite3_bind_int64(push, 3, run.row_id);
+    text(push, 4, run.status);
+    sqlite3_bind_int(push, 5, run.sessions);
+    sqlite3_bind_int(push, 6, run.verdicts);
+    step(push);
     txn.commit();
 }
 

@@ -7,6 +7,7 @@
 // SQL over this database; this class only runs those SELECTs and hands the values on as text.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@ namespace SQLite {
 class Database;
 class Statement;
 } // namespace SQLite
+struct sqlite3_stmt;
 
 namespace harness::store {
 
@@ -69,13 +71,20 @@ public:
     // as text (integers in decimal, NULL as nullopt). Returns the number of rows.
     std::size_t rows(const std::string& select_sql, std::int64_t run_row_id, const RowSink& sink);
 
-    // Records that `server_id` confirmed `run` (as it was read) for `station`.
+    // Records that `server_id` confirmed `run` (as it was read) for `station`. Not synced to
+    // disk at once (synchronous = NORMAL, as the store writes): a confirmation lost to a power
+    // cut only makes the next push send that run again, which the server stores once.
     void confirm(const std::string& server_id, const std::string& server_label,
                  const std::string& station, const PendingRun& run);
 
 private:
+    // A statement prepared once per database connection (a push reads every table once per run:
+    // the same few SELECTs hundreds of times).
+    sqlite3_stmt* prepared(const std::string& sql);
+
     std::string path_;
     std::unique_ptr<SQLite::Database> db_;
+    std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
     bool in_snapshot_ = false;
 };
 

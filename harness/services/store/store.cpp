@@ -422,6 +422,17 @@ const std::string run_columns = "id, uuid, started_at, ended_at, host, os, pcscl
                                 "libccid_version, harness_version, lab, status, cause, "
                                 "owner_pid, owner_start";
 
+// The station name each pushed run was last pushed as (`push --station`), by runs.id: a station's
+// database does not otherwise know its station's name. One pass over central_pushes (it has no
+// index by run), newest push last so that it wins.
+std::map<std::int64_t, std::string> pushed_station_names(SQLite::Database& db) {
+    std::map<std::int64_t, std::string> out;
+    SQLite::Statement q(db, "SELECT run_id, station FROM central_pushes ORDER BY pushed_at, rowid");
+    while (q.executeStep())
+        out[q.getColumn(0).getInt64()] = q.getColumn(1).getString();
+    return out;
+}
+
 // The readers columns pcsc_name, vid, pid, bcd_device, manufacturer, product, serial, driver,
 // reader_model, ccid_descriptor, descriptor_findings, from column `first` on.
 model::ReaderIdentity reader_row(const SQLite::Statement& row, int first) {
@@ -953,6 +964,13 @@ std::optional<model::Run> Store::load_run(const std::string& uuid_or_prefix) con
             return std::nullopt;
         model::Run run = run_row(find);
         const std::int64_t run_id = find.getColumn(0).getInt64();
+        {
+            SQLite::Statement station(*db_, "SELECT station FROM central_pushes WHERE run_id = ? "
+                                            "ORDER BY pushed_at DESC, rowid DESC LIMIT 1");
+            station.bind(1, run_id);
+            if (station.executeStep())
+                run.station = station.getColumn(0).getString();
+        }
 
         SQLite::Statement suites(*db_, "SELECT suite_id, content_hash FROM run_suites WHERE "
                                        "run_id = ? ORDER BY suite_id");
@@ -1120,9 +1138,12 @@ std::vector<model::RunHeader> Store::run_headers(const QueryScope& scope) const 
         SQLite::Statement runs(*db_, "SELECT " + run_columns + " FROM runs WHERE " +
                                          in_scope("id") + " ORDER BY id");
         bind_scope(runs);
+        const auto stations = pushed_station_names(*db_);
         while (runs.executeStep()) {
             model::RunHeader h;
             h.run = run_row(runs);
+            if (const auto s = stations.find(runs.getColumn(0).getInt64()); s != stations.end())
+                h.run.station = s->second;
             index.emplace(runs.getColumn(0).getInt64(), out.size());
             out.push_back(std::move(h));
         }

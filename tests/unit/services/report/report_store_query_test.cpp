@@ -4,10 +4,12 @@
 #include "fixture.hpp"
 #include "pure/error.hpp"
 #include "services/report/report.hpp"
+#include "services/store/copy_source.hpp"
 #include "services/store/store.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <map>
 #include <unistd.h>
 
 using namespace harness;
@@ -165,4 +167,37 @@ BOOST_AUTO_TEST_CASE(a_run_is_found_by_uuid_or_unique_prefix_only) {
     BOOST_TEST(!st.find_run("_1")); // …
     BOOST_TEST(!st.find_run(""));
     BOOST_TEST(st.load_run("11112")->uuid == f.runs[1].uuid);
+}
+
+BOOST_AUTO_TEST_CASE(a_station_file_names_the_station_its_runs_were_pushed_as) {
+    Fixture f;
+    {
+        // What `push --station` records: run 1 pushed as lab-a, run 2 as lab-a and later, to
+        // another server, as lab-b (the newest name counts); run 3 never pushed.
+        store::CopySource source(f.path);
+        const auto pending = source.pending("server-1", "lab-a");
+        BOOST_TEST_REQUIRE(pending.size() == 4U);
+        source.confirm("server-1", "ch@one/central", "lab-a", pending[0]);
+        source.confirm("server-1", "ch@one/central", "lab-a", pending[1]);
+        source.confirm("server-2", "ch@two/central", "lab-b", pending[1]);
+    }
+    const store::Store st(f.path, store::Access::ReadOnly);
+    std::map<std::string, std::string> station;
+    for (const auto& h : st.query({false, {}})->runs())
+        station[h.run.uuid] = h.run.station;
+    BOOST_TEST(station[f.runs[0].uuid] == "lab-a");
+    BOOST_TEST(station[f.runs[1].uuid] == "lab-b");
+    BOOST_TEST(station[f.runs[2].uuid] == "");
+    BOOST_TEST(st.load_run(f.runs[1].uuid)->station == "lab-b");
+    BOOST_TEST(st.load_run(f.runs[2].uuid)->station == "");
+    // Both reads give the same report, which names the stations.
+    const auto via_query = report::build(*st.query({false, {}}), report::Selection::Newest);
+    const auto json = report::render_json(via_query);
+    BOOST_TEST(json ==
+               report::render_json(report::build(f.loaded(false), report::Selection::Newest)));
+    // Run 1's cells are all superseded by newer runs (so it is not listed): only lab-b's run 2
+    // and the unnamed run 3 are in this report.
+    BOOST_TEST(report::stations(via_query) == (std::vector<std::string>{"lab-b"}));
+    BOOST_TEST(json.find("\"station\": \"lab-b\"") != std::string::npos);
+    BOOST_TEST(json.find("\"station\": \"lab-a\"") == std::string::npos);
 }

@@ -172,6 +172,58 @@ BOOST_AUTO_TEST_CASE(html_is_self_contained_and_has_the_matrix) {
         }
 }
 
+BOOST_AUTO_TEST_CASE(a_station_column_shows_where_each_reader_and_run_was_tested) {
+    // Runs without a station (a station's own file never pushed): no station column anywhere,
+    // and JSON carries "station": "" (the key is always there).
+    const auto plain = report::build(two_runs(), report::Selection::Newest);
+    BOOST_TEST(report::stations(plain).empty());
+    BOOST_TEST(report::render_csv(plain, report::Lang::En).find("Station") == std::string::npos);
+    BOOST_TEST(report::render_markdown(plain, report::Lang::En).find("Station") ==
+               std::string::npos);
+    BOOST_TEST(report::render_html(plain, report::Lang::En, report::View::Technical)
+                   .find("class=\"station\"") == std::string::npos);
+    const auto plain_json = nlohmann::json::parse(report::render_json(plain));
+    BOOST_TEST(plain_json["runs"][0]["station"] == "");
+    BOOST_TEST(plain_json["readers"][0]["cells"][0]["station"] == "");
+
+    // Two stations (a central server): run-2 from lab-b decides Alpha's contact cell, run-1 from
+    // lab-a the others.
+    auto runs = two_runs();
+    runs[0].station = "lab-b";
+    runs[1].station = "lab-a";
+    const auto m = report::build(runs, report::Selection::Newest);
+    BOOST_TEST(report::stations(m) == (std::vector<std::string>{"lab-a", "lab-b"}));
+    const auto j = nlohmann::json::parse(report::render_json(m));
+    for (const auto& r : j["readers"])
+        for (const auto& c : r["cells"])
+            BOOST_TEST(c["station"] == (c["run_uuid"] == "run-2" ? "lab-b" : "lab-a"));
+    BOOST_TEST(j["readers"][0]["station"] == "lab-b"); // Alpha: its newest run's station
+    BOOST_TEST(report::render_json(report::parse_json(report::render_json(m), "x.json")) ==
+               report::render_json(m));
+
+    const auto csv = report::render_csv(m, report::Lang::En);
+    BOOST_TEST(csv.find(",Run,Station\r\n") != std::string::npos);
+    BOOST_TEST(csv.find(",run-2,lab-b\r\n") != std::string::npos);
+    BOOST_TEST(csv.find(",run-1,lab-a\r\n") != std::string::npos);
+    BOOST_TEST(report::render_csv(m, report::Lang::Ja).find(",ステーション\r\n") !=
+               std::string::npos);
+    const auto md = report::render_markdown(m, report::Lang::En);
+    BOOST_TEST(md.find("| Station |") != std::string::npos);
+    BOOST_TEST(md.find("| lab-a, lab-b |") != std::string::npos); // Alpha: cells of both
+    for (auto view : {report::View::Public, report::View::Technical}) {
+        const auto html = report::render_html(m, report::Lang::En, view);
+        BOOST_TEST(count(html, "<td class=\"station\">") == 2U);
+        BOOST_TEST(html.find("<td class=\"station\">lab-a, lab-b</td>") != std::string::npos);
+    }
+    // One station only: the technical view names it, the public page does not need to.
+    runs[0].station = "lab-a";
+    const auto one = report::build(runs, report::Selection::Newest);
+    BOOST_TEST(count(report::render_html(one, report::Lang::En, report::View::Technical),
+                     "<td class=\"station\">lab-a</td>") == 2U);
+    BOOST_TEST(report::render_html(one, report::Lang::En, report::View::Public)
+                   .find("class=\"station\"") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(every_text_exists_in_both_languages) {
     for (const char* key : {"title",
                             "title.technical",
