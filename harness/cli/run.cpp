@@ -355,6 +355,7 @@ struct Shared {
     std::set<std::string> reached; // readers whose session began
     std::set<std::string> not_run; // readers the run never reached (it stopped first)
     bool matrix = false;           // every lab reader with every card (plan::matrix_cells)
+    std::chrono::steady_clock::time_point run_start{}; // the instant of run.started_at
 };
 
 plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
@@ -673,6 +674,7 @@ void run_session(Shared& shared, pcsc::Context& context, const std::string& read
     request.failed_pins = shared.failed_pins;
     request.suites = &shared.suites.loaded;
     request.requested = shared.suites.requested;
+    request.run_start = shared.run_start;
     // [usblab hook] a --usb lab slot: the firmware's CCID messages of failing steps
     const bool on_usb_lab = slot && shared.lab->driver_name.rfind("libccid", 0) == 0;
     StepTraces traces(on_usb_lab ? std::filesystem::path(shared.lab->dir) / "lab.sock"
@@ -951,6 +953,7 @@ Json run_json(const model::Run& run, const std::vector<Result>& results,
                                      {"reason_ja", st.reason_ja},
                                      {"sw", st.sw ? Json(fmt::format("{:04X}", *st.sw)) : Json()},
                                      {"duration_us", st.duration_us},
+                                     {"started_us", st.started_us ? Json(*st.started_us) : Json()},
                                      {"failure", failure_json(st.failure)},
                                      {"exchanges", st.exchanges.size()}});
             suite_results.push_back(Json{{"suite", r.suite.id}, {"steps", steps}});
@@ -1106,6 +1109,7 @@ int run_command(const RunOptions& options) {
     model::Run run;
     run.uuid = new_uuid();
     run.started_at = now_iso();
+    const auto run_start = std::chrono::steady_clock::now(); // steps' started_us count from here
     run.owner = io::current_process();
     const io::LockHolder me{run.owner, run.started_at, run.uuid};
 
@@ -1191,6 +1195,7 @@ int run_command(const RunOptions& options) {
                   {},          {}};
     // The matrix by default when the lab is this run's own (`run --lab --all`): its cards are ours
     // to swap. A lab that runs already is tested with the cards it holds unless --matrix.
+    shared.run_start = run_start;
     shared.matrix = lab && card_types.empty() &&
                     (options.matrix || (options.lab && options.all && !options.no_matrix));
     if (options.matrix && !lab)

@@ -66,6 +66,7 @@ Json step_json(const model::StepResult& s) {
                 {"reason_ja", s.reason_ja},
                 {"sw", sw_json(s.sw)},
                 {"duration_us", s.duration_us},
+                {"started_us", s.started_us ? Json(*s.started_us) : Json()},
                 {"measurements", parsed_or_text(s.measurements_json)},
                 {"failure", failure_json(s.failure)},
                 {"missing", s.missing},
@@ -189,6 +190,8 @@ struct Reader {
         s.reason_ja = str(j, "reason_ja", w);
         s.sw = hex16(j, "sw", w);
         s.duration_us = integer(j, "duration_us", w);
+        if (j.contains("started_us") && !j["started_us"].is_null())
+            s.started_us = integer(j, "started_us", w);
         if (j.contains("measurements"))
             s.measurements_json = j["measurements"].is_string()
                                       ? j["measurements"].get<std::string>()

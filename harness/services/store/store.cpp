@@ -23,7 +23,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 6> migrations{
+constexpr std::array<std::string_view, 7> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -232,6 +232,11 @@ CREATE TABLE survey_results (
     UNIQUE (dump_file, block, libccid_version)
 );
 CREATE INDEX survey_results_by_reader ON survey_results(vid, pid, bcd_device);
+)sql",
+    // 7: when each step began, in µs since its run's start (model::StepResult::started_us): the
+    // sessions of a run line up on it (did the readers run at once?). NULL for older rows.
+    R"sql(
+ALTER TABLE steps ADD COLUMN started_us INTEGER;
 )sql",
 };
 
@@ -777,7 +782,8 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
         SQLite::Statement step_ins(
             *db_, "INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, grp, "
                   "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
-                  "measurements, failure, missing) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "measurements, failure, missing, started_us) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         SQLite::Statement ex_ins(*db_,
                                  "INSERT INTO exchanges (step_row, seq, command, response, sw, "
                                  "duration_us, note, failure, response_size) "
@@ -805,6 +811,10 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                 step_ins.bind(15, step.measurements_json.empty() ? "{}" : step.measurements_json);
                 step_ins.bind(16, to_string(step.failure));
                 step_ins.bind(17, join_tokens(step.missing));
+                if (step.started_us)
+                    step_ins.bind(18, *step.started_us);
+                else
+                    step_ins.bind(18);
                 step_ins.exec();
                 const std::int64_t step_row = db_->getLastInsertRowid();
                 int ex_seq = 0;
@@ -1032,7 +1042,8 @@ std::vector<model::SuiteResult> Store::load_suites(std::int64_t session_id) cons
     std::vector<model::SuiteResult> suites;
     SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
                                   "title_ja, action, verdict, reason_en, reason_ja, sw, "
-                                  "duration_us, measurements, failure, missing FROM steps "
+                                  "duration_us, measurements, failure, missing, started_us "
+                                  "FROM steps "
                                   "WHERE session_id = ? ORDER BY seq");
     SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note, "
                                       "failure, response_size FROM exchanges "
@@ -1059,6 +1070,8 @@ std::vector<model::SuiteResult> Store::load_suites(std::int64_t session_id) cons
         step.measurements_json = steps.getColumn(13).getString();
         step.failure = failure_column(steps.getColumn(14));
         step.missing = split_tokens(steps.getColumn(15).getString());
+        if (!steps.getColumn(16).isNull())
+            step.started_us = steps.getColumn(16).getInt64();
         exchanges.reset();
         exchanges.bind(1, steps.getColumn(0).getInt64());
         while (exchanges.executeStep()) {
