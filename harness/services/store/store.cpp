@@ -793,23 +793,28 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
         int step_seq = 0;
         for (const auto& suite : session.suites) {
             for (const auto& step : suite.steps) {
+                // The session outlives each exec: its strings are bound without a copy (one
+                // copy per text column per step was a per-step cost, issue 11).
                 step_ins.reset();
                 step_ins.bind(1, session_id);
                 step_ins.bind(2, step_seq++);
-                step_ins.bind(3, suite.suite.id);
-                step_ins.bind(4, suite.suite.content_hash);
-                step_ins.bind(5, step.step_id);
-                step_ins.bind(6, step.group);
-                step_ins.bind(7, step.title_en);
-                step_ins.bind(8, step.title_ja);
-                step_ins.bind(9, step.action);
-                step_ins.bind(10, to_string(step.verdict));
-                step_ins.bind(11, step.reason_en);
-                step_ins.bind(12, step.reason_ja);
+                step_ins.bindNoCopy(3, suite.suite.id);
+                step_ins.bindNoCopy(4, suite.suite.content_hash);
+                step_ins.bindNoCopy(5, step.step_id);
+                step_ins.bindNoCopy(6, step.group);
+                step_ins.bindNoCopy(7, step.title_en);
+                step_ins.bindNoCopy(8, step.title_ja);
+                step_ins.bindNoCopy(9, step.action);
+                step_ins.bindNoCopy(10, to_string(step.verdict));
+                step_ins.bindNoCopy(11, step.reason_en);
+                step_ins.bindNoCopy(12, step.reason_ja);
                 bind_optional(step_ins, 13, step.sw);
                 step_ins.bind(14, step.duration_us);
-                step_ins.bind(15, step.measurements_json.empty() ? "{}" : step.measurements_json);
-                step_ins.bind(16, to_string(step.failure));
+                if (step.measurements_json.empty())
+                    step_ins.bindNoCopy(15, "{}");
+                else
+                    step_ins.bindNoCopy(15, step.measurements_json);
+                step_ins.bindNoCopy(16, to_string(step.failure));
                 step_ins.bind(17, join_tokens(step.missing));
                 if (step.started_us)
                     step_ins.bind(18, *step.started_us);
@@ -822,12 +827,12 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                     ex_ins.reset();
                     ex_ins.bind(1, step_row);
                     ex_ins.bind(2, ex_seq++);
-                    ex_ins.bind(3, ex.command);
-                    ex_ins.bind(4, ex.response);
+                    ex_ins.bindNoCopy(3, ex.command);
+                    ex_ins.bindNoCopy(4, ex.response);
                     bind_optional(ex_ins, 5, ex.sw);
                     ex_ins.bind(6, ex.duration_us);
-                    ex_ins.bind(7, ex.note);
-                    ex_ins.bind(8, to_string(ex.failure));
+                    ex_ins.bindNoCopy(7, ex.note);
+                    ex_ins.bindNoCopy(8, to_string(ex.failure));
                     if (ex.response_size)
                         ex_ins.bind(9, static_cast<std::int64_t>(*ex.response_size));
                     else
