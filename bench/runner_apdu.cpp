@@ -55,8 +55,15 @@ struct Steps {
 Steps read_steps(const fs::path& db_path) {
     SQLite::Database db(db_path.string(), SQLite::OPEN_READONLY);
     Steps s;
-    SQLite::Statement q(db, "SELECT COUNT(*), MAX(started_us + duration_us) - MIN(started_us) "
-                            "FROM steps WHERE step_id LIKE 'bench.%' AND verdict = 'pass'");
+    // An older cardharness (measured as "before") stores no start times: no span then.
+    const bool timed =
+        db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('steps') WHERE name = 'started_us'")
+            .getInt() == 1;
+    SQLite::Statement q(db, timed ? "SELECT COUNT(*), MAX(started_us + duration_us) - "
+                                    "MIN(started_us) FROM steps WHERE step_id LIKE 'bench.%' "
+                                    "AND verdict = 'pass'"
+                                  : "SELECT COUNT(*), 0 FROM steps WHERE step_id LIKE 'bench.%' "
+                                    "AND verdict = 'pass'");
     if (q.executeStep()) {
         s.count = q.getColumn(0).getInt64();
         s.span_us = q.getColumn(1).getInt64();
