@@ -300,19 +300,20 @@ inline int free_port_pair() {
 
 // A profiles folder that is the source tree's plus two rows for benchmarks: a lab reader model
 // without added latency (lab-bench-zero) and a My Number card that answers at once (bench-zero),
-// and a lab file (labs/bench.csv) with one slot b01 holding that card in that reader. The
-// source tree's profiles stay as they are.
+// and a lab file (labs/bench.csv) with one slot b01 holding that card in that reader; its
+// suites/ is a folder of its own (a benchmark may add suites). The source tree's profiles stay
+// as they are.
 inline fs::path bench_profiles(const fs::path& dir) {
     const fs::path source = fs::path(CARDHARNESS_SOURCE_DIR) / "profiles";
     const fs::path out = dir / "profiles";
     fs::create_directories(out);
     for (const auto& entry : fs::directory_iterator(source)) {
         const std::string name = entry.path().filename().string();
-        if (name == "readers" || name == "cards" || name == "labs")
+        if (name == "readers" || name == "cards" || name == "labs" || name == "suites")
             continue;
         fs::create_symlink(entry.path(), out / name);
     }
-    for (const char* sub : {"readers", "cards", "labs"}) {
+    for (const char* sub : {"readers", "cards", "labs", "suites"}) {
         fs::create_directories(out / sub);
         for (const auto& entry : fs::directory_iterator(source / sub))
             if (entry.path().filename() != "cards.csv")

@@ -140,6 +140,7 @@ SessionResult run_connected(io::CardChannel& channel, const SessionRequest& requ
     ctx.card_id = result.identity.card_id;
     ctx.failed_pins = request.failed_pins;
     ctx.cancel = hooks.cancel;
+    ctx.run_start = request.run_start;
     ctx.variables["run.reader"] = bytes_of(request.reader.name);
     ctx.variables["run.atr"] = channel.atr();
     ctx.variables["run.card_type"] = bytes_of(card_type);

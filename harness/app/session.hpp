@@ -21,6 +21,7 @@
 #include "services/suite/runner.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -81,6 +82,9 @@ struct SessionRequest {
     std::shared_ptr<io::PinFailureMemory> failed_pins; // null: this session's memory only
     const std::map<std::string, suite::LoadedSuite>* suites = nullptr; // loaded, by id
     std::vector<std::string> requested;                                // --suite, or empty
+    // The run's start (the instant of model::Run::started_at): steps record their start time
+    // from it (StepResult::started_us). Unset: they record none.
+    std::optional<std::chrono::steady_clock::time_point> run_start;
 };
 
 struct SessionHooks {

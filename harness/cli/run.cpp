@@ -151,6 +151,7 @@ int run_command(const RunOptions& options) {
     model::Run run;
     run.uuid = new_uuid();
     run.started_at = now_iso();
+    const auto run_start = std::chrono::steady_clock::now(); // steps' started_us count from here
     run.owner = io::current_process();
     const io::LockHolder me{run.owner, run.started_at, run.uuid};
 
@@ -230,6 +231,7 @@ int run_command(const RunOptions& options) {
         .cancel = cancel_requested};
     // The matrix by default when the lab is this run's own (`run --lab --all`): its cards are ours
     // to swap. A lab that runs already is tested with the cards it holds unless --matrix.
+    shared.run_start = run_start;
     shared.matrix = lab && card_types.empty() &&
                     (options.matrix || (options.lab && options.all && !options.no_matrix));
     if (options.matrix && !lab)
@@ -248,9 +250,9 @@ int run_command(const RunOptions& options) {
     } else {
         for (const auto& r : readers)
             board.add(r);
-        // Lab readers spend their time waiting for emulated cards, not on the CPU: a matrix run
-        // tests every reader at once unless --jobs says otherwise.
-        const std::size_t default_jobs = shared.matrix ? readers.size() : std::size_t{4};
+        // Lab readers spend their time waiting for emulated cards, not on the CPU: a lab run
+        // tests every reader at once unless --jobs says otherwise (hardware: 4 at once).
+        const std::size_t default_jobs = shared.lab ? readers.size() : std::size_t{4};
         const std::size_t jobs = std::min<std::size_t>(
             readers.size(),
             options.jobs > 0 ? static_cast<std::size_t>(options.jobs) : default_jobs);
@@ -392,7 +394,9 @@ void add_run_command(CLI::App& app, Context& context) {
             "CARD_ID"));
     cmd->add_option("--db", options->db,
                     "Results database (default " + io::paths::default_database().string() + ")");
-    add_jobs_option(*cmd, options->jobs, "Readers run at once with --all (default 4)");
+    add_jobs_option(*cmd, options->jobs,
+                    "Readers run at once with --all (default: every reader of a lab; 4 on "
+                    "hardware)");
     cmd->add_flag("--json", options->json, "Print the run as JSON");
     cmd->add_flag("--quiet", options->quiet, "No progress lines: only the summary at the end");
     cmd->add_flag("--matrix", options->matrix,

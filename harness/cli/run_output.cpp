@@ -23,6 +23,7 @@ Json step_summary_json(const model::StepResult& st) {
                 {"reason_ja", st.reason_ja},
                 {"sw", hex16_json(st.sw)},
                 {"duration_us", st.duration_us},
+                {"started_us", st.started_us ? Json(*st.started_us) : Json()},
                 {"failure", Json(st.failure)},
                 {"exchanges", st.exchanges.size()}};
 }

@@ -331,6 +331,7 @@ void run_session(RunShared& shared, pcsc::Context& context, const std::string& r
     request.failed_pins = shared.failed_pins;
     request.suites = &shared.suites.loaded;
     request.requested = shared.suites.requested;
+    request.run_start = shared.run_start;
     // [usblab hook] a --usb lab slot: the firmware's CCID messages of failing steps
     const bool on_usb_lab = slot && shared.lab->driver_name.rfind("libccid", 0) == 0;
     StepTraces traces(on_usb_lab ? std::filesystem::path(shared.lab->dir) / "lab.sock"

@@ -14,6 +14,7 @@
 #include "services/suite/pin_source.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,7 @@ struct RunShared {
     std::set<std::string> reached{}; // readers whose session began
     std::set<std::string> not_run{}; // readers the run never reached (it stopped first)
     bool matrix = false;             // every lab reader with every card (plan::matrix_cells)
+    std::chrono::steady_clock::time_point run_start{}; // the instant of run.started_at
 };
 
 // Everything one reader thread does: the matrix for a lab reader when `shared.matrix`, else one

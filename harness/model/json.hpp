@@ -77,7 +77,8 @@ void to_json(Json& j, const Exchange& x) {
 }
 
 // The whole step record: {id, group, title_en, title_ja, action, verdict, reason_en, reason_ja,
-// sw, duration_us, measurements (parsed_or_text), failure, missing, exchanges}.
+// sw, duration_us, started_us (null when not stored), measurements (parsed_or_text), failure,
+// missing, exchanges}.
 template <typename Json>
 void to_json(Json& j, const StepResult& s) {
     j = Json{{"id", s.step_id},
@@ -90,6 +91,7 @@ void to_json(Json& j, const StepResult& s) {
              {"reason_ja", s.reason_ja},
              {"sw", hex16_json<Json>(s.sw)},
              {"duration_us", s.duration_us},
+             {"started_us", s.started_us ? Json(*s.started_us) : Json()},
              {"measurements", parsed_or_text<Json>(s.measurements_json)},
              {"failure", Json(s.failure)},
              {"missing", s.missing},

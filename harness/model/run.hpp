@@ -105,6 +105,10 @@ struct StepResult {
     FailureKind failure = FailureKind::None;
     std::vector<std::string> missing{};
     std::vector<CcidMessage> ccid_trace; // failing steps on a USB lab reader: the firmware's side
+    // When the step began, in µs since the run's start (the instant of Run::started_at, on a
+    // monotonic clock): sessions of one run line up on it (the report's overlap view). nullopt
+    // for steps stored before the store's schema 7, or run without a run clock (unit tests).
+    std::optional<std::int64_t> started_us{};
 };
 
 struct SuiteRef {

@@ -62,14 +62,14 @@ expect_rc 3 "no cardharness schema.*--migrate" "$CARDHARNESS" push --db "$work/a
 expect_rc 3 "owner" "$CARDHARNESS" push --migrate --to "$uri_a"
 "$CARDHARNESS" push --migrate --schema-version 1 --to "$(pg_uri "$CENTRAL_OWNER" central)" |
     grep -q "version 0 -> 1" || pg_fail "migrate to version 1"
-expect_rc 3 "version 1, older than this cardharness writes \(3\).*--migrate" \
+expect_rc 3 "version 1, older than this cardharness writes \(4\).*--migrate" \
     "$CARDHARNESS" push --db "$work/a.db" --to "$uri_a" --station lab-a
 "$CARDHARNESS" push --status --db "$work/a.db" --to "$uri_a" --station lab-a | grep -q "older" ||
     pg_fail "push --status should say the schema is older"
 "$CARDHARNESS" push --migrate --to "$(pg_uri "$CENTRAL_OWNER" central)" |
-    grep -q "version 1 -> 3" || pg_fail "migrate from 1 to 3"
+    grep -q "version 1 -> 4" || pg_fail "migrate from 1 to 4"
 pg_admin_psql central -c "INSERT INTO cardharness.schema_migrations (version) VALUES (99)"
-expect_rc 3 "version 99, newer than this cardharness knows \(3\): upgrade cardharness" \
+expect_rc 3 "version 99, newer than this cardharness knows \(4\): upgrade cardharness" \
     "$CARDHARNESS" push --db "$work/a.db" --to "$uri_a" --station lab-a
 expect_rc 3 "newer than this cardharness knows" \
     "$CARDHARNESS" push --migrate --to "$(pg_uri "$CENTRAL_OWNER" central)"

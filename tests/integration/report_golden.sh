@@ -67,6 +67,7 @@ grep -q '258 バイトの署名応答に失敗しました' "$html" || fail "Jap
 "$CARDHARNESS" report --db "$work/f.db" --view technical --out "$work/tech.html" >/dev/null
 grep -q '<html lang="en">' "$work/tech.html" || fail "technical HTML should default to English"
 for needle in 'id="reader-3"' '<svg class="chart bars"' '<svg class="chart latency"' \
+    '<svg class="chart overlap" data-run="00000000-0000-4000-8000-000000000001"' \
     'SCARD_E_NOT_TRANSACTED' 'dwMaxCCIDMessageLength' 'short_apdu_258' 'pcsc-lite' \
     "$(printf 'a%.0s' {1..64})"; do
     grep -qF -- "$needle" "$work/tech.html" || fail "technical HTML lacks $needle"

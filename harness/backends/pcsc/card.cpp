@@ -4,6 +4,9 @@
 
 #include <PCSC/reader.h>
 #include <PCSC/winscard.h>
+#include <algorithm>
+#include <cstring>
+#include <strings.h>
 #include <type_traits>
 
 namespace harness::pcsc {
@@ -118,12 +121,16 @@ Bytes Card::transmit(ByteView command) {
         pci = SCARD_PCI_T0;
     else if (protocol_ == io::Protocol::Raw)
         pci = SCARD_PCI_RAW;
-    Bytes response(MAX_BUFFER_SIZE_EXTENDED);
-    DWORD length = static_cast<DWORD>(response.size());
-    check("SCardTransmit",
-          SCardTransmit(handle_, pci, command.data(), static_cast<DWORD>(command.size()), nullptr,
-                        response.data(), &length));
-    response.resize(length);
+    // One receive buffer per thread, not a zeroed 64 KiB vector per APDU (issue 11: the runner's
+    // per-APDU cost); what a response left in it is wiped once copied out.
+    thread_local Bytes buffer(MAX_BUFFER_SIZE_EXTENDED);
+    DWORD length = static_cast<DWORD>(buffer.size());
+    const LONG rv = SCardTransmit(handle_, pci, command.data(), static_cast<DWORD>(command.size()),
+                                  nullptr, buffer.data(), &length);
+    check("SCardTransmit", rv);
+    const std::size_t n = std::min<std::size_t>(length, buffer.size());
+    Bytes response(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    ::explicit_bzero(buffer.data(), n);
     return response;
 }
 

@@ -175,7 +175,7 @@ private:
         const auto rows =
             select("x.local_id, x.session_local_id, x.suite_id, x.suite_hash, x.step_id, x.grp, "
                    "x.title_en, x.title_ja, x.action, x.verdict, x.reason_en, x.reason_ja, x.sw, "
-                   "x.duration_us, x.measurements, x.failure, x.missing",
+                   "x.duration_us, x.measurements, x.failure, x.missing, x.started_us",
                    "steps", "x.station, x.run_uuid, x.session_local_id, x.seq");
         for (const auto& row : rows) {
             const auto at = session_index_.find(key(row[0], row[1], row[3].as<std::int64_t>()));
@@ -201,6 +201,8 @@ private:
             step.measurements_json = text(row[16]);
             step.failure = store::stored_failure(text(row[17]));
             step.missing = store::split_tokens(text(row[18]));
+            if (!row[19].is_null())
+                step.started_us = row[19].as<std::int64_t>();
             step_index_.emplace(key(row[0], row[1], row[2].as<std::int64_t>()),
                                 StepAt{run_i, session_i, session.suites.size() - 1,
                                        session.suites.back().steps.size()});

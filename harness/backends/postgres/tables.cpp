@@ -109,6 +109,8 @@ std::vector<Table> make_tables() {
              {"measurements", T::Text, "st.measurements"},
              {"failure", T::Text, "st.failure", 3},
              {"missing", T::Text, "st.missing", 3},
+             // Version 4: when the step began, µs since its run's start (NULL before).
+             {"started_us", T::BigInt, "st.started_us", 4},
          },
          1},
         // Exchanges as stored: already redacted on the station (PIN bytes and personal data

@@ -126,6 +126,8 @@ struct Reader {
         s.reason_ja = str(j, "reason_ja", w);
         s.sw = hex16(j, "sw", w);
         s.duration_us = integer(j, "duration_us", w);
+        if (j.contains("started_us") && !j["started_us"].is_null())
+            s.started_us = integer(j, "started_us", w);
         if (j.contains("measurements"))
             s.measurements_json = j["measurements"].is_string()
                                       ? j["measurements"].get<std::string>()

@@ -436,6 +436,125 @@ std::string latency_svg(const ReportModel& m, Lang lang) {
     return out + "</svg>\n";
 }
 
+// When a session ran: from its first step's start to its last step's end, in µs since its
+// run's start. nullopt when none of its steps carries a start time (stored before schema 7).
+std::optional<std::pair<std::int64_t, std::int64_t>> session_span(const CellSession& s) {
+    std::optional<std::pair<std::int64_t, std::int64_t>> span;
+    for (const auto& suite : s.suites)
+        for (const auto& st : suite.steps) {
+            if (!st.started_us)
+                continue;
+            const std::int64_t begin = *st.started_us;
+            const std::int64_t end = begin + std::max<std::int64_t>(st.duration_us, 0);
+            if (!span)
+                span.emplace(begin, end);
+            span->first = std::min(span->first, begin);
+            span->second = std::max(span->second, end);
+        }
+    return span;
+}
+
+// The most intervals [begin, end) that overlap at one instant.
+int peak_overlap(std::vector<std::pair<std::int64_t, std::int64_t>> spans) {
+    std::vector<std::pair<std::int64_t, int>> edges;
+    for (const auto& [begin, end] : spans) {
+        edges.emplace_back(begin, 1);
+        edges.emplace_back(std::max(end, begin + 1), -1);
+    }
+    std::sort(edges.begin(), edges.end()); // an end (-1) before a begin (+1) at the same instant
+    int now = 0, peak = 0;
+    for (const auto& e : edges)
+        peak = std::max(peak, now += e.second);
+    return peak;
+}
+
+// Per run, the sessions the report shows as a Gantt chart: a row per reader, a bar per session
+// from its first step's start to its last step's end (step start times, µs since the run's
+// start). Readers that ran at once have bars over the same seconds.
+std::string overlap_svg(const ReportModel& m, Lang lang) {
+    constexpr int label_w = 300, plot_w = 420, row_h = 22, top = 10;
+    struct Bar {
+        std::string card;
+        std::string card_type;
+        std::int64_t begin, end;
+    };
+    std::string out;
+    for (const auto& run : m.runs) {
+        std::vector<std::pair<std::string, std::vector<Bar>>> rows; // reader title, its bars
+        std::vector<std::pair<std::int64_t, std::int64_t>> spans;
+        std::int64_t last = 0;
+        for (const auto& row : m.readers) {
+            std::vector<Bar> bars;
+            for (const auto& c : row.cells) {
+                if (c.run_uuid != run.uuid || !c.session)
+                    continue;
+                if (const auto span = session_span(*c.session)) {
+                    bars.push_back({card_label(lang, c.card_type, c.interface), c.card_type,
+                                    span->first, span->second});
+                    spans.push_back(*span);
+                    last = std::max(last, span->second);
+                }
+            }
+            if (!bars.empty())
+                rows.emplace_back(reader_title(row), std::move(bars));
+        }
+        if (rows.empty())
+            continue;
+        const double max_s = std::max(static_cast<double>(last) / 1e6, 1e-3);
+        const double magnitude = std::pow(10.0, std::floor(std::log10(max_s)));
+        double axis = magnitude;
+        for (double f : {1.0, 2.0, 5.0, 10.0})
+            if (f * magnitude >= max_s) {
+                axis = f * magnitude;
+                break;
+            }
+        const auto xpos = [&](std::int64_t us) {
+            return label_w + static_cast<double>(us) / 1e6 / axis * plot_w;
+        };
+        const int height = top + row_h * static_cast<int>(rows.size()) + 30;
+        out +=
+            fmt::format("<p class=\"overlap-run\"><code>{}</code> {} — {} {}</p>\n", esc(run.uuid),
+                        esc(run.started_at), text(lang, "chart.overlap.peak"), peak_overlap(spans));
+        out += fmt::format(
+            "<svg class=\"chart overlap\" data-run=\"{}\" role=\"img\" aria-label=\"{}\" "
+            "viewBox=\"0 0 {} {}\" width=\"100%\" style=\"max-width:{}px\" "
+            "xmlns=\"http://www.w3.org/2000/svg\">\n",
+            esc(run.uuid), esc(text(lang, "chart.overlap")), label_w + plot_w + 40, height,
+            label_w + plot_w + 40);
+        const int axis_y = height - 24;
+        for (int i = 0; i <= 5; ++i) {
+            const double seconds = axis * i / 5.0;
+            out +=
+                fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" "
+                            "stroke=\"#e0e3e8\"/><text x=\"{0:.1f}\" y=\"{3}\" "
+                            "text-anchor=\"middle\">{4:g}</text>\n",
+                            label_w + seconds / axis * plot_w, top, axis_y, axis_y + 14, seconds);
+        }
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const int y = top + static_cast<int>(i) * row_h;
+            out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+                               label_w - 8, y + 15, esc(rows[i].first));
+            for (const auto& b : rows[i].second) {
+                const char* colour = b.card_type == "mynumber" ? "#2a5db0"
+                                     : b.card_type == "juki"   ? "#1b7f3b"
+                                                               : "#8a94a3";
+                out +=
+                    fmt::format("<rect class=\"session\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" "
+                                "height=\"{}\" fill=\"{}\" fill-opacity=\"0.8\" stroke=\"#fff\">"
+                                "<title>{}: {:.3f}–{:.3f} s</title></rect>\n",
+                                xpos(b.begin), y + 3, std::max(1.0, xpos(b.end) - xpos(b.begin)),
+                                row_h - 6, colour, esc(b.card), static_cast<double>(b.begin) / 1e6,
+                                static_cast<double>(b.end) / 1e6);
+            }
+        }
+        out += "</svg>\n";
+    }
+    if (out.empty())
+        return out;
+    return fmt::format("<h2>{}</h2>\n{}<p class=\"sub\">{}</p>\n", text(lang, "chart.overlap"), out,
+                       text(lang, "chart.overlap.note"));
+}
+
 void kv(std::string& out, const std::string& key, const std::string& value) {
     if (!value.empty())
         out += "<dt>" + esc(key) + "</dt><dd>" + esc(value) + "</dd>";
@@ -662,6 +781,7 @@ std::string render_html(const ReportModel& m, Lang lang, View view) {
     if (view == View::Technical) {
         out += fmt::format("<h2>{}</h2>\n{}", text(lang, "chart.steps"), bars_svg(m, lang));
         out += fmt::format("<h2>{}</h2>\n{}", text(lang, "chart.latency"), latency_svg(m, lang));
+        out += overlap_svg(m, lang);
         out += runs_html(m, lang);
         out += fmt::format("<h2>{}</h2>\n", text(lang, "technical"));
         std::size_t index = 0;

@@ -169,6 +169,13 @@ constexpr std::array texts{
     Text{"chart.steps", "リーダー別の手順の合否", "Test steps per reader: passed and failed"},
     Text{"chart.latency", "リーダー別の署名の所要時間 (ms)", "Signing latency per reader (ms)"},
     Text{"chart.none", "署名の測定値はありません。", "No signing measurements."},
+    Text{"chart.overlap", "実行ごとのセッションの時間帯 (実行開始からの秒)",
+         "Sessions over time per run (seconds from the run's start)"},
+    Text{"chart.overlap.peak", "同時に進んだセッションは最大", "Sessions at once, at most:"},
+    Text{"chart.overlap.note",
+         "この報告に載るセッションのみ。開始時刻のない (古い) セッションは含みません。",
+         "Only the sessions this report shows; sessions stored without step start times (older "
+         "runs) are left out."},
     Text{"unknown", "不明", "unknown"},
     Text{"emulated", "エミュレーションカード", "emulated card"},
     Text{"test_card", "試験用カード", "test card"},

@@ -23,7 +23,7 @@ namespace {
 constexpr int busy_timeout_ms = 30000;
 
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 6> migrations{
+constexpr std::array<std::string_view, 7> migrations{
     R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -232,6 +232,11 @@ CREATE TABLE survey_results (
     UNIQUE (dump_file, block, libccid_version)
 );
 CREATE INDEX survey_results_by_reader ON survey_results(vid, pid, bcd_device);
+)sql",
+    // 7: when each step began, in µs since its run's start (model::StepResult::started_us): the
+    // sessions of a run line up on it (did the readers run at once?). NULL for older rows.
+    R"sql(
+ALTER TABLE steps ADD COLUMN started_us INTEGER;
 )sql",
 };
 
@@ -788,7 +793,8 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
         SQLite::Statement step_ins(
             *db_, "INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, grp, "
                   "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
-                  "measurements, failure, missing) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "measurements, failure, missing, started_us) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         SQLite::Statement ex_ins(*db_,
                                  "INSERT INTO exchanges (step_row, seq, command, response, sw, "
                                  "duration_us, note, failure, response_size) "
@@ -798,24 +804,33 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
         int step_seq = 0;
         for (const auto& suite : session.suites) {
             for (const auto& step : suite.steps) {
+                // The session outlives each exec: its strings are bound without a copy (one
+                // copy per text column per step was a per-step cost, issue 11).
                 step_ins.reset();
                 step_ins.bind(1, session_id);
                 step_ins.bind(2, step_seq++);
-                step_ins.bind(3, suite.suite.id);
-                step_ins.bind(4, suite.suite.content_hash);
-                step_ins.bind(5, step.step_id);
-                step_ins.bind(6, step.group);
-                step_ins.bind(7, step.title_en);
-                step_ins.bind(8, step.title_ja);
-                step_ins.bind(9, step.action);
-                step_ins.bind(10, to_string(step.verdict));
-                step_ins.bind(11, step.reason_en);
-                step_ins.bind(12, step.reason_ja);
+                step_ins.bindNoCopy(3, suite.suite.id);
+                step_ins.bindNoCopy(4, suite.suite.content_hash);
+                step_ins.bindNoCopy(5, step.step_id);
+                step_ins.bindNoCopy(6, step.group);
+                step_ins.bindNoCopy(7, step.title_en);
+                step_ins.bindNoCopy(8, step.title_ja);
+                step_ins.bindNoCopy(9, step.action);
+                step_ins.bindNoCopy(10, to_string(step.verdict));
+                step_ins.bindNoCopy(11, step.reason_en);
+                step_ins.bindNoCopy(12, step.reason_ja);
                 bind_optional(step_ins, 13, step.sw);
                 step_ins.bind(14, step.duration_us);
-                step_ins.bind(15, step.measurements_json.empty() ? "{}" : step.measurements_json);
-                step_ins.bind(16, to_string(step.failure));
+                if (step.measurements_json.empty())
+                    step_ins.bindNoCopy(15, "{}");
+                else
+                    step_ins.bindNoCopy(15, step.measurements_json);
+                step_ins.bindNoCopy(16, to_string(step.failure));
                 step_ins.bind(17, join_tokens(step.missing));
+                if (step.started_us)
+                    step_ins.bind(18, *step.started_us);
+                else
+                    step_ins.bind(18);
                 step_ins.exec();
                 const std::int64_t step_row = db_->getLastInsertRowid();
                 int ex_seq = 0;
@@ -823,12 +838,12 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                     ex_ins.reset();
                     ex_ins.bind(1, step_row);
                     ex_ins.bind(2, ex_seq++);
-                    ex_ins.bind(3, ex.command);
-                    ex_ins.bind(4, ex.response);
+                    ex_ins.bindNoCopy(3, ex.command);
+                    ex_ins.bindNoCopy(4, ex.response);
                     bind_optional(ex_ins, 5, ex.sw);
                     ex_ins.bind(6, ex.duration_us);
-                    ex_ins.bind(7, ex.note);
-                    ex_ins.bind(8, to_string(ex.failure));
+                    ex_ins.bindNoCopy(7, ex.note);
+                    ex_ins.bindNoCopy(8, to_string(ex.failure));
                     if (ex.response_size)
                         ex_ins.bind(9, static_cast<std::int64_t>(*ex.response_size));
                     else
@@ -1050,7 +1065,8 @@ std::vector<model::SuiteResult> Store::load_suites(std::int64_t session_id) cons
     std::vector<model::SuiteResult> suites;
     SQLite::Statement steps(*db_, "SELECT id, suite_id, suite_hash, step_id, grp, title_en, "
                                   "title_ja, action, verdict, reason_en, reason_ja, sw, "
-                                  "duration_us, measurements, failure, missing FROM steps "
+                                  "duration_us, measurements, failure, missing, started_us "
+                                  "FROM steps "
                                   "WHERE session_id = ? ORDER BY seq");
     SQLite::Statement exchanges(*db_, "SELECT command, response, sw, duration_us, note, "
                                       "failure, response_size FROM exchanges "
@@ -1077,6 +1093,8 @@ std::vector<model::SuiteResult> Store::load_suites(std::int64_t session_id) cons
         step.measurements_json = steps.getColumn(13).getString();
         step.failure = failure_column(steps.getColumn(14));
         step.missing = split_tokens(steps.getColumn(15).getString());
+        if (!steps.getColumn(16).isNull())
+            step.started_us = steps.getColumn(16).getInt64();
         exchanges.reset();
         exchanges.bind(1, steps.getColumn(0).getInt64());
         while (exchanges.executeStep()) {

@@ -940,6 +940,11 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
     const auto caps = ctx_.effective_capabilities();
     std::optional<std::string> stopped_by; // on_fail=stop
     std::set<std::string> skipped_groups;  // on_fail=skip_group
+    const std::int64_t run_start_us = ctx_.run_start
+                                          ? std::chrono::duration_cast<std::chrono::microseconds>(
+                                                ctx_.run_start->time_since_epoch())
+                                                .count()
+                                          : 0;
     const std::size_t total = suite.steps.size();
     for (std::size_t i = 0; i < total; ++i) {
         const model::SuiteStep& step = suite.steps[i];
@@ -951,6 +956,8 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         r.title_ja = step.title_ja;
         r.action = step.action;
         r.measurements_json = "{}";
+        if (ctx_.run_start) // when the runner reached the step (replaced below if it runs)
+            r.started_us = now_us() - run_start_us;
         if (ctx_.progress)
             ctx_.progress({i + 1, total, suite.id, step.id, step.title_en, step.title_ja});
 
@@ -1010,6 +1017,8 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         omitted_ = 0;
         extra_recorded_ = 0;
         const std::int64_t start = now_us();
+        if (ctx_.run_start)
+            r.started_us = start - run_start_us;
         Outcome out;
         try {
             out = execute(step, p);

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -63,6 +64,9 @@ struct RunContext {
     std::function<void(const Progress&)> progress;
     const std::atomic<bool>* cancel = nullptr; // set → remaining steps aborted ("cancelled")
     SteadyClock clock;                         // default std::chrono::steady_clock::now
+    // The run's start on `clock` (the instant of model::Run::started_at): each step's
+    // started_us counts from it. Unset: steps carry no start time.
+    std::optional<std::chrono::steady_clock::time_point> run_start;
     // `reconnect`: SCardReconnect (PC/SC) or the lab's equivalent; default: a warm reset, noted.
     std::function<void(io::CardChannel& channel, bool exclusive)> reconnect;
     // `expect_removed`: ask the tester (or make the lab) remove the card; returns when done or

@@ -224,6 +224,45 @@ BOOST_AUTO_TEST_CASE(a_station_column_shows_where_each_reader_and_run_was_tested
                    .find("class=\"station\"") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(
+    the_technical_view_draws_a_run_s_sessions_over_time_when_steps_have_start_times) {
+    // No start times (runs stored before schema 7): no overlap chart.
+    const auto plain = report::build(two_runs(), report::Selection::Newest);
+    BOOST_TEST(report::render_html(plain, report::Lang::En, report::View::Technical)
+                   .find("chart overlap") == std::string::npos);
+    // Two readers at once: Alpha 0.1-0.4 s then 0.5-0.7 s, Beta 0.2-0.6 s.
+    const auto a = reader("Alpha", 1);
+    const auto b = reader("Beta", 2);
+    const auto timed = [](std::int64_t start, std::int64_t us) {
+        auto s = step("t", StepVerdict::Pass, us);
+        s.started_us = start;
+        return s;
+    };
+    const auto runs = std::vector<model::Run>{
+        run("run-t", "2025-03-01T00:00:00Z",
+            {{a,
+              "mynumber",
+              "contact",
+              Compatibility::Compatible,
+              {timed(100000, 100000), timed(250000, 150000)}},
+             {a, "juki", "contact", Compatibility::Compatible, {timed(500000, 200000)}},
+             {b, "mynumber", "contact", Compatibility::Compatible, {timed(200000, 400000)}}})};
+    const auto m = report::build(runs, report::Selection::Newest);
+    const auto html = report::render_html(m, report::Lang::En, report::View::Technical);
+    BOOST_TEST(count(html, "<svg class=\"chart overlap\" data-run=\"run-t\"") == 1U);
+    BOOST_TEST(count(html, "<rect class=\"session\"") == 3U); // one bar per session
+    BOOST_TEST(html.find("Sessions at once, at most: 2") != std::string::npos);
+    BOOST_TEST(html.find("0.100–0.400 s") != std::string::npos); // first step's start, last's end
+    BOOST_TEST(html.find("0.200–0.600 s") != std::string::npos);
+    // The public view stays as it was.
+    BOOST_TEST(report::render_html(m, report::Lang::En, report::View::Public).find("overlap") ==
+               std::string::npos);
+    // The start times survive the JSON export.
+    const auto text = report::render_json(m);
+    BOOST_TEST(text.find("\"started_us\": 250000") != std::string::npos);
+    BOOST_TEST(report::render_json(report::parse_json(text, "x.json")) == text);
+}
+
 BOOST_AUTO_TEST_CASE(every_text_exists_in_both_languages) {
     for (const char* key : {"title",
                             "title.technical",

@@ -62,6 +62,7 @@ model::Session make_session(const std::string& reader, model::RunStatus status) 
     s.suites[0].steps[1].step_id = "jpki.text";
     s.suites[0].steps[1].verdict = model::StepVerdict::Fail;
     s.suites[0].steps[1].sw = std::nullopt;
+    s.suites[0].steps[0].started_us = 1500000; // 1.5 s after the run's start
     return s;
 }
 
@@ -115,6 +116,9 @@ BOOST_AUTO_TEST_CASE(run_round_trips_with_sessions_steps_exchanges_and_verdicts)
     BOOST_TEST(s0.suites[0].steps[0].exchanges[1].response == "<redacted len=34>");
     BOOST_TEST(!s0.suites[0].steps[1].sw.has_value());
     BOOST_TEST(s0.suites[0].steps[1].verdict == model::StepVerdict::Fail);
+    // The step's start time (schema 7) comes back; a step without one stays without (NULL).
+    BOOST_TEST(s0.suites[0].steps[0].started_us.value() == 1500000);
+    BOOST_TEST(!s0.suites[0].steps[1].started_us.has_value());
     BOOST_TEST(loaded.sessions[1].status == model::RunStatus::Incomplete);
     BOOST_REQUIRE(loaded.verdicts.size() == 1u);
     BOOST_TEST(loaded.verdicts[0].verdict == model::Compatibility::Incompatible);
@@ -157,9 +161,10 @@ BOOST_AUTO_TEST_CASE(no_key_is_kept_next_to_the_hashes) {
     {
         SQLite::Database raw(old_db, SQLite::OPEN_READWRITE);
         // Schema 2 is the last one that kept the salt (migration 3 drops it): rewind the file to
-        // it (what migrations 4 to 6 add goes too).
+        // it (what migrations 4 to 7 add goes too).
         raw.exec("DROP TABLE central_pushes; DROP TABLE central_servers; DROP TABLE ccid_trace; "
-                 "DROP TABLE survey_results; DROP TABLE run_sources");
+                 "DROP TABLE survey_results; DROP TABLE run_sources; "
+                 "ALTER TABLE steps DROP COLUMN started_us");
         raw.exec("PRAGMA user_version = 2");
         SQLite::Statement ins(raw, "INSERT INTO meta (key, value) VALUES ('card_id_salt', ?)");
         ins.bind(1, salt.data(), static_cast<int>(salt.size()));
@@ -531,6 +536,8 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_migrates_and_reads_read_only_without_w
         BOOST_TEST(run.sessions.size() == 1U);
         BOOST_TEST(run.verdicts.size() == 1U);
         BOOST_TEST(run.sessions[0].suites.at(0).steps.size() == 1U);
+        // A step stored before schema 7 has no start time.
+        BOOST_TEST(!run.sessions[0].suites.at(0).steps.at(0).started_us.has_value());
     }
     BOOST_TEST((file_bytes(path) == before));
     {

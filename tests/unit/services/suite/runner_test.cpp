@@ -110,6 +110,36 @@ BOOST_AUTO_TEST_CASE(every_card_action_passes_on_an_emulated_my_number_card) {
     BOOST_TEST(step(r, "m14").duration_us > 0);
 }
 
+BOOST_AUTO_TEST_CASE(steps_record_their_start_time_from_the_run_start_when_given_one) {
+    LabCard lab("mynumber");
+    const std::string suite = "t1,g,Select,選択,select_aid,${aid.jpki},,,,continue,\n"
+                              "t2,g,Token,トークン,read_ef,fid=${ef.token};mode=fixed;length=32,,,,"
+                              "continue,\n"
+                              "t3,g,Needs removal,取り外し,atr,,,,removal,continue,\n"
+                              "t4,g,Repeat,反復,repeat,cmd=00 A4 04 0C 0A ${aid.jpki};count=3,,,,"
+                              "continue,\n";
+    // Without a run clock, no start times.
+    const auto untimed = lab.run(suite);
+    for (const auto& st : untimed.steps)
+        BOOST_TEST(!st.started_us.has_value());
+    // The run started 5 s (virtual) before the lab fixture's clock base.
+    lab.ctx.run_start =
+        std::chrono::steady_clock::time_point{} + std::chrono::hours(1) - std::chrono::seconds(5);
+    const auto r = lab.run(suite);
+    BOOST_TEST_MESSAGE(dump(r));
+    BOOST_REQUIRE(r.steps.size() == 4u);
+    std::int64_t previous_end = 5'000'000;
+    for (const auto& st : r.steps) {
+        BOOST_TEST_CONTEXT(st.step_id) {
+            BOOST_REQUIRE(st.started_us.has_value()); // a skipped step too (when it was reached)
+            BOOST_TEST(*st.started_us >= previous_end);
+            previous_end = *st.started_us + st.duration_us;
+        }
+    }
+    BOOST_TEST(step(r, "t3").verdict == StepVerdict::Skip);
+    BOOST_TEST(step(r, "t4").duration_us > 0);
+}
+
 BOOST_AUTO_TEST_CASE(the_model_suite_overload_plans_steps_itself) {
     LabCard lab("mynumber");
     model::Suite s;
