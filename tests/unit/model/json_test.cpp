@@ -29,13 +29,15 @@ BOOST_AUTO_TEST_CASE(records_keep_their_keys_in_order) {
     std::vector<std::string> keys;
     for (const auto& item : j.items())
         keys.push_back(item.key());
-    const std::vector<std::string> expected{
-        "id",        "group", "title_en",    "title_ja",     "action",  "verdict", "reason_en",
-        "reason_ja", "sw",    "duration_us", "measurements", "failure", "missing", "exchanges"};
+    const std::vector<std::string> expected{"id",      "group",       "title_en",   "title_ja",
+                                            "action",  "verdict",     "reason_en",  "reason_ja",
+                                            "sw",      "duration_us", "started_us", "measurements",
+                                            "failure", "missing",     "exchanges"};
     BOOST_TEST(keys == expected, boost::test_tools::per_element());
     BOOST_TEST(j["sw"] == "9000");
     BOOST_TEST(j["measurements"]["ms"] == 3);
     BOOST_TEST(j["failure"].is_null());
+    BOOST_TEST(j["started_us"].is_null()); // not stored (runs before schema 7)
     BOOST_TEST(j["exchanges"][0]["response_size"] == 6);
     BOOST_TEST(model::parsed_or_text("").is_object());
     BOOST_TEST(model::parsed_or_text("not json") == "not json");
