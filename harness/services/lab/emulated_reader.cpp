@@ -76,6 +76,7 @@ void EmulatedReader::insert(std::shared_ptr<io::VirtualCard> card) {
     atr_.clear();
     protocol_ = -1;
     bounced_ = false;
+    bounce_seen_ = false;
 }
 
 std::shared_ptr<io::VirtualCard> EmulatedReader::remove() {
@@ -95,14 +96,23 @@ bool EmulatedReader::card_visible() const {
 
 ifd::Code EmulatedReader::presence() {
     if (bounced_) {
-        bounced_ = false;
+        bounce_seen_ = true; // absent until the host has acted on it (host_waits)
         return ifd::Code::IccNotPresent;
     }
     return card_visible() ? ifd::Code::IccPresent : ifd::Code::IccNotPresent;
 }
 
+void EmulatedReader::host_waits() {
+    if (bounced_ && bounce_seen_)
+        bounced_ = bounce_seen_ = false;
+}
+
 ifd::Code EmulatedReader::peek_presence() const {
-    return !bounced_ && card_visible() ? ifd::Code::IccPresent : ifd::Code::IccNotPresent;
+    // A bounce the host was told of is over as far as a waiting host is concerned: the card it
+    // waits for is the one in the slot (an outstanding WaitChange must not wait for ever).
+    if (bounced_ && !bounce_seen_)
+        return ifd::Code::IccNotPresent;
+    return card_visible() ? ifd::Code::IccPresent : ifd::Code::IccNotPresent;
 }
 
 Outcome EmulatedReader::fail(ifd::Code code, std::string note,
@@ -171,6 +181,7 @@ Outcome EmulatedReader::transmit(ByteView command) {
         atr_.clear();
         protocol_ = -1;
         bounced_ = true;
+        bounce_seen_ = false;
         return fail(ifd::Code::IccNotPresent, "flaky contact: the card bounced", model_.latency);
     }
     const ApduShape shape = apdu_shape(command);

@@ -88,10 +88,19 @@ public:
     bool card_visible() const;
     // IFDHICCPresence: IccPresent or IccNotPresent (a flaky bounce shows as one absence).
     ifd::Code presence();
-    // What presence() would answer now, without consuming a pending bounce.
+    // What a waiting host is to be woken for: absent while a bounce was not yet reported, then
+    // the card in the slot (presence() itself answers absent until host_waits()).
     ifd::Code peek_presence() const;
-    // The next presence query answers absent once (a card swapped faster than pcscd polls).
-    void report_absence_once() { bounced_ = true; }
+    // Presence queries answer absent (a card swapped faster than pcscd polls) until the host has
+    // been told so at least once and waits for the next change (host_waits): pcscd may ask twice
+    // in a row, and one absent answer between two present ones can go unseen.
+    void report_absence_once() {
+        bounced_ = true;
+        bounce_seen_ = false;
+    }
+    // The host (pcscd, through IFDHPolling) waits for the next change: an absence it was told of
+    // has been seen.
+    void host_waits();
 
     Outcome power(PowerAction action);
     // protocol: 0 = T=0, 1 = T=1 (ISO 7816-3 §9 PPS as the model allows).
@@ -115,6 +124,7 @@ private:
     int protocol_ = -1;
     std::uint64_t transmits_ = 0;
     bool bounced_ = false;
+    bool bounce_seen_ = false; // a presence query answered absent for the pending bounce
     std::shared_ptr<ReaderArbiter> arbiter_ = std::make_shared<ReaderArbiter>();
 };
 

@@ -204,7 +204,9 @@ void Lab::insert(const std::string& slot, const std::optional<std::string>& prof
     ++s.generation;
     changed_.notify_all();
     log(fmt::format("slot {}: card {} inserted{}", slot, *chosen, citizen ? " (citizen)" : ""));
-    await_pcscd(lock, s, s.polls);
+    // A card the reader cannot see, where it saw none before, changes nothing pcscd could poll.
+    if (was_visible || s.reader.card_visible())
+        await_pcscd(lock, s, s.polls);
     if (devices_) {
         lock.unlock();
         devices_->await_host(slot);
@@ -214,13 +216,15 @@ void Lab::insert(const std::string& slot, const std::optional<std::string>& prof
 void Lab::remove(const std::string& slot) {
     std::unique_lock lock(mutex_);
     Slot& s = find(slot);
+    const bool was_visible = s.reader.card_visible();
     s.reader.remove();
     if (devices_)
         devices_->card_changed(slot, nullptr, s.reader.interface());
     ++s.generation;
     changed_.notify_all();
     log(fmt::format("slot {}: card removed", slot));
-    await_pcscd(lock, s, s.polls);
+    if (was_visible) // pcscd never saw an invisible card: there is no absence to poll
+        await_pcscd(lock, s, s.polls);
     if (devices_) {
         lock.unlock();
         devices_->await_host(slot);
@@ -425,6 +429,7 @@ labwire::Reply Lab::handle(const labwire::Request& request) {
             return reply(code);
         }
         case Op::WaitChange: {
+            slot.reader.host_waits(); // an absence pcscd was told of has been seen
             // The driver's IFDHPolling: pcscd asks for presence only when this returns, so a
             // card change reaches pcscd at once instead of at its next 400 ms poll.
             const auto changed = [&] {

@@ -250,7 +250,16 @@ BOOST_AUTO_TEST_CASE(flaky_reader_bounces_the_card_every_nth_exchange) {
     } catch (const io::TransportError& e) {
         BOOST_TEST((e.failure() == TransportFailure::CardRemoved));
     }
-    BOOST_TEST((reader.presence() == ifd::Code::IccNotPresent)); // one absence seen by pcscd
+    // Before pcscd asked: a waiting host is woken for the absence.
+    BOOST_TEST((reader.peek_presence() == ifd::Code::IccNotPresent));
+    BOOST_TEST((reader.presence() == ifd::Code::IccNotPresent)); // the absence pcscd is told of
+    BOOST_TEST((reader.presence() == ifd::Code::IccNotPresent)); // pcscd may ask again at once
+    // Once told, a waiting host is woken for the card in the slot, and when pcscd waits again
+    // (IFDHPolling) the card is present.
+    BOOST_TEST((reader.peek_presence() == ifd::Code::IccPresent));
+    reader.host_waits();
+    BOOST_TEST((reader.presence() == ifd::Code::IccPresent));
+    reader.host_waits(); // nothing pending: no change
     BOOST_TEST((reader.presence() == ifd::Code::IccPresent));
     channel.reset(io::ResetKind::Cold);
     BOOST_TEST(channel.transmit(Bytes{0x00, 0xA4, 0x04, 0x0C}).size() == 2U);
