@@ -2,6 +2,7 @@
 // database as HTML, CSV, Markdown, JSON or JUnit XML.
 #include "services/report/report.hpp"
 
+#include "backends/host/host.hpp"
 #include "cli/commands.hpp"
 #include "cli/lang.hpp"
 #include "cli/report_source.hpp"
@@ -59,7 +60,7 @@ int survey_view_command(const ReportOptions& o) {
     const auto lang = o.lang.empty() ? report::Lang::Ja : *report::lang_from(o.lang);
     const auto model =
         survey_report_from_db(o.dbs.empty() ? io::paths::default_database().string() : o.dbs[0],
-                              package_version("libccid"));
+                              host::installed_package_version("libccid").value_or(""));
     const std::string text = o.format == "html"  ? report::render_survey_html(model, lang)
                              : o.format == "csv" ? report::render_survey_csv(model, lang)
                                                  : report::render_survey_json(model);

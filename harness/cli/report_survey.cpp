@@ -6,32 +6,12 @@
 #include "services/survey/survey.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 #include <tuple>
 
 namespace harness::cli {
-
-std::string package_version(const std::string& package) {
-    const std::string command = "dpkg-query -W -f='${Version}' " + package + " 2>/dev/null";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe)
-        return {};
-    std::string out;
-    char buffer[256];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-        out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return {};
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
-        out.pop_back();
-    return out;
-}
 
 report::SurveyReport survey_report_from_db(const std::string& db, const std::string& libccid) {
     if (!std::filesystem::exists(db))

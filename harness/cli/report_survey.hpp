@@ -7,10 +7,6 @@
 
 namespace harness::cli {
 
-// An installed Debian package's version from the package database (dpkg-query), "" when it is
-// not installed. The survey keys its results by the libccid package's version.
-std::string package_version(const std::string& package);
-
 // The survey results of the installed libccid version when there are any, else of the version
 // surveyed last. Throws UsageError when the database is missing or has no survey results.
 report::SurveyReport survey_report_from_db(const std::string& db, const std::string& libccid);

@@ -5,6 +5,7 @@
 // Wiring only: services/survey decides, backends/survey drives the USB side.
 #include "services/survey/survey.hpp"
 
+#include "backends/host/host.hpp"
 #include "backends/survey/driver_survey.hpp"
 #include "cli/commands.hpp"
 #include "cli/lab_ccid.hpp"
@@ -169,7 +170,7 @@ int survey_command(const SurveyOptions& o) {
     const auto faces = split_list(o.interfaces);
     if (cards.empty() || faces.empty())
         throw UsageError("--cards and --interfaces need at least one value");
-    const std::string libccid = package_version("libccid");
+    const std::string libccid = host::installed_package_version("libccid").value_or("");
     if (libccid.empty())
         throw EnvironmentError("the CCID driver is not installed (dpkg-query finds no libccid "
                                "package; apt-get install libccid)");
@@ -255,7 +256,7 @@ int survey_command(const SurveyOptions& o) {
         if (::uname(&u) == 0)
             run.environment.os = fmt::format("{} {} {}", u.sysname, u.release, u.machine);
         run.environment.libccid_version = libccid;
-        run.environment.pcsclite_version = package_version("pcscd");
+        run.environment.pcsclite_version = host::installed_package_version("pcscd").value_or("");
         run.environment.harness_version = CARDHARNESS_VERSION;
         for (const auto& [id, s] : setup.suites)
             run.suites.push_back({id, s.suite.content_hash});
