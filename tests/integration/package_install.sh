@@ -107,7 +107,8 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for dep in pcscd libccid libpcsclite1 libusb-1.0-0 libsqlite3-0 libssl3; do
     [[ ", $depends," == *", $dep"[\ ,]* ]] || fail "Depends: lacks $dep ($depends)"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './prerm' || fail "no prerm in the package"
+# grep reads the whole list (grep -q would stop early: tar's SIGPIPE fails the pipeline under pipefail)
+dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -x './prerm' >/dev/null || fail "no prerm in the package"
 echo "contents and Depends: ok ($depends)"
 
 # 3. Install it the way a person does (apt resolves Depends:).
