@@ -4,6 +4,8 @@
 // `./dev.sh bench` collects:
 //   RESULT<TAB>name<TAB>candidate<TAB>baseline<TAB>unit<TAB>ratio<TAB>goal<TAB>met
 // (met: yes / no / - when the benchmark has no goal of its own). See bench/README.md.
+#include "backends/lab/lab_process.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -134,6 +136,18 @@ inline void require_root_and(const std::vector<fs::path>& paths) {
     for (const auto& p : paths)
         if (!fs::exists(p))
             skip(p.string() + " not found (build it, or install the package)");
+}
+
+// What a benchmark with a private pcscd needs: root, the given files, pcscd and a mount
+// namespace. Skips (exit 77) when any is missing; returns pcscd's path.
+inline fs::path require_private_pcscd(const std::vector<fs::path>& paths) {
+    require_root_and(paths);
+    const auto pcscd = harness::labd::find_executable("pcscd");
+    if (!pcscd)
+        skip("pcscd not found");
+    if (!harness::labd::unshare_permitted())
+        skip("unshare(CLONE_NEWNS) is not permitted here");
+    return *pcscd;
 }
 
 // A temporary folder (short: Unix socket paths are limited), removed at the end.

@@ -35,12 +35,8 @@ int run(int argc, char** argv) {
     const fs::path cardharness = bench::cardharness_binary();
     const fs::path loop = bench::bench_program("pcsc_loop");
     const fs::path min_card = bench::bench_program("vpcd_min_card");
-    bench::require_root_and({cardharness, loop, min_card, bench::vpcd_driver()});
-    const auto pcscd = labd::find_executable("pcscd");
-    if (!pcscd)
-        bench::skip("pcscd not found");
-    if (!labd::unshare_permitted())
-        bench::skip("unshare(CLONE_NEWNS) is not permitted here");
+    const fs::path pcscd =
+        bench::require_private_pcscd({cardharness, loop, min_card, bench::vpcd_driver()});
 
     bench::TempDir tmp;
     const fs::path profiles = bench::bench_profiles(tmp.path());
@@ -50,7 +46,7 @@ int run(int argc, char** argv) {
         << fmt::format("FRIENDLYNAME \"Bench vpcd\"\nDEVICENAME /dev/null:{}\nLIBPATH {}\n", port,
                        bench::vpcd_driver().string());
     labd::PcscdOptions po;
-    po.pcscd = *pcscd;
+    po.pcscd = pcscd;
     po.conf_dir = tmp.path() / "reader.conf.d";
     po.run_dir = tmp.path() / "run";
     po.log = tmp.path() / "pcscd.log";

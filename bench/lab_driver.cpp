@@ -45,12 +45,7 @@ int run(int argc, char** argv) {
     const fs::path driver = bench::driver_library();
     const fs::path loop = bench::bench_program("pcsc_loop");
     const fs::path min_card = bench::bench_program("vpcd_min_card");
-    bench::require_root_and({cardharness, driver, loop, min_card, bench::vpcd_driver()});
-    const auto pcscd = labd::find_executable("pcscd");
-    if (!pcscd)
-        bench::skip("pcscd not found");
-    if (!labd::unshare_permitted())
-        bench::skip("unshare(CLONE_NEWNS) is not permitted here");
+    bench::require_private_pcscd({cardharness, driver, loop, min_card, bench::vpcd_driver()});
 
     bench::TempDir tmp;
     const fs::path profiles = bench::bench_profiles(tmp.path());

@@ -103,11 +103,7 @@ int run(int argc, char** argv) {
     }
     const fs::path cardharness = bench::cardharness_binary();
     const fs::path driver = bench::driver_library();
-    bench::require_root_and({cardharness, driver});
-    if (!labd::find_executable("pcscd"))
-        bench::skip("pcscd not found");
-    if (!labd::unshare_permitted())
-        bench::skip("unshare(CLONE_NEWNS) is not permitted here");
+    bench::require_private_pcscd({cardharness, driver});
     ::setenv("CARDHARNESS_IFD_DRIVER", driver.c_str(), 1);
     const std::map<std::string, std::string> env{{"CARDHARNESS_IFD_DRIVER", driver.string()}};
 

@@ -103,11 +103,7 @@ int run(int argc, char** argv) {
     const fs::path cardharness = bench::cardharness_binary();
     const fs::path driver = bench::driver_library();
     const fs::path loop = bench::bench_program("pcsc_loop");
-    bench::require_root_and({cardharness, driver, loop});
-    if (!labd::find_executable("pcscd"))
-        bench::skip("pcscd not found");
-    if (!labd::unshare_permitted())
-        bench::skip("unshare(CLONE_NEWNS) is not permitted here");
+    bench::require_private_pcscd({cardharness, driver, loop});
 
     bench::TempDir tmp;
     const fs::path profiles = bench::bench_profiles(tmp.path());
