@@ -256,6 +256,41 @@ inline void stop(pid_t pid) {
     ::waitpid(pid, &status, 0);
 }
 
+// `cardharness lab start --dir DIR <args>` (bench::fail when it does not come up), stopped by
+// stop() or at the end of the scope; socket() is its pcscd's PCSCLITE_CSOCK_NAME.
+class StartedLab {
+public:
+    StartedLab(fs::path cardharness, fs::path dir, const std::vector<std::string>& args,
+               std::map<std::string, std::string> env)
+        : cardharness_(std::move(cardharness)), dir_(std::move(dir)), env_(std::move(env)) {
+        std::vector<std::string> argv{cardharness_.string(), "lab", "start", "--dir",
+                                      dir_.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const auto [rc, out] = run(argv, env_, true);
+        const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
+        const auto at = out.find(prefix);
+        if (rc != 0 || at == std::string::npos)
+            fail(fmt::format("lab start exited {} (log {}/lab.log)", rc, dir_.string()));
+        socket_ = out.substr(at + prefix.size());
+        socket_ = socket_.substr(0, socket_.find('\n'));
+    }
+    StartedLab(const StartedLab&) = delete;
+    StartedLab& operator=(const StartedLab&) = delete;
+    ~StartedLab() { stop(); }
+    const std::string& socket() const { return socket_; }
+    void stop() {
+        if (!stopped_)
+            run({cardharness_.string(), "lab", "stop", "--dir", dir_.string()}, env_, true);
+        stopped_ = true;
+    }
+
+private:
+    fs::path cardharness_, dir_;
+    std::map<std::string, std::string> env_;
+    std::string socket_;
+    bool stopped_ = false;
+};
+
 // pcsc_loop's median_us for the reader whose name contains `reader`; fails the benchmark when
 // pcsc_loop printed none.
 inline double loop_median_us(const std::string& out, const std::string& reader) {

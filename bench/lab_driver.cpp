@@ -60,28 +60,10 @@ int run(int argc, char** argv) {
     std::ofstream(vpcd_conf) << fmt::format(
         "FRIENDLYNAME \"Bench vpcd\"\nDEVICENAME /dev/null:{}\nLIBPATH {}\n", port,
         bench::vpcd_driver().string());
-    const auto [start_rc, start_out] =
-        bench::run({cardharness, "lab", "start", "--dir", lab_dir, "--lab",
-                    profiles / "labs" / "bench.csv", "--reader-conf", vpcd_conf},
-                   env, true);
-    const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
-    const auto at = start_out.find(prefix);
-    if (start_rc != 0 || at == std::string::npos)
-        bench::fail(
-            fmt::format("lab start exited {} (log {}/lab.log)", start_rc, lab_dir.string()));
-    std::string socket = start_out.substr(at + prefix.size());
-    socket = socket.substr(0, socket.find('\n'));
-    struct LabStopper {
-        fs::path cardharness, dir;
-        std::map<std::string, std::string> env;
-        bool stopped = false;
-        void stop() {
-            if (!stopped)
-                bench::run({cardharness, "lab", "stop", "--dir", dir}, env, true);
-            stopped = true;
-        }
-        ~LabStopper() { stop(); }
-    } lab_stopper{cardharness, lab_dir, env};
+    bench::StartedLab started_lab(
+        cardharness, lab_dir,
+        {"--lab", profiles / "labs" / "bench.csv", "--reader-conf", vpcd_conf}, env);
+    const std::string socket = started_lab.socket();
     const bench::Spawned card = bench::spawn({min_card, std::to_string(port)});
     struct CardStopper {
         pid_t pid;
@@ -115,7 +97,7 @@ int run(int argc, char** argv) {
         lab.push_back(m->first);
         vpcd.push_back(m->second);
     }
-    lab_stopper.stop();
+    started_lab.stop();
 
     // One connection per reader: the lab logs how many it accepted over its life.
     std::ifstream log(lab_dir / "lab.log");

@@ -115,22 +115,9 @@ int run(int argc, char** argv) {
         {"CARDHARNESS_IFD_DRIVER", driver.string()},
         {"CARDHARNESS_PROFILES_DIR", profiles.string()},
         {"CARDHARNESS_STATE_DIR", (tmp.path() / "state").string()}};
-    const auto [start_rc, start_out] = bench::run(
-        {cardharness, "lab", "start", "--dir", lab_dir, "--lab", profiles / "labs" / "bench.csv"},
-        env, true);
-    const std::string prefix = "export PCSCLITE_CSOCK_NAME=";
-    const auto at = start_out.find(prefix);
-    if (start_rc != 0 || at == std::string::npos)
-        bench::fail(
-            fmt::format("lab start exited {} (log {}/lab.log)", start_rc, lab_dir.string()));
-    std::string socket = start_out.substr(at + prefix.size());
-    socket = socket.substr(0, socket.find('\n'));
-    env["PCSCLITE_CSOCK_NAME"] = socket;
-    struct LabStopper {
-        fs::path cardharness, dir;
-        std::map<std::string, std::string> env;
-        ~LabStopper() { bench::run({cardharness, "lab", "stop", "--dir", dir}, env, true); }
-    } lab_stopper{cardharness, lab_dir, env};
+    const bench::StartedLab lab(cardharness, lab_dir, {"--lab", profiles / "labs" / "bench.csv"},
+                                env);
+    env["PCSCLITE_CSOCK_NAME"] = lab.socket();
 
     const std::string reader = "Lab Bench Zero Latency (b01)";
     int db_index = 0;
