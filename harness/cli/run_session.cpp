@@ -29,6 +29,9 @@
 
 namespace harness::cli {
 namespace {
+// How long a reader still listed after a link failure is watched for pcscd dropping it.
+constexpr std::chrono::milliseconds reader_gone_wait{200};
+
 plan::ReaderFacts reader_facts(const model::PcscReader& info, const LabSlot* slot,
                                const std::optional<LabView>& lab) {
     plan::ReaderFacts r;
@@ -117,6 +120,18 @@ model::FailureKind environment_now(const RunShared& shared) {
     return model::FailureKind::NoService;
 }
 
+// Did pcscd drop the reader? pcscd learns of an unplug from its hotplug thread a moment after
+// the driver's first failed transfer, so a reader still listed is watched for a short while.
+bool reader_unplugged(const std::string& reader) {
+    try {
+        const pcsc::Context context;
+        return context.wait_for_reader_gone(reader, reader_gone_wait);
+    } catch (const EnvironmentError&) {
+    } catch (const pcsc::PcscError&) {
+    }
+    return false;
+}
+
 bool met_transport_failure(const model::Session& session, const plan::Outcome& outcome) {
     if (outcome.connect_failure || session.status != model::RunStatus::Complete ||
         session.failure != model::FailureKind::None)
@@ -143,6 +158,16 @@ void record(RunShared& shared, model::Session session, const plan::Outcome& outc
             if (session.cause.empty())
                 session.cause = model::to_string(env);
         }
+    // An unplugged reader's last exchanges fail as plain link errors (libccid: the USB device is
+    // gone, IFD_COMMUNICATION_ERROR) before pcscd drops the reader; when no later step met the
+    // loss itself, pcscd is asked whether the reader is still there. Gone: incomplete, untested.
+    if (session.failure == model::FailureKind::None && plan::ends_on_link_failure(session) &&
+        reader_unplugged(session.reader.pcsc_name)) {
+        session.failure = model::FailureKind::ReaderGone;
+        session.status = model::RunStatus::Incomplete;
+        session.cause = fmt::format("{} after the session's last link failure (pcscd dropped it)",
+                                    model::to_string(model::FailureKind::ReaderGone));
+    }
     // A session the run's stop cut short carries the stop's environment kind: untested for the
     // environment (or the disk), never for the reader.
     if (session.status == model::RunStatus::Incomplete &&

@@ -43,7 +43,12 @@ set -e
 
 s1=$(jq -c --arg r "$r1" '.sessions[] | select(.reader == $r)' "$work/a.json")
 [ -n "$s1" ] || lab_fail "no session for $r1"
-[ "$(jq -r .status <<<"$s1")" = incomplete ] || lab_fail "s1 session should be incomplete"
+[ "$(jq -r .status <<<"$s1")" = incomplete ] ||
+    lab_fail "s1 session should be incomplete: $(jq -c '{status, cause, failure, steps: [.suites[].steps[] | select(.verdict != "pass") | {id, verdict, failure, reason}][:4]}' <<<"$s1")"
+# After the unplug pcscd answers the stale card handle with SCARD_E_INVALID_VALUE: a lost reader
+# (aborted steps), never an unexplained error of the reader.
+jq -e '[.suites[].steps[] | select(.verdict == "error")] | length == 0' <<<"$s1" >/dev/null ||
+    lab_fail "s1 steps after the unplug should be aborted, not errors: $(jq -c '[.suites[].steps[] | select(.verdict == "error") | {id, reason}][:3]' <<<"$s1")"
 jq -r .cause <<<"$s1" | grep -q "reader_gone" || lab_fail "s1 cause should name the lost reader: $(jq -r .cause <<<"$s1")"
 passed=$(jq '[.suites[].steps[] | select(.verdict == "pass")] | length' <<<"$s1")
 [ "$passed" -gt 3 ] || lab_fail "the steps before the unplug should be kept (passed: $passed)"

@@ -5,7 +5,9 @@
 #include <PCSC/reader.h>
 #include <PCSC/winscard.h>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <fmt/format.h>
 #include <strings.h>
 #include <type_traits>
 
@@ -91,7 +93,7 @@ const char* to_string(io::Protocol protocol) {
 }
 
 Card::Card(const Context& context, std::string reader, ShareMode mode, std::uint32_t protocols)
-    : reader_(std::move(reader)), mode_(mode) {
+    : context_(context.handle()), reader_(std::move(reader)), mode_(mode) {
     SCARDHANDLE h = 0;
     DWORD active = 0;
     // PC/SC part 5: a direct connection asks for no protocol (pcsc-lite accepts 0 there).
@@ -106,6 +108,19 @@ Card::Card(const Context& context, std::string reader, ShareMode mode, std::uint
 Card::~Card() {
     if (connected_)
         SCardDisconnect(handle_, disposition_of(disposition_));
+}
+
+// pcsc-lite answers a call on a handle whose reader it removed with SCARD_E_INVALID_VALUE (pcscd
+// finds no reader for the handle) or SCARD_E_INVALID_HANDLE (the client library dropped it). The
+// same codes also mean a bad argument, so pcscd is asked whether it still knows the reader. It
+// drops the handle a moment before the reader's name, hence the short watch.
+void Card::check_handle(const char* call, long code) const {
+    if ((code == SCARD_E_INVALID_VALUE || code == SCARD_E_INVALID_HANDLE) &&
+        reader_gone_within(context_, reader_, std::chrono::milliseconds(500)))
+        throw io::TransportError(
+            io::TransportFailure::ReaderGone, call, code,
+            fmt::format("{}: the reader is gone (pcscd no longer lists it)", message(call, code)));
+    check(call, code);
 }
 
 void Card::disconnect(Disposition disposition) {
@@ -127,7 +142,7 @@ Bytes Card::transmit(ByteView command) {
     DWORD length = static_cast<DWORD>(buffer.size());
     const LONG rv = SCardTransmit(handle_, pci, command.data(), static_cast<DWORD>(command.size()),
                                   nullptr, buffer.data(), &length);
-    check("SCardTransmit", rv);
+    check_handle("SCardTransmit", rv);
     const std::size_t n = std::min<std::size_t>(length, buffer.size());
     Bytes response(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
     ::explicit_bzero(buffer.data(), n);
@@ -137,9 +152,9 @@ Bytes Card::transmit(ByteView command) {
 Bytes Card::control(std::uint32_t code, ByteView in, std::size_t max_out) {
     Bytes out(max_out);
     DWORD returned = 0;
-    check("SCardControl",
-          SCardControl(handle_, static_cast<DWORD>(code), in.data(), static_cast<DWORD>(in.size()),
-                       out.data(), static_cast<DWORD>(out.size()), &returned));
+    check_handle("SCardControl", SCardControl(handle_, static_cast<DWORD>(code), in.data(),
+                                              static_cast<DWORD>(in.size()), out.data(),
+                                              static_cast<DWORD>(out.size()), &returned));
     out.resize(returned);
     return out;
 }
@@ -147,8 +162,8 @@ Bytes Card::control(std::uint32_t code, ByteView in, std::size_t max_out) {
 Bytes Card::get_attrib(std::uint32_t attribute) {
     Bytes value(MAX_BUFFER_SIZE);
     DWORD length = static_cast<DWORD>(value.size());
-    check("SCardGetAttrib",
-          SCardGetAttrib(handle_, static_cast<DWORD>(attribute), value.data(), &length));
+    check_handle("SCardGetAttrib",
+                 SCardGetAttrib(handle_, static_cast<DWORD>(attribute), value.data(), &length));
     value.resize(length);
     return value;
 }
@@ -156,8 +171,8 @@ Bytes Card::get_attrib(std::uint32_t attribute) {
 void Card::reconnect(Disposition initialization, std::uint32_t protocols) {
     DWORD active = 0;
     const DWORD wanted = mode_ == ShareMode::Direct ? 0 : static_cast<DWORD>(protocols);
-    check("SCardReconnect", SCardReconnect(handle_, share_of(mode_), wanted,
-                                           disposition_of(initialization), &active));
+    check_handle("SCardReconnect", SCardReconnect(handle_, share_of(mode_), wanted,
+                                                  disposition_of(initialization), &active));
     protocol_ = protocol_of(active);
 }
 
@@ -168,8 +183,8 @@ CardStatus Card::status() {
     DWORD active = 0;
     BYTE atr[MAX_ATR_SIZE] = {};
     DWORD atr_length = sizeof atr;
-    check("SCardStatus",
-          SCardStatus(handle_, name, &name_length, &state, &active, atr, &atr_length));
+    check_handle("SCardStatus",
+                 SCardStatus(handle_, name, &name_length, &state, &active, atr, &atr_length));
     CardStatus s;
     s.reader = name;
     s.state = static_cast<std::uint32_t>(state);
@@ -179,11 +194,11 @@ CardStatus Card::status() {
 }
 
 void Card::begin_transaction() {
-    check("SCardBeginTransaction", SCardBeginTransaction(handle_));
+    check_handle("SCardBeginTransaction", SCardBeginTransaction(handle_));
 }
 
 void Card::end_transaction(Disposition disposition) {
-    check("SCardEndTransaction", SCardEndTransaction(handle_, disposition_of(disposition)));
+    check_handle("SCardEndTransaction", SCardEndTransaction(handle_, disposition_of(disposition)));
 }
 
 } // namespace harness::pcsc

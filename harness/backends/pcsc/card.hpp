@@ -74,6 +74,11 @@ public:
     void disconnect(Disposition disposition);
 
 private:
+    // check() for a call on the card handle: a handle whose reader pcscd dropped (unplugged)
+    // fails as a lost reader, not as an unexplained error.
+    void check_handle(const char* call, long code) const;
+
+    long context_ = 0; // the SCARDCONTEXT the card was connected through
     std::string reader_;
     ShareMode mode_;
     long handle_ = 0;

@@ -155,6 +155,33 @@ bool Context::wait_for_removal(const std::string& reader, std::chrono::milliseco
     return true;
 }
 
+bool reader_gone_within(long context, const std::string& reader,
+                        std::chrono::milliseconds timeout) {
+    SCARD_READERSTATE rs{};
+    rs.szReader = reader.c_str();
+    rs.dwCurrentState = SCARD_STATE_UNAWARE;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    DWORD wait_ms = 0; // the state now, then its changes until the deadline
+    for (;;) {
+        const LONG rv = SCardGetStatusChange(context, wait_ms, &rs, 1);
+        // pcsc-lite 1.9 answers SCARD_E_UNKNOWN_READER; SCARD_STATE_UNKNOWN is the PC/SC way.
+        if (rv == SCARD_E_UNKNOWN_READER ||
+            (rv == SCARD_S_SUCCESS && (rs.dwEventState & SCARD_STATE_UNKNOWN) != 0))
+            return true;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if ((rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) || left.count() <= 0)
+            return false;
+        rs.dwCurrentState = rs.dwEventState & ~static_cast<DWORD>(SCARD_STATE_CHANGED);
+        wait_ms = to_dword_ms(left);
+    }
+}
+
+bool Context::wait_for_reader_gone(const std::string& reader,
+                                   std::chrono::milliseconds timeout) const {
+    return reader_gone_within(handle_, reader, timeout);
+}
+
 bool Context::wait_for_reader_change(std::chrono::milliseconds timeout) const {
     SCARD_READERSTATE rs{};
     rs.szReader = "\\\\?PnP?\\Notification";

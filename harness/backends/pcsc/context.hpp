@@ -23,6 +23,10 @@ struct ReaderStatus {
 // SCARD_STATE_* bits (pcsclite.h) to flags; the high 16 bits are pcsc-lite's event counter.
 model::PcscReaderState decode_state(std::uint32_t event_state);
 
+// Waits until pcscd no longer knows the reader (true: unplugged) or the timeout ends (false), on
+// the SCARDCONTEXT `context`; false too when pcscd cannot be asked.
+bool reader_gone_within(long context, const std::string& reader, std::chrono::milliseconds timeout);
+
 class Context {
 public:
     Context(); // SCARD_SCOPE_SYSTEM; throws EnvironmentFailure when pcscd is not reachable
@@ -50,6 +54,8 @@ public:
     bool wait_for_card(const std::string& reader, std::chrono::milliseconds timeout) const;
     // Waits until the reader is empty (true) or the timeout ends (false).
     bool wait_for_removal(const std::string& reader, std::chrono::milliseconds timeout) const;
+    // Waits until pcscd no longer knows the reader (unplugged: true) or the timeout ends (false).
+    bool wait_for_reader_gone(const std::string& reader, std::chrono::milliseconds timeout) const;
 
     // Waits for a reader to be added or removed ("\\?PnP?\Notification"); false on timeout.
     bool wait_for_reader_change(std::chrono::milliseconds timeout) const;

@@ -77,11 +77,6 @@ struct StepContext {
     bool optional_step;
 };
 
-bool is_link_failure(FailureKind failure) {
-    return failure == FailureKind::Communication || failure == FailureKind::TooLong ||
-           failure == FailureKind::TransportOther;
-}
-
 // The environment failed: never the reader's fault, the session is untested.
 Cause environment_cause(FailureKind kind, const std::string& where_en,
                         const std::string& where_ja) {
@@ -480,6 +475,23 @@ FailureKind failure_of(const StepResult& step) {
     return FailureKind::None;
 }
 
+bool is_link_failure(FailureKind failure) {
+    return failure == FailureKind::Communication || failure == FailureKind::TooLong ||
+           failure == FailureKind::TransportOther;
+}
+
+bool ends_on_link_failure(const model::Session& session) {
+    FailureKind last = FailureKind::None;
+    for (const auto& suite : session.suites)
+        for (const auto& step : suite.steps)
+            if (step.verdict == StepVerdict::Fail || step.verdict == StepVerdict::Error ||
+                step.verdict == StepVerdict::Aborted)
+                if (step.failure != FailureKind::MissingInput &&
+                    step.failure != FailureKind::RefusedByGuard)
+                    last = failure_of(step); // None for a status word: the reader was there
+    return is_link_failure(last);
+}
+
 FailureKind environment_failure(const Outcome& o) {
     if (o.session && model::is_environment(o.session->failure))
         return o.session->failure;
@@ -537,18 +549,31 @@ Judgement judge(const Outcome& o) {
         for (const auto& suite : o.session->suites)
             for (const auto& step : suite.steps)
                 ordered.push_back(&step);
-        for (std::size_t k = 0; k < ordered.size(); ++k) {
-            const FailureKind f = failure_of(*ordered[k]);
-            if (f != FailureKind::ReaderGone && f != FailureKind::NoService)
-                continue;
+        std::size_t k = 0;
+        while (k < ordered.size() && failure_of(*ordered[k]) != FailureKind::ReaderGone &&
+               failure_of(*ordered[k]) != FailureKind::NoService)
+            ++k;
+        // No step met the loss, but the run found the reader gone after the session (it asks
+        // pcscd when a session ends on link failures): the session's trailing link failures were
+        // the unplug's first signs, and the first of them is where the reader was lost.
+        const bool lost_after =
+            k == ordered.size() && o.session->failure == FailureKind::ReaderGone;
+        const model::StepResult* first_sign = nullptr;
+        if (k < ordered.size() || lost_after)
             for (std::size_t i = k; i-- > 0;) {
                 const auto* s = ordered[i];
                 if (s->verdict == StepVerdict::Pass)
                     break;
-                if (is_link_failure(failure_of(*s)))
+                if (is_link_failure(failure_of(*s))) {
                     shadowed.insert(s);
+                    first_sign = s;
+                }
             }
-            break;
+        if (lost_after && first_sign != nullptr) {
+            const StepContext c{o,    *first_sign, nullptr, std::nullopt, FailureKind::ReaderGone,
+                                false};
+            if (auto cause = rule_lost(c))
+                add_unique(j.causes, std::move(*cause));
         }
     }
     for (const auto& suite : o.session->suites) {

@@ -54,6 +54,14 @@ model::FailureKind failure_of(const model::StepResult& step);
 // verdict.
 model::FailureKind environment_failure(const Outcome& outcome);
 
+// A failure of the link to the reader (communication error, message too long, other transport
+// error): what an unplugged reader's last exchange meets before pcscd drops the reader.
+bool is_link_failure(model::FailureKind failure);
+// The session's last failing step met a link failure: the run then asks pcscd whether the reader
+// is still there (cli/run_session), and a session whose reader was found gone is incomplete
+// (session failure ReaderGone), never the reader's fault.
+bool ends_on_link_failure(const model::Session& session);
+
 // Bytes of a response the command asked for (Ne + SW1 SW2) when the command parses; nullopt for
 // redacted or malformed commands and commands without Le.
 std::optional<std::size_t> expected_response_size(const std::string& command_hex);

@@ -435,3 +435,48 @@ BOOST_AUTO_TEST_CASE(the_link_failure_before_a_lost_reader_is_not_the_readers_fa
     BOOST_TEST(!has_cause(j, "timeout_no_wtx"));
     BOOST_TEST(has_cause(j, "reader_lost"));
 }
+
+BOOST_AUTO_TEST_CASE(a_reader_found_gone_after_its_last_link_failure_is_not_blamed) {
+    // Unplugged during the last exchange the session made (later steps skipped): no step met the
+    // loss itself, but the run found the reader gone afterwards (session failure ReaderGone).
+    auto s = session({step("a", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 10")}),
+                      failed(step("sign", "sign", StepVerdict::Fail,
+                                  {broken(sign_command, model::FailureKind::Communication)},
+                                  "transport error: communication_error"),
+                             model::FailureKind::Communication),
+                      step("after", "read_ef", StepVerdict::Skip, {})},
+                     model::RunStatus::Incomplete);
+    BOOST_TEST(plan::ends_on_link_failure(s));
+    s.failure = model::FailureKind::ReaderGone;
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((j.verdict == Compatibility::Untested));
+    BOOST_TEST(!has_cause(j, "transport_failure"));
+    BOOST_TEST(has_cause(j, "reader_lost"));
+    BOOST_TEST(j.diagnosis_en.find("reader removed during \"title of sign\"") == 0U,
+               j.diagnosis_en);
+
+    // The same steps with the reader still there: the reader's own communication failure.
+    s.failure = model::FailureKind::None;
+    s.status = model::RunStatus::Complete;
+    const auto kept =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST((kept.verdict != Compatibility::Untested)); // blamed on the reader, with its cause
+    BOOST_TEST(!has_cause(kept, "reader_lost"));
+}
+
+BOOST_AUTO_TEST_CASE(only_a_session_ending_on_a_link_failure_asks_for_the_reader) {
+    const auto sw_failure =
+        session({failed(step("a", "read_ef", StepVerdict::Fail, {ok("00 B0 00 00 10")}, "SW 6A82"),
+                        model::FailureKind::None)},
+                model::RunStatus::Complete);
+    BOOST_TEST(!plan::ends_on_link_failure(sw_failure));
+    const auto link_then_sw = session(
+        {failed(step("a", "read_ef", StepVerdict::Fail,
+                     {broken("00 B0 00 00 10", model::FailureKind::Communication)}, "transport"),
+                model::FailureKind::Communication),
+         failed(step("b", "read_ef", StepVerdict::Fail, {ok("00 B0 00 00 10")}, "SW 6A82"),
+                model::FailureKind::None)},
+        model::RunStatus::Complete);
+    BOOST_TEST(!plan::ends_on_link_failure(link_then_sw)); // a status word came back after it
+}
