@@ -112,7 +112,7 @@ partial=$(pg_value killed "SELECT count(*) FROM cardharness.runs")
 [ "$partial" -lt "$runs" ] || pg_fail "the killed push had already finished"
 # The server's side of the killed client ends its transaction (rolled back) once the gate opens.
 gate_open killed
-sqlite3 "$work/a.db" "PRAGMA integrity_check" | grep -qx ok || pg_fail "station database damaged"
+sqlite3 "$work/a.db" "PRAGMA integrity_check" | grep -x ok >/dev/null || pg_fail "station database damaged"
 central_push station_a killed "$work/a.db" lab-a >/dev/null
 [ "$(central_digest killed)" = "$expected" ] || {
     diff <(echo "$expected") <(central_digest killed) >&2

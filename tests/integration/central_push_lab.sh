@@ -102,7 +102,7 @@ echo "ok: the README's newest-session-per-cell query finds the $cells cells of b
 
 # Idempotence.
 before=$(central_digest central)
-central_push station_a central "$work/a.db" lab-a | grep -q "nothing to push" || pg_fail "second push sent runs"
+central_push station_a central "$work/a.db" lab-a | grep "nothing to push" >/dev/null || pg_fail "second push sent runs"
 sqlite3 "$work/a.db" "DELETE FROM central_pushes"
 central_push station_a central "$work/a.db" lab-a >"$work/again.out"
 grep -q "pushed 1 run of station lab-a .* 0 new" "$work/again.out" ||
@@ -185,7 +185,7 @@ for f in csv md junit html tech latest; do
     cmp -s "$work/files-$f" "$work/server-$f" || pg_fail "report ($f) over the server differs from the files'"
 done
 grep -q "<table" "$work/server-html" || pg_fail "the HTML report over the server has no table"
-head -n 1 "$work/server-csv" | grep -qE ',(Station|ステーション)' || pg_fail "the CSV over the server has no Station column"
+head -n 1 "$work/server-csv" | grep -E ',(Station|ステーション)' >/dev/null || pg_fail "the CSV over the server has no Station column"
 grep -q '<td class="station">lab-[ab]' "$work/server-tech" || pg_fail "the technical HTML has no station column"
 echo "ok: report --db postgresql://… names each run's and cell's station and equals the report over both stations' SQLite files (json $(wc -c <"$work/server-json") bytes; csv, md, junit, html public/technical, --latest identical)"
 

@@ -46,7 +46,7 @@ stop_card() {
 start_card mynumber --state-file "$dir/mynumber.state"
 atr=$(opensc-tool --reader 0 --atr)
 [ "$atr" = "3b:da:13:ff:81:31:fb:46:80:12:39:2f:31:c1:73:c6:01:c0:3b" ] || fail "ATR was $atr"
-opensc-tool --reader 0 --name | grep -qx "jpki" || fail "OpenSC did not bind the JPKI driver"
+opensc-tool --reader 0 --name | grep -x "jpki" >/dev/null || fail "OpenSC did not bind the JPKI driver"
 
 pkcs15-tool --reader 0 --list-pins >"$dir/pins.txt" 2>&1 || { cat "$dir/pins.txt"; fail "list-pins"; }
 grep -q "User Authentication PIN" "$dir/pins.txt" || fail "no authentication PIN listed"
@@ -57,7 +57,7 @@ grep -A12 "Digital Signature PIN" "$dir/pins.txt" | grep -Eq "Tries left *: *5" 
 
 pkcs15-tool --reader 0 --read-certificate 01 -o "$dir/auth.pem" >/dev/null 2>&1 ||
     fail "reading the authentication certificate"
-openssl x509 -in "$dir/auth.pem" -noout -subject | grep -q "CARDHARNESS TEST CARD AUTH" ||
+openssl x509 -in "$dir/auth.pem" -noout -subject | grep "CARDHARNESS TEST CARD AUTH" >/dev/null ||
     fail "authentication certificate subject"
 cmp <(openssl x509 -in "$dir/auth.pem" -outform DER) "$CARDHARNESS_PKI_DIR/test/auth.der" ||
     fail "certificate read through OpenSC differs from the PKI file"

@@ -36,7 +36,7 @@ echo "ok: the lab folder is 700, its sockets and files 600"
 
 as_nobody "$CARDHARNESS" version >/dev/null 2>&1 || lab_skip "nobody cannot run $CARDHARNESS here"
 # Root reaches the cards...
-opensc-tool -l | grep -q "Lab TPDU Contact 100 (r01)" || lab_fail "root cannot list the lab readers"
+opensc-tool -l | grep "Lab TPDU Contact 100 (r01)" >/dev/null || lab_fail "root cannot list the lab readers"
 # ... nobody does not: not through pcscd (any client), not through the lab socket.
 set +e
 out=$(as_nobody opensc-tool -l 2>&1)
@@ -92,7 +92,7 @@ out=$("$CARDHARNESS" lab start --dir "$LAB_DIR" --owner-pid "$owner")
 pid=$(jq -r .pid "$LAB_DIR/state.json")
 pcscd_pid=$(jq -r .pcscd_pid "$LAB_DIR/state.json")
 [ "$(jq -r .owner_pid "$LAB_DIR/state.json")" = "$owner" ] || lab_fail "state.json lacks the owner"
-"$CARDHARNESS" lab status --dir "$LAB_DIR" | grep -q "ends with pid $owner" ||
+"$CARDHARNESS" lab status --dir "$LAB_DIR" | grep "ends with pid $owner" >/dev/null ||
     lab_fail "lab status does not name the owner"
 kill -9 "$owner"
 wait "$owner" 2>/dev/null || true
@@ -130,5 +130,5 @@ set -e
 out=$("$CARDHARNESS" lab start --dir "$LAB_DIR" 2>&1)
 grep -q "leftovers of a lab that had ended" <<<"$out" || lab_fail "start did not report the cleanup: $out"
 eval "$(grep '^export ' <<<"$out")"
-opensc-tool -l | grep -q "Lab TPDU Contact 100 (r01)" || lab_fail "the restarted lab has no readers"
+opensc-tool -l | grep "Lab TPDU Contact 100 (r01)" >/dev/null || lab_fail "the restarted lab has no readers"
 echo "ok: a killed lab's pcscd ended with it, and the next start cleaned up"

@@ -36,7 +36,7 @@ check_reader() { # pcsc reader name, expected ATR (OpenSC form)
     local r=$1 atr
     atr=$(opensc-tool --reader "$r" --atr)
     [ "$atr" = "$2" ] || lab_fail "$r: ATR $atr, expected $2"
-    opensc-tool --reader "$r" --name | grep -qx jpki || lab_fail "$r: OpenSC did not bind its JPKI driver"
+    opensc-tool --reader "$r" --name | grep -x jpki >/dev/null || lab_fail "$r: OpenSC did not bind its JPKI driver"
     pkcs15-tool --reader "$r" --list-pins >"$work/pins.txt" 2>&1 || { cat "$work/pins.txt"; lab_fail "$r: list-pins"; }
     grep -A12 "User Authentication PIN" "$work/pins.txt" | grep -Eq "Tries left *: *3" ||
         { cat "$work/pins.txt"; lab_fail "$r: authentication PIN tries left is not 3"; }

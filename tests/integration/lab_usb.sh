@@ -138,7 +138,7 @@ fi
 # (4) insert/remove: NotifySlotChange, as pcscd sees it.
 r01=$(jq -r '.slots[] | select(.slot == "r01") | .pcsc_reader' "$LAB_DIR/status.json")
 "$CARDHARNESS" lab remove r01 --dir "$LAB_DIR"
-opensc-tool --list-readers | grep -F "$r01" | grep -q ' No ' || lab_fail "r01 still shows a card after lab remove"
+opensc-tool --list-readers | grep -F "$r01" | grep ' No ' >/dev/null || lab_fail "r01 still shows a card after lab remove"
 "$CARDHARNESS" lab insert r01 --card juki --dir "$LAB_DIR"
 [ "$(opensc-tool --reader "$r01" --atr)" = "3b:e0:00:ff:81:31:fe:45:14" ] ||
     lab_fail "r01 does not show the Juki card's ATR after lab insert"
@@ -146,10 +146,10 @@ opensc-tool --list-readers | grep -F "$r01" | grep -q ' No ' || lab_fail "r01 st
 # (5) unplug / plug: pcscd's and libccid's own removal path, then a new device.
 "$CARDHARNESS" lab unplug r03 --dir "$LAB_DIR"
 for _ in $(seq 50); do
-    opensc-tool --list-readers | grep -qF "(LAB0261-0001-r03)" || break
+    opensc-tool --list-readers | grep -F "(LAB0261-0001-r03)" >/dev/null || break
     sleep 0.1
 done
-! opensc-tool --list-readers | grep -qF "(LAB0261-0001-r03)" || lab_fail "r03 still listed after lab unplug"
+! opensc-tool --list-readers | grep -F "(LAB0261-0001-r03)" >/dev/null || lab_fail "r03 still listed after lab unplug"
 status | jq -e '.slots[] | select(.slot == "r03") | .usb_device.plugged == false and .pcsc_reader == ""' \
     >/dev/null || lab_fail "status does not show r03 unplugged"
 if "$CARDHARNESS" lab unplug r03 --dir "$LAB_DIR" 2>/dev/null; then lab_fail "a second unplug succeeded"; fi

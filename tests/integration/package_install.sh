@@ -33,7 +33,7 @@ unshare -m --propagation private true 2>/dev/null || skip "unshare -m is not per
 preset=$(basename "$CARDHARNESS_BUILD_DIR")
 [ "$CARDHARNESS_BUILD_DIR" -ef "$CARDHARNESS_SOURCE_DIR/build/$preset" ] ||
     skip "build tree $CARDHARNESS_BUILD_DIR is not build/<preset> of the source tree"
-if dpkg-query -W -f='${Status}' cardharness 2>/dev/null | grep -q 'ok installed'; then
+if dpkg-query -W -f='${Status}' cardharness 2>/dev/null | grep 'ok installed' >/dev/null; then
     skip "the cardharness package is already installed on this machine: not touching it"
 fi
 [ ! -e /etc/reader.conf.d/cardharness-lab.conf ] ||
@@ -62,7 +62,7 @@ installed_pids() { # processes running the package's binary, also once it was de
 
 cleanup() {
     local rc=$?
-    if dpkg-query -W -f='${Status}' cardharness 2>/dev/null | grep -qv 'not-installed'; then
+    if dpkg-query -W -f='${Status}' cardharness 2>/dev/null | grep -v 'not-installed' >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 cardharness \
             >/dev/null 2>&1 || dpkg --purge cardharness >/dev/null 2>&1 || true
     fi

@@ -30,7 +30,7 @@ if command -v jq >/dev/null; then
     jq -e --arg h "$want" '.[] | select(.id == "transport") | .content_hash == $h' \
         <<<"$list" >/dev/null || fail "transport hash differs from sha256sum"
 fi
-"$CARDHARNESS" suite list | grep -q '^transport ' || fail "suite list text"
+"$CARDHARNESS" suite list | grep '^transport ' >/dev/null || fail "suite list text"
 
 # The example rows of profiles/README.md are a valid suite.
 awk '/^```csv/{f=1;next} /^```/{f=0} f' "$CARDHARNESS_SOURCE_DIR/profiles/README.md" >"$work/readme.csv"
@@ -109,7 +109,7 @@ grep -q ',apdu,80 20 00 00 04,9000,00 01 02 03,' "$work/imported.csv" ||
 grep -q ',apdu,80 10 00 00,any,' "$work/imported.csv" || fail "record-only step"
 [[ $(grep -c ',apdu,' "$work/imported.csv") -eq 3 ]] || fail "exit not honoured"
 cp "$work/imported.csv" "$work/smoke_test.csv"
-"$CARDHARNESS" suite check "$work/smoke_test.csv" | grep -q 'ok, suite smoke_test, 4 steps' ||
+"$CARDHARNESS" suite check "$work/smoke_test.csv" | grep 'ok, suite smoke_test, 4 steps' >/dev/null ||
     fail "imported suite does not pass suite check"
 "$CARDHARNESS" import-scriptor "$work/smoke test.scr" --id lab-smoke --out "$work/lab-smoke.csv" \
     2>"$work/err"
