@@ -28,16 +28,16 @@ namespace {
 // Read-only: CI artefacts are read-only, and a report never changes what it reports. A run whose
 // process is gone is shown as interrupted without being marked; SQLite's corruption and I/O
 // errors become store::StoreError naming the file (exit 3).
-store::Store open_for_report(const std::string& db) {
+std::unique_ptr<store::Store> open_for_report(const std::string& db) {
     if (!fs::exists(db))
         throw UsageError(fmt::format("{}: no results database (run `cardharness run` first, or "
                                      "give --db FILE)",
                                      db));
     if (!is_sqlite_file(db))
         throw UsageError(fmt::format("{}: not an SQLite database", db));
-    return store::Store(db, store::Access::ReadOnly, [](const model::RunOwner& owner) {
-        return io::liveness(owner) == io::Liveness::Gone;
-    });
+    return std::make_unique<store::Store>(
+        db, store::Access::ReadOnly,
+        [](const model::RunOwner& owner) { return io::liveness(owner) == io::Liveness::Gone; });
 }
 
 // --run: the run's full UUID; a survey run only with --include-survey.
@@ -58,36 +58,25 @@ std::string find_report_run(const store::Store& store, const std::string& db,
 
 } // namespace
 
-std::vector<model::Run> runs_from_db(const std::string& db, const std::string& run_id,
-                                     bool include_survey) {
-    const store::Store store = open_for_report(db);
-    std::vector<model::Run> runs;
-    if (!run_id.empty()) {
-        if (auto run = store.load_run(find_report_run(store, db, run_id, include_survey)))
-            runs.push_back(std::move(*run));
-        return runs;
-    }
-    const auto survey_runs = store.survey_run_uuids();
-    for (const auto& summary : store.list_runs())
-        if (include_survey ||
-            std::find(survey_runs.begin(), survey_runs.end(), summary.uuid) == survey_runs.end())
-            if (auto run = store.load_run(summary.uuid))
-                runs.push_back(std::move(*run));
-    return runs;
-}
-
-report::ReportModel report_from_db(const std::string& db, report::Selection selection,
-                                   const std::string& run_id, bool include_survey) {
-    const store::Store store = open_for_report(db);
+DbQuery query_db(const std::string& db, const std::string& run_id, bool include_survey) {
+    DbQuery out;
+    out.store = open_for_report(db);
     // The report reads run headers and verdicts, and the steps of the cells it shows only
     // (model::ResultQuery): never every run with every step.
     store::QueryScope scope;
     scope.include_survey = include_survey;
     if (!run_id.empty()) {
-        scope.run_uuid = find_report_run(store, db, run_id, include_survey);
+        scope.run_uuid = find_report_run(*out.store, db, run_id, include_survey);
         scope.include_survey = true;
     }
-    return report::build(*store.query(scope), selection);
+    out.query = out.store->query(scope);
+    return out;
+}
+
+report::ReportModel report_from_db(const std::string& db, report::Selection selection,
+                                   const std::string& run_id, bool include_survey) {
+    const DbQuery source = query_db(db, run_id, include_survey);
+    return report::build(*source.query, selection);
 }
 
 void warn_incomplete_runs(const report::ReportModel& model, const std::string& origin) {

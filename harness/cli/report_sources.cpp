@@ -5,7 +5,7 @@
 #include "pure/error.hpp"
 
 #include <fmt/core.h>
-#include <set>
+#include <vector>
 
 namespace harness::cli {
 
@@ -21,28 +21,26 @@ report::ReportModel report_from_sources(const ReportSources& sources, report::Se
     if (!sources.station.empty() && !any_server)
         throw UsageError("--station selects a station's runs on a central server: give --db "
                          "postgresql://…");
-    // One station file: the store's query interface (headers, then the shown cells' evidence only).
-    if (sources.dbs.size() == 1 && !any_server)
-        return report_from_db(sources.dbs.front(), selection, run_id, sources.include_survey);
-    std::vector<model::Run> runs;
-    // Runs of the stores before this one: within one store every run counts (two stations on a
-    // server may share a UUID, each is its own run).
-    std::set<std::string> earlier;
+    // Every store through its query interface (run headers first, then the evidence of the cells
+    // shown only), the stores as one (model::UnionQuery: a run in several stores counts once).
+    std::vector<DbQuery> files;
+    std::vector<central::CentralSource> servers;
+    std::vector<const model::ResultQuery*> parts;
+    files.reserve(sources.dbs.size());
+    servers.reserve(sources.dbs.size());
     for (const auto& db : sources.dbs) {
-        std::vector<model::Run> more;
-        if (central::is_server_uri(db))
-            more = central::read_runs(db, {sources.station, run_id, sources.include_survey}).runs;
-        else
-            more = runs_from_db(db, run_id, sources.include_survey);
-        std::vector<std::string> added;
-        for (auto& run : more)
-            if (!earlier.contains(run.uuid)) {
-                added.push_back(run.uuid);
-                runs.push_back(std::move(run));
-            }
-        earlier.insert(added.begin(), added.end());
+        if (central::is_server_uri(db)) {
+            servers.push_back(
+                central::open_runs(db, {sources.station, run_id, sources.include_survey}));
+            parts.push_back(servers.back().query.get());
+        } else {
+            files.push_back(query_db(db, run_id, sources.include_survey));
+            parts.push_back(files.back().query.get());
+        }
     }
-    return report::build(runs, selection);
+    if (parts.size() == 1)
+        return report::build(*parts.front(), selection);
+    return report::build(model::UnionQuery(std::move(parts)), selection);
 }
 
 std::string sources_label(const ReportSources& sources) {

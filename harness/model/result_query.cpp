@@ -1,6 +1,8 @@
 #include "model/result_query.hpp"
 
+#include <set>
 #include <stdexcept>
+#include <string>
 
 namespace harness::model {
 namespace {
@@ -36,6 +38,34 @@ std::vector<SuiteResult> RunsQuery::evidence(std::int64_t session_key) const {
     if (session_key < 0 || r >= runs_.size() || s >= runs_[r].sessions.size())
         throw std::out_of_range("no session with key " + std::to_string(session_key));
     return runs_[r].sessions[s].suites;
+}
+
+std::vector<RunHeader> UnionQuery::runs() const {
+    std::vector<RunHeader> out;
+    keys_.clear();
+    std::set<std::string> earlier; // the runs of the parts before this one
+    for (std::size_t p = 0; p < parts_.size(); ++p) {
+        std::vector<std::string> added;
+        for (auto& header : parts_[p]->runs()) {
+            if (earlier.contains(header.run.uuid))
+                continue;
+            added.push_back(header.run.uuid);
+            for (auto& session : header.sessions) {
+                keys_.emplace_back(p, session.key);
+                session.key = static_cast<std::int64_t>(keys_.size() - 1);
+            }
+            out.push_back(std::move(header));
+        }
+        earlier.insert(added.begin(), added.end());
+    }
+    return out;
+}
+
+std::vector<SuiteResult> UnionQuery::evidence(std::int64_t session_key) const {
+    if (session_key < 0 || static_cast<std::size_t>(session_key) >= keys_.size())
+        throw std::out_of_range("no session with key " + std::to_string(session_key));
+    const auto& [part, key] = keys_[static_cast<std::size_t>(session_key)];
+    return parts_[part]->evidence(key);
 }
 
 } // namespace harness::model

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace harness::model {
@@ -51,6 +52,22 @@ public:
 
 private:
     const std::vector<Run>& runs_;
+};
+
+// Several stores read as one (`report --db A --db postgresql://…`): a run found in several stores
+// (a station's file and the server it pushed to) counts once, as the first store that has it
+// holds it; within one store every run counts (two stations on a server may share a UUID, each is
+// its own run). The parts are not owned and must outlive the union.
+class UnionQuery final : public ResultQuery {
+public:
+    explicit UnionQuery(std::vector<const ResultQuery*> parts) : parts_(std::move(parts)) {}
+    std::vector<RunHeader> runs() const override;
+    std::vector<SuiteResult> evidence(std::int64_t session_key) const override;
+
+private:
+    std::vector<const ResultQuery*> parts_;
+    // The union's session key is an index here: which part, and the part's own key.
+    mutable std::vector<std::pair<std::size_t, std::int64_t>> keys_;
 };
 
 } // namespace harness::model

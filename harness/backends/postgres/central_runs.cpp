@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace harness::central {
@@ -59,227 +60,6 @@ Bytes bytes(const pqxx::field& f) {
         return {};
     return hex::parse(f.c_str()).value_or(Bytes{});
 }
-
-struct StepAt {
-    std::size_t run, session, suite, step;
-};
-
-class Loader {
-public:
-    Loader(Txn& txn, std::string station, std::string run_uuid, bool include_survey)
-        : txn_(txn), station_(std::move(station)), run_uuid_(std::move(run_uuid)),
-          include_survey_(include_survey) {}
-
-    std::vector<model::Run> load() {
-        load_runs();
-        load_suites();
-        load_sessions();
-        load_steps();
-        load_exchanges();
-        load_ccid_trace();
-        load_verdicts();
-        return std::move(runs_);
-    }
-
-private:
-    // SELECT x.station, x.run_uuid, <columns> FROM cardharness.<table> x <join> WHERE <the
-    // filter> ORDER BY <order>; other tables than runs are filtered through their run row.
-    pqxx::result select(std::string_view columns, std::string_view table, std::string_view order,
-                        std::string_view join = {}) {
-        std::string sql = "SELECT x.station, x.run_uuid, " + std::string(columns) +
-                          " FROM cardharness." + std::string(table) + " x ";
-        if (table != "runs")
-            sql += "JOIN cardharness.runs r ON r.station = x.station AND r.run_uuid = x.run_uuid ";
-        sql += std::string(join) + " WHERE " + run_filter(table == "runs" ? "x" : "r") +
-               " ORDER BY " + std::string(order);
-        return txn_.exec_params(sql, station_, run_uuid_, include_survey_);
-    }
-
-    model::Run& run_of(const pqxx::row& row) {
-        return runs_.at(run_index_.at(run_key(row[0], row[1])));
-    }
-
-    void load_runs() {
-        const auto rows = select("x.started_at, x.ended_at, x.host, x.os, x.pcsclite_version, "
-                                 "x.libccid_version, x.harness_version, x.lab, x.status, x.cause",
-                                 "runs", "x.started_at, x.station, x.run_uuid");
-        for (const auto& row : rows) {
-            model::Run run;
-            run.uuid = text(row[1]);
-            run.station = text(row[0]);
-            run.started_at = text(row[2]);
-            run.ended_at = text(row[3]);
-            run.environment = {text(row[4]), text(row[5]), text(row[6]), text(row[7]),
-                               text(row[8])};
-            run.owner.host = run.environment.host;
-            run.lab = row[9].as<bool>();
-            run.status = store::stored_status(text(row[10]));
-            run.cause = text(row[11]);
-            run_index_.emplace(run_key(row[0], row[1]), runs_.size());
-            runs_.push_back(std::move(run));
-        }
-    }
-
-    void load_suites() {
-        for (const auto& row : select("x.suite_id, x.content_hash", "run_suites",
-                                      "x.station, x.run_uuid, x.suite_id"))
-            run_of(row).suites.push_back({text(row[2]), text(row[3])});
-    }
-
-    void load_sessions() {
-        // The reader and card as the run's own copies (keyed by the run and the station's ids).
-        const auto rows = select(
-            "x.local_id, x.status, x.cause, x.failure, rd.pcsc_name, rd.vid, rd.pid, "
-            "rd.bcd_device, rd.manufacturer, rd.product, rd.serial, rd.driver, rd.reader_model, "
-            "encode(rd.ccid_descriptor, 'hex'), rd.descriptor_findings, c.card_id, c.card_type, "
-            "c.interface, encode(c.atr, 'hex'), c.emulated, c.test_card",
-            "sessions", "x.station, x.run_uuid, x.seq",
-            "JOIN cardharness.readers rd ON rd.station = x.station AND rd.run_uuid = x.run_uuid "
-            "AND rd.local_id = x.reader_local_id LEFT JOIN cardharness.cards c ON c.station = "
-            "x.station AND c.run_uuid = x.run_uuid AND c.local_id = x.card_local_id");
-        for (const auto& row : rows) {
-            auto& run = run_of(row);
-            model::Session s;
-            s.status = store::stored_status(text(row[3]));
-            s.cause = text(row[4]);
-            s.failure = store::stored_failure(text(row[5]));
-            auto& r = s.reader;
-            r.pcsc_name = text(row[6]);
-            r.vid = u16(row[7]);
-            r.pid = u16(row[8]);
-            r.bcd_device = u16(row[9]);
-            r.manufacturer = text(row[10]);
-            r.product = text(row[11]);
-            r.serial = text(row[12]);
-            r.driver = text(row[13]);
-            r.reader_model = text(row[14]);
-            r.ccid_descriptor = bytes(row[15]);
-            r.descriptor_findings_json = text(row[16]);
-            if (!row[17].is_null()) {
-                auto& c = s.card;
-                c.card_id = text(row[17]);
-                c.card_type = text(row[18]);
-                c.interface = text(row[19]);
-                c.atr = bytes(row[20]);
-                c.emulated = row[21].as<bool>();
-                c.test_card = row[22].as<bool>();
-            }
-            session_index_.emplace(
-                key(row[0], row[1], row[2].as<std::int64_t>()),
-                std::make_pair(run_index_.at(run_key(row[0], row[1])), run.sessions.size()));
-            run.sessions.push_back(std::move(s));
-        }
-    }
-
-    void load_steps() {
-        const auto rows =
-            select("x.local_id, x.session_local_id, x.suite_id, x.suite_hash, x.step_id, x.grp, "
-                   "x.title_en, x.title_ja, x.action, x.verdict, x.reason_en, x.reason_ja, x.sw, "
-                   "x.duration_us, x.measurements, x.failure, x.missing, x.started_us",
-                   "steps", "x.station, x.run_uuid, x.session_local_id, x.seq");
-        for (const auto& row : rows) {
-            const auto at = session_index_.find(key(row[0], row[1], row[3].as<std::int64_t>()));
-            if (at == session_index_.end())
-                continue; // cannot happen: steps reference their session (a foreign key)
-            const auto [run_i, session_i] = at->second;
-            auto& session = runs_[run_i].sessions[session_i];
-            const std::string suite_id = text(row[4]);
-            if (session.suites.empty() || session.suites.back().suite.id != suite_id)
-                session.suites.push_back({{suite_id, text(row[5])}, {}});
-            model::StepResult step;
-            step.step_id = text(row[6]);
-            step.group = text(row[7]);
-            step.title_en = text(row[8]);
-            step.title_ja = text(row[9]);
-            step.action = text(row[10]);
-            step.verdict =
-                model::step_verdict_from(text(row[11])).value_or(model::StepVerdict::Error);
-            step.reason_en = text(row[12]);
-            step.reason_ja = text(row[13]);
-            step.sw = u16(row[14]);
-            step.duration_us = row[15].as<std::int64_t>(0);
-            step.measurements_json = text(row[16]);
-            step.failure = store::stored_failure(text(row[17]));
-            step.missing = store::split_tokens(text(row[18]));
-            if (!row[19].is_null())
-                step.started_us = row[19].as<std::int64_t>();
-            step_index_.emplace(key(row[0], row[1], row[2].as<std::int64_t>()),
-                                StepAt{run_i, session_i, session.suites.size() - 1,
-                                       session.suites.back().steps.size()});
-            session.suites.back().steps.push_back(std::move(step));
-        }
-    }
-
-    model::StepResult* step_of(const pqxx::row& row, pqxx::row::size_type step_column) {
-        const auto at = step_index_.find(key(row[0], row[1], row[step_column].as<std::int64_t>()));
-        if (at == step_index_.end())
-            return nullptr;
-        const auto& i = at->second;
-        return &runs_[i.run].sessions[i.session].suites[i.suite].steps[i.step];
-    }
-
-    void load_exchanges() {
-        const auto rows = select("x.step_local_id, x.command, x.response, x.sw, x.duration_us, "
-                                 "x.note, x.failure, x.response_size",
-                                 "exchanges", "x.station, x.run_uuid, x.step_local_id, x.seq");
-        for (const auto& row : rows) {
-            auto* step = step_of(row, 2);
-            if (!step)
-                continue;
-            model::Exchange x{text(row[3]), text(row[4]), u16(row[5]), row[6].as<std::int64_t>(0),
-                              text(row[7])};
-            x.failure = store::stored_failure(text(row[8]));
-            if (!row[9].is_null())
-                x.response_size = static_cast<std::size_t>(row[9].as<std::int64_t>());
-            step->exchanges.push_back(std::move(x));
-        }
-    }
-
-    void load_ccid_trace() {
-        const auto rows = select("x.step_local_id, x.direction, x.offset_us, x.message, x.note",
-                                 "ccid_trace", "x.station, x.run_uuid, x.step_local_id, x.seq");
-        for (const auto& row : rows)
-            if (auto* step = step_of(row, 2))
-                step->ccid_trace.push_back(
-                    {text(row[3]), row[4].as<std::int64_t>(0), text(row[5]), text(row[6])});
-    }
-
-    void load_verdicts() {
-        // Causes in order, folded into their verdict (most telling first).
-        const auto rows = select(
-            "x.reader, x.reader_model, x.card_type, x.interface, x.verdict, x.diagnosis_en, "
-            "x.diagnosis_ja, (SELECT coalesce(array_agg(vc.code ORDER BY vc.seq), '{}') FROM "
-            "cardharness.verdict_causes vc WHERE vc.station = x.station AND vc.run_uuid = "
-            "x.run_uuid AND vc.verdict_local_id = x.local_id)",
-            "verdicts", "x.station, x.run_uuid, x.local_id");
-        for (const auto& row : rows) {
-            model::Verdict v{
-                text(row[2]),
-                text(row[3]),
-                text(row[4]),
-                text(row[5]),
-                model::compatibility_from(text(row[6])).value_or(model::Compatibility::Untested),
-                text(row[7]),
-                text(row[8]),
-                {}};
-            auto array = row[9].as_array();
-            for (auto item = array.get_next(); item.first != pqxx::array_parser::juncture::done;
-                 item = array.get_next())
-                if (item.first == pqxx::array_parser::juncture::string_value)
-                    v.causes.push_back(item.second);
-            run_of(row).verdicts.push_back(std::move(v));
-        }
-    }
-
-    Txn& txn_;
-    std::string station_;
-    std::string run_uuid_;
-    bool include_survey_;
-    std::vector<model::Run> runs_;
-    std::unordered_map<std::string, std::size_t> run_index_;
-    std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> session_index_;
-    std::unordered_map<std::string, StepAt> step_index_;
-};
 
 void check_schema(Txn& txn, const std::string& label) {
     const bool exists =
@@ -347,20 +127,259 @@ std::pair<std::string, std::string> resolve_run(Txn& txn, const std::string& lab
     }
 }
 
+// A session's place on the server: its station, run and the station's local id.
+struct SessionRef {
+    std::string station, run_uuid;
+    std::int64_t local_id = 0;
+};
+
+// The central store as the report's model::ResultQuery: run headers, verdicts and session
+// headers in runs(), one session's steps, exchanges and CCID traces in evidence(). Everything
+// comes from one read-only REPEATABLE READ transaction held open while the query lives, so a
+// push landing meanwhile is either wholly in the report or not.
+class CentralQuery final : public model::ResultQuery {
+public:
+    CentralQuery(std::unique_ptr<pqxx::connection> conn, std::string label)
+        : conn_(std::move(conn)), txn_(std::make_unique<Txn>(*conn_, "report")),
+          label_(std::move(label)) {}
+
+    Txn& txn() const { return *txn_; }
+    // The runs runs() reads: one station's (empty: every station), one run (empty: every run),
+    // survey runs too or not.
+    void scope(std::string station, std::string run_uuid, bool include_survey) {
+        station_ = std::move(station);
+        run_uuid_ = std::move(run_uuid);
+        include_survey_ = include_survey;
+    }
+
+    std::vector<model::RunHeader> runs() const override {
+        try {
+            return load_runs();
+        } catch (const pqxx::failure&) {
+            rethrow(label_);
+        }
+    }
+
+    std::vector<model::SuiteResult> evidence(std::int64_t session_key) const override {
+        if (session_key < 0 || static_cast<std::size_t>(session_key) >= sessions_.size())
+            throw std::out_of_range("no session with key " + std::to_string(session_key));
+        try {
+            return load_evidence(sessions_[static_cast<std::size_t>(session_key)]);
+        } catch (const pqxx::failure&) {
+            rethrow(label_);
+        }
+    }
+
+private:
+    // SELECT x.station, x.run_uuid, <columns> FROM cardharness.<table> x <join> WHERE <the
+    // filter> ORDER BY <order>; other tables than runs are filtered through their run row.
+    pqxx::result select(std::string_view columns, std::string_view table, std::string_view order,
+                        std::string_view join = {}) const {
+        std::string sql = "SELECT x.station, x.run_uuid, " + std::string(columns) +
+                          " FROM cardharness." + std::string(table) + " x ";
+        if (table != "runs")
+            sql += "JOIN cardharness.runs r ON r.station = x.station AND r.run_uuid = x.run_uuid ";
+        sql += std::string(join) + " WHERE " + run_filter(table == "runs" ? "x" : "r") +
+               " ORDER BY " + std::string(order);
+        return txn_->exec_params(sql, station_, run_uuid_, include_survey_);
+    }
+
+    std::vector<model::RunHeader> load_runs() const {
+        std::vector<model::RunHeader> out;
+        std::unordered_map<std::string, std::size_t> index; // station + run UUID → out
+        const auto run_of = [&](const pqxx::row& row) -> model::RunHeader& {
+            return out.at(index.at(run_key(row[0], row[1])));
+        };
+        for (const auto& row :
+             select("x.started_at, x.ended_at, x.host, x.os, x.pcsclite_version, "
+                    "x.libccid_version, x.harness_version, x.lab, x.status, x.cause",
+                    "runs", "x.started_at, x.station, x.run_uuid")) {
+            model::Run run;
+            run.uuid = text(row[1]);
+            run.station = text(row[0]);
+            run.started_at = text(row[2]);
+            run.ended_at = text(row[3]);
+            run.environment = {text(row[4]), text(row[5]), text(row[6]), text(row[7]),
+                               text(row[8])};
+            run.owner.host = run.environment.host;
+            run.lab = row[9].as<bool>();
+            run.status = store::stored_status(text(row[10]));
+            run.cause = text(row[11]);
+            index.emplace(run_key(row[0], row[1]), out.size());
+            out.push_back({std::move(run), {}});
+        }
+        for (const auto& row : select("x.suite_id, x.content_hash", "run_suites",
+                                      "x.station, x.run_uuid, x.suite_id"))
+            run_of(row).run.suites.push_back({text(row[2]), text(row[3])});
+
+        // The reader and card as the run's own copies (keyed by the run and the station's ids);
+        // one reader value for the sessions of a run that share it.
+        sessions_.clear();
+        std::unordered_map<std::string, std::shared_ptr<const model::ReaderIdentity>> readers;
+        for (const auto& row :
+             select("x.local_id, x.status, x.cause, x.failure, x.reader_local_id, rd.pcsc_name, "
+                    "rd.vid, rd.pid, rd.bcd_device, rd.manufacturer, rd.product, rd.serial, "
+                    "rd.driver, rd.reader_model, encode(rd.ccid_descriptor, 'hex'), "
+                    "rd.descriptor_findings, c.card_id, c.card_type, c.interface, encode(c.atr, "
+                    "'hex'), c.emulated, c.test_card",
+                    "sessions", "x.station, x.run_uuid, x.seq",
+                    "JOIN cardharness.readers rd ON rd.station = x.station AND rd.run_uuid = "
+                    "x.run_uuid AND rd.local_id = x.reader_local_id LEFT JOIN cardharness.cards c "
+                    "ON c.station = x.station AND c.run_uuid = x.run_uuid AND c.local_id = "
+                    "x.card_local_id")) {
+            model::SessionHeader s;
+            s.key = static_cast<std::int64_t>(sessions_.size());
+            s.status = store::stored_status(text(row[3]));
+            s.cause = text(row[4]);
+            s.failure = store::stored_failure(text(row[5]));
+            auto& reader = readers[key(row[0], row[1], row[6].as<std::int64_t>())];
+            if (!reader) {
+                model::ReaderIdentity r;
+                r.pcsc_name = text(row[7]);
+                r.vid = u16(row[8]);
+                r.pid = u16(row[9]);
+                r.bcd_device = u16(row[10]);
+                r.manufacturer = text(row[11]);
+                r.product = text(row[12]);
+                r.serial = text(row[13]);
+                r.driver = text(row[14]);
+                r.reader_model = text(row[15]);
+                r.ccid_descriptor = bytes(row[16]);
+                r.descriptor_findings_json = text(row[17]);
+                reader = std::make_shared<const model::ReaderIdentity>(std::move(r));
+            }
+            s.reader = reader;
+            if (!row[18].is_null()) {
+                auto& c = s.card;
+                c.card_id = text(row[18]);
+                c.card_type = text(row[19]);
+                c.interface = text(row[20]);
+                c.atr = bytes(row[21]);
+                c.emulated = row[22].as<bool>();
+                c.test_card = row[23].as<bool>();
+            }
+            sessions_.push_back({text(row[0]), text(row[1]), row[2].as<std::int64_t>()});
+            run_of(row).sessions.push_back(std::move(s));
+        }
+
+        // Causes in order, folded into their verdict (most telling first).
+        for (const auto& row : select(
+                 "x.reader, x.reader_model, x.card_type, x.interface, x.verdict, x.diagnosis_en, "
+                 "x.diagnosis_ja, (SELECT coalesce(array_agg(vc.code ORDER BY vc.seq), '{}') FROM "
+                 "cardharness.verdict_causes vc WHERE vc.station = x.station AND vc.run_uuid = "
+                 "x.run_uuid AND vc.verdict_local_id = x.local_id)",
+                 "verdicts", "x.station, x.run_uuid, x.local_id")) {
+            model::Verdict v{
+                text(row[2]),
+                text(row[3]),
+                text(row[4]),
+                text(row[5]),
+                model::compatibility_from(text(row[6])).value_or(model::Compatibility::Untested),
+                text(row[7]),
+                text(row[8]),
+                {}};
+            auto array = row[9].as_array();
+            for (auto item = array.get_next(); item.first != pqxx::array_parser::juncture::done;
+                 item = array.get_next())
+                if (item.first == pqxx::array_parser::juncture::string_value)
+                    v.causes.push_back(item.second);
+            run_of(row).run.verdicts.push_back(std::move(v));
+        }
+        return out;
+    }
+
+    // One session's suites and steps, then its steps' exchanges and CCID traces (through the
+    // steps of the session: the primary keys' station + run prefix finds them).
+    std::vector<model::SuiteResult> load_evidence(const SessionRef& at) const {
+        std::vector<model::SuiteResult> suites;
+        std::unordered_map<std::int64_t, std::pair<std::size_t, std::size_t>> step_at;
+        for (const auto& row : txn_->exec_params(
+                 "SELECT local_id, suite_id, suite_hash, step_id, grp, title_en, title_ja, action, "
+                 "verdict, reason_en, reason_ja, sw, duration_us, measurements, failure, missing, "
+                 "started_us FROM cardharness.steps WHERE station = $1 AND run_uuid = $2 AND "
+                 "session_local_id = $3 ORDER BY seq",
+                 at.station, at.run_uuid, at.local_id)) {
+            const std::string suite_id = text(row[1]);
+            if (suites.empty() || suites.back().suite.id != suite_id)
+                suites.push_back({{suite_id, text(row[2])}, {}});
+            model::StepResult step;
+            step.step_id = text(row[3]);
+            step.group = text(row[4]);
+            step.title_en = text(row[5]);
+            step.title_ja = text(row[6]);
+            step.action = text(row[7]);
+            step.verdict =
+                model::step_verdict_from(text(row[8])).value_or(model::StepVerdict::Error);
+            step.reason_en = text(row[9]);
+            step.reason_ja = text(row[10]);
+            step.sw = u16(row[11]);
+            step.duration_us = row[12].as<std::int64_t>(0);
+            step.measurements_json = text(row[13]);
+            step.failure = store::stored_failure(text(row[14]));
+            step.missing = store::split_tokens(text(row[15]));
+            if (!row[16].is_null())
+                step.started_us = row[16].as<std::int64_t>();
+            step_at.emplace(row[0].as<std::int64_t>(),
+                            std::make_pair(suites.size() - 1, suites.back().steps.size()));
+            suites.back().steps.push_back(std::move(step));
+        }
+        const auto step_of = [&](const pqxx::field& local_id) -> model::StepResult* {
+            const auto it = step_at.find(local_id.as<std::int64_t>());
+            return it == step_at.end() ? nullptr
+                                       : &suites[it->second.first].steps[it->second.second];
+        };
+        const std::string of_session =
+            " x JOIN cardharness.steps s ON s.station = x.station AND s.run_uuid = x.run_uuid AND "
+            "s.local_id = x.step_local_id WHERE s.station = $1 AND s.run_uuid = $2 AND "
+            "s.session_local_id = $3 ORDER BY x.step_local_id, x.seq";
+        for (const auto& row : txn_->exec_params(
+                 "SELECT x.step_local_id, x.command, x.response, x.sw, x.duration_us, x.note, "
+                 "x.failure, x.response_size FROM cardharness.exchanges" +
+                     of_session,
+                 at.station, at.run_uuid, at.local_id))
+            if (auto* step = step_of(row[0])) {
+                model::Exchange x{text(row[1]), text(row[2]), u16(row[3]),
+                                  row[4].as<std::int64_t>(0), text(row[5])};
+                x.failure = store::stored_failure(text(row[6]));
+                if (!row[7].is_null())
+                    x.response_size = static_cast<std::size_t>(row[7].as<std::int64_t>());
+                step->exchanges.push_back(std::move(x));
+            }
+        for (const auto& row : txn_->exec_params(
+                 "SELECT x.step_local_id, x.direction, x.offset_us, x.message, x.note FROM "
+                 "cardharness.ccid_trace" +
+                     of_session,
+                 at.station, at.run_uuid, at.local_id))
+            if (auto* step = step_of(row[0]))
+                step->ccid_trace.push_back(
+                    {text(row[1]), row[2].as<std::int64_t>(0), text(row[3]), text(row[4])});
+        return suites;
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    std::unique_ptr<Txn> txn_; // destroyed (rolled back: it only read) before the connection
+    std::string label_;
+    std::string station_;
+    std::string run_uuid_;
+    bool include_survey_ = false;
+    mutable std::vector<SessionRef> sessions_; // runs()' session keys index this
+};
+
 } // namespace
 
 bool is_server_uri(const std::string& text) {
     return text.starts_with("postgresql://") || text.starts_with("postgres://");
 }
 
-CentralRuns read_runs(const std::string& conninfo, const RunQuery& query) {
+CentralSource open_runs(const std::string& conninfo, const RunQuery& query) {
     if (!query.station.empty())
         check_station_name(query.station);
     auto conn = detail::connect(conninfo, "cardharness report", "--db");
-    CentralRuns out;
+    CentralSource out;
     out.label = detail::label(*conn);
+    auto central = std::make_unique<CentralQuery>(std::move(conn), out.label);
     try {
-        Txn txn(*conn, "report");
+        Txn& txn = central->txn();
         check_schema(txn, out.label);
         if (!query.station.empty() &&
             txn.exec_params("SELECT 1 FROM cardharness.stations WHERE station = $1", query.station)
@@ -370,16 +389,12 @@ CentralRuns read_runs(const std::string& conninfo, const RunQuery& query) {
         std::string run_uuid;
         if (!query.run_id.empty())
             std::tie(station, run_uuid) = resolve_run(txn, out.label, query);
-        out.runs = Loader(txn, station, run_uuid, query.include_survey || !run_uuid.empty()).load();
-        for (const auto& row :
-             txn.exec_params("SELECT DISTINCT r.station FROM cardharness.runs r WHERE " +
-                                 run_filter("r") + " ORDER BY 1",
-                             station, run_uuid, query.include_survey || !run_uuid.empty()))
-            out.stations.push_back(text(row[0]));
-        txn.commit();
+        const bool include_survey = query.include_survey || !run_uuid.empty();
+        central->scope(std::move(station), std::move(run_uuid), include_survey);
     } catch (const pqxx::failure&) {
         rethrow(out.label);
     }
+    out.query = std::move(central);
     return out;
 }
 
