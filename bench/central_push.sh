@@ -7,6 +7,8 @@
 #                                             else build/ci; or set CARDHARNESS and
 #                                             CARDHARNESS_TOOLS_DIR)
 #   CARDHARNESS_BENCH_ROUNDS=5 bench/central_push.sh   (rounds; the median ratio is the result)
+#   CARDHARNESS_BENCH_CONNECTIONS=1 bench/central_push.sh  (push --connections N; default: push's
+#                                             own default, 2 connections side by side)
 #
 # The station database is built with tests/tools/store_copies from the report fixture's runs,
 # each session's suites repeated 50 times (~600 steps per run, the size of a lab run): STEPS/600
@@ -39,11 +41,14 @@ now_ns() { date +%s%N; }
 
 # Rounds alternate push and \copy, each into fresh databases; the median ratio is the result.
 rounds=${CARDHARNESS_BENCH_ROUNDS:-3}
+push_args=()
+[ -z "${CARDHARNESS_BENCH_CONNECTIONS:-}" ] || push_args=(--connections "$CARDHARNESS_BENCH_CONNECTIONS")
+connections=${CARDHARNESS_BENCH_CONNECTIONS:-default}
 ratios=()
 for round in $(seq 1 "$rounds"); do
     central_new_database "push$round"
     t0=$(now_ns)
-    central_push station_a "push$round" "$work/station.db" bench >"$work/push.out"
+    central_push station_a "push$round" "$work/station.db" bench "${push_args[@]}" >"$work/push.out"
     t1=$(now_ns)
     rows=$(central_total_rows "push$round")
 
@@ -72,4 +77,4 @@ for round in $(seq 1 "$rounds"); do
     }'
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-echo "central push ($CARDHARNESS): $steps steps in $runs runs ($rows rows); median ratio push / \\copy over $rounds rounds: $median (goal <= 2)"
+echo "central push ($CARDHARNESS, connections: $connections): $steps steps in $runs runs ($rows rows); median ratio push / \\copy over $rounds rounds: $median (goal <= 2)"

@@ -27,6 +27,7 @@ struct PushOptions {
     int schema_version = 0;
     bool status = false;
     bool json = false;
+    int connections = 2; // runs pushed side by side, each on its own connection
 };
 
 // "1,234,567"
@@ -201,8 +202,9 @@ int push_command(const PushOptions& o) {
                                "`cardharness push --status` lists them)");
     }
     ProgressLine line;
-    const auto summary = central::push(*server, source, station,
-                                       [&](const central::PushProgress& p) { line.update(p); });
+    const auto summary = central::push(
+        *server, source, station, [&](const central::PushProgress& p) { line.update(p); },
+        static_cast<std::size_t>(o.connections));
     if (summary.runs_total == 0) {
         fmt::print("nothing to push: {} has every run of station {} in {}\n", server->label(),
                    station, o.db);
@@ -248,6 +250,11 @@ void add_push_command(CLI::App& app, Context& context) {
         ->check(CLI::Range(1, 1000));
     cmd->add_flag("--status", options->status,
                   "say what is pending for the server (works when it cannot be reached)");
+    cmd->add_option("--connections", options->connections,
+                    "connections pushing runs side by side (each run one transaction on one of "
+                    "them; the server's work spreads over its cores)")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
     cmd->add_flag("--json", options->json, "machine-readable output");
     cmd->callback([options, &context] { context.exit_code = push_command(*options); });
 }

@@ -45,6 +45,7 @@ expect_rc 2 "PGPASSWORD" env PGPASSWORD=s3cret "$CARDHARNESS" push --db "$work/a
 expect_rc 2 "not a PostgreSQL connection URI" "$CARDHARNESS" push --db "$work/a.db" \
     --to "postgresql://[oops"
 grep -q s3cret "$work/err" && pg_fail "the refusal repeats the password"
+expect_rc 2 "connections" "$CARDHARNESS" push --db "$work/a.db" --to "$uri_a" --connections 0
 echo "ok: passwords in URI, key=value and PGPASSWORD refused (exit 2)"
 
 # 2. No password for the role / no server: exit 3, the runs stay pending, status works offline.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Two stations push 20 runs each into one server at the same time, each as its own role: both
-# complete, and the server holds exactly each station's rows (counted against the SQLite files).
+# Two stations push 20 runs each into one server at the same time, each as its own role (one on
+# one connection, one on four: `--connections`): both complete, and the server holds exactly each
+# station's rows (counted against the SQLite files).
 # Then one station pushes the same database twice at once (a cron job and a hand-run push): both
 # succeed and the rows are still one copy.
 set -euo pipefail
@@ -16,9 +17,10 @@ fixture_db "$work/a.db" 20 8 1
 fixture_db "$work/b.db" 20 8 2
 
 rc_a=0 rc_b=0
-central_push station_a central "$work/a.db" lab-a >"$work/a.out" 2>"$work/a.err" &
+# One on a single connection, one on four (runs side by side, each its own transaction).
+central_push station_a central "$work/a.db" lab-a --connections 1 >"$work/a.out" 2>"$work/a.err" &
 pid_a=$!
-central_push station_b central "$work/b.db" lab-b >"$work/b.out" 2>"$work/b.err" &
+central_push station_b central "$work/b.db" lab-b --connections 4 >"$work/b.out" 2>"$work/b.err" &
 pid_b=$!
 wait "$pid_a" || rc_a=$?
 wait "$pid_b" || rc_b=$?

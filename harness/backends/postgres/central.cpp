@@ -4,15 +4,20 @@
 #include "backends/postgres/tables.hpp"
 #include "pure/error.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <libpq-fe.h>
+#include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <regex>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 
@@ -178,6 +183,7 @@ std::string default_station_name() {
 
 struct Server::Impl {
     std::unique_ptr<pqxx::connection> conn;
+    std::string conninfo; // for another connection of the same push (Server::another)
     std::string label;
     std::string role;
     std::vector<PreparedTable> prepared;
@@ -226,11 +232,16 @@ struct Server::Impl {
 
 Server::Server(const std::string& conninfo) : impl_(std::make_unique<Impl>()) {
     impl_->conn = detail::connect(conninfo, "cardharness push", "--to");
+    impl_->conninfo = conninfo;
     impl_->role = impl_->conn->username() ? impl_->conn->username() : "";
     impl_->label = detail::label(*impl_->conn);
 }
 
 Server::~Server() = default;
+
+std::unique_ptr<Server> Server::another() const {
+    return std::make_unique<Server>(impl_->conninfo);
+}
 
 std::string Server::label() const {
     return impl_->label;
@@ -399,7 +410,7 @@ RunPush Server::push_run(store::CopySource& source, std::int64_t run_row_id,
 }
 
 PushSummary push(Server& server, store::CopySource& source, const std::string& station,
-                 const std::function<void(const PushProgress&)>& progress) {
+                 const std::function<void(const PushProgress&)>& progress, std::size_t lanes) {
     const auto start = Clock::now();
     server.require_current_schema();
     server.claim_station(station);
@@ -409,11 +420,80 @@ PushSummary push(Server& server, store::CopySource& source, const std::string& s
     summary.runs_total = pending.size();
     PushProgress p;
     p.runs_total = pending.size();
-    for (const auto& run : pending) {
-        store::PendingRun state;
-        RunPush r;
+
+    // Lanes: a connection to the server and a reading of the station database each, pushing
+    // runs side by side (each run still one server transaction). One lane uses `server` and
+    // `source` as they are; with more, `source` only records the confirmations.
+    lanes = std::clamp<std::size_t>(lanes, 1, std::max<std::size_t>(pending.size(), 1));
+    struct Lane {
+        Server* server;
+        store::CopySource* source;
+    };
+    std::vector<std::unique_ptr<Server>> more_servers;
+    std::vector<std::unique_ptr<store::CopySource>> readers;
+    std::vector<Lane> lane_list;
+    if (lanes == 1) {
+        lane_list.push_back({&server, &source});
+    } else {
+        for (std::size_t i = 0; i < lanes; ++i) {
+            Server* s = &server;
+            if (i > 0) {
+                try {
+                    more_servers.push_back(server.another());
+                } catch (const EnvironmentError&) {
+                    break; // the server takes no more connections: fewer lanes
+                }
+                s = more_servers.back().get();
+            }
+            readers.push_back(std::make_unique<store::CopySource>(source.path()));
+            lane_list.push_back({s, readers.back().get()});
+        }
+    }
+
+    std::mutex mutex; // the summary, the confirmations in `source`, progress
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr first_error;
+    const auto work = [&](const Lane& lane) {
         try {
-            r = server.push_run(source, run.row_id, run.uuid, station, &state);
+            for (std::size_t i = next++; i < pending.size() && !failed; i = next++) {
+                const auto& run = pending[i];
+                store::PendingRun state;
+                const RunPush r =
+                    lane.server->push_run(*lane.source, run.row_id, run.uuid, station, &state);
+                const std::lock_guard lock(mutex);
+                if (!r.skipped) {
+                    source.confirm(id, server.label(), station, state);
+                    ++summary.runs_pushed;
+                }
+                summary.rows_sent += r.rows_sent;
+                summary.rows_added += r.rows_added;
+                p.runs_done += 1;
+                p.rows_sent = summary.rows_sent;
+                p.rows_added = summary.rows_added;
+                p.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+                if (progress)
+                    progress(p);
+            }
+        } catch (...) {
+            const std::lock_guard lock(mutex);
+            if (!first_error)
+                first_error = std::current_exception();
+            failed = true;
+        }
+    };
+    if (lane_list.size() == 1) {
+        work(lane_list.front());
+    } else {
+        std::vector<std::thread> threads;
+        for (const auto& lane : lane_list)
+            threads.emplace_back(work, lane);
+        for (auto& t : threads)
+            t.join();
+    }
+    if (first_error) {
+        try {
+            std::rethrow_exception(first_error);
         } catch (const EnvironmentError& e) {
             const auto left = pending.size() - summary.runs_pushed;
             throw EnvironmentError(
@@ -421,18 +501,6 @@ PushSummary push(Server& server, store::CopySource& source, const std::string& s
                 std::to_string(pending.size()) + " runs pushed, " + std::to_string(left) +
                 " still pending in " + source.path() + " (run `cardharness push` again)");
         }
-        if (!r.skipped) {
-            source.confirm(id, server.label(), station, state);
-            ++summary.runs_pushed;
-        }
-        summary.rows_sent += r.rows_sent;
-        summary.rows_added += r.rows_added;
-        p.runs_done += 1;
-        p.rows_sent = summary.rows_sent;
-        p.rows_added = summary.rows_added;
-        p.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        if (progress)
-            progress(p);
     }
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;

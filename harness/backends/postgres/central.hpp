@@ -43,6 +43,9 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
+    // A second connection to the same server as the same role (a push's other lane).
+    std::unique_ptr<Server> another() const;
+
     // role@host:port/dbname (never a password); host may be a socket folder.
     std::string label() const;
     std::string role() const;
@@ -95,8 +98,11 @@ struct PushSummary {
 
 // Pushes every run the server has not confirmed for `station`, oldest first, and records each
 // confirmation in the station database. Calls `progress` after every run. On a failure the runs
-// confirmed so far stay confirmed; the exception says what is still pending.
+// confirmed so far stay confirmed; the exception says what is still pending. With `lanes` > 1,
+// that many connections push runs side by side (each run still one server transaction; the
+// server's work is most of a push's, and it spreads over its cores); `progress` is then called
+// from the lanes' threads, one call at a time.
 PushSummary push(Server& server, store::CopySource& source, const std::string& station,
-                 const std::function<void(const PushProgress&)>& progress);
+                 const std::function<void(const PushProgress&)>& progress, std::size_t lanes = 1);
 
 } // namespace harness::central
