@@ -248,7 +248,8 @@ int survey_command(const SurveyOptions& o) {
         run.uuid = new_uuid();
         run_uuid = run.uuid;
         run.started_at = now_iso();
-        run.lab = true; // emulated readers and cards
+        setup.run_start = std::chrono::steady_clock::now(); // steps' started_us count from here
+        run.lab = true;                                     // emulated readers and cards
         utsname u{};
         char host[256] = {};
         if (::gethostname(host, sizeof host - 1) == 0)

@@ -114,6 +114,10 @@ fi
 [ "$(sqlite3 "$work/survey.db" "SELECT COUNT(*) FROM survey_results WHERE libccid_version = \
     '$installed'")" = "$(jq '.readers | length' "$work/survey.json")" ] ||
     fail "not every surveyed interface is stored with its libccid version"
+# Every step that ran carries its start time, counted from the survey run's start (issue 11).
+[ "$(sqlite3 "$work/survey.db" "SELECT COUNT(*) FROM steps WHERE started_us IS NULL OR started_us < 0")" = 0 ] &&
+    [ "$(sqlite3 "$work/survey.db" "SELECT COUNT(*) FROM steps")" -gt 0 ] ||
+    fail "survey steps without a start time"
 
 # A second call resumes: nothing to survey, the same results; --summary prints the agreement rows,
 # which match the full survey's fixture for these dumps.

@@ -734,6 +734,7 @@ DriverSurvey::Impl::run_cell(const Task& task, const survey::PlannedCell& planne
         ctx.interface = planned.cell.interface;
         ctx.key = setup.key;
         ctx.cancel = nullptr; // a started device finishes: its cells are one result
+        ctx.run_start = setup.run_start;
         ctx.variables["run.reader"] = bytes_of(reader);
         ctx.variables["run.atr"] = channel->atr();
         ctx.variables["run.card_type"] = bytes_of(planned.cell.card_type);

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct Setup {
     io::StationKey key; // card ids and redaction HMACs (the station key, never stored)
     const std::atomic<bool>* cancel = nullptr; // set: no new device is started
     bool pcscd_debug = false; // pcscd -d (its log in work_dir/pcscd.log; never -a: APDUs)
+    // The instant of the run's started_at: each step's started_us counts from it (none: no
+    // start times are stored).
+    std::optional<std::chrono::steady_clock::time_point> run_start;
 };
 
 struct Task {
