@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 
 namespace harness::doctor {
 namespace {
@@ -501,74 +499,39 @@ Report diagnose(const Input& in) {
 
 std::vector<FirmwareMinimum> parse_firmware_minimums(const std::string& text,
                                                      const std::string& source) {
+    static constexpr std::string_view columns[] = {"vid", "pid", "min_bcd_device", "name"};
+    const auto table =
+        io::csv::parse_or_throw(text, source, columns, {.what = "firmware minimums file"});
     std::vector<FirmwareMinimum> out;
-    std::istringstream in(text);
-    std::string line;
-    std::size_t number = 0;
-    bool header = false;
-    const auto fail = [&](std::size_t column, const std::string& what) {
-        return ConfigError(
-            fmt::format("{}: expected {}", io::csv::to_string({source, number, column}), what));
-    };
-    const auto hex16 = [&](const std::string& field, std::size_t column,
-                           const char* what) -> std::uint16_t {
-        if (field.empty() || field.size() > 4 ||
-            field.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-            throw fail(column, what);
-        return static_cast<std::uint16_t>(std::stoul(field, nullptr, 16));
-    };
-    while (std::getline(in, line)) {
-        ++number;
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (line.empty() || line[0] == '#')
-            continue;
-        std::vector<std::string> fields;
-        std::vector<std::size_t> columns;
-        std::size_t start = 0;
-        for (std::size_t i = 0; i <= line.size(); ++i)
-            if (i == line.size() || line[i] == ',') {
-                fields.push_back(line.substr(start, i - start));
-                columns.push_back(start + 1);
-                start = i + 1;
-            }
-        if (!header) {
-            if (line != "vid,pid,min_bcd_device,name")
-                throw fail(1, "the header row vid,pid,min_bcd_device,name");
-            header = true;
-            continue;
-        }
-        if (fields.size() != 4)
-            throw fail(fields.size() < 4 ? line.size() + 1 : columns[4],
-                       "4 comma-separated columns vid,pid,min_bcd_device,name");
+    for (const auto& row : table.rows()) {
+        const auto hex16 = [&](std::string_view name, std::string_view what) {
+            const std::string& field = table.cell(row, name);
+            if (field.empty() || field.size() > 4 ||
+                field.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+                table.fail(row, name, what);
+            return static_cast<std::uint16_t>(std::stoul(field, nullptr, 16));
+        };
         FirmwareMinimum m;
-        m.vid = hex16(fields[0], columns[0], "a vendor ID of 1-4 hex digits like 04E6");
-        m.pid = hex16(fields[1], columns[1], "a product ID of 1-4 hex digits like E001");
+        m.vid = hex16("vid", "a vendor ID of 1-4 hex digits like 04E6");
+        m.pid = hex16("pid", "a product ID of 1-4 hex digits like E001");
         m.min_bcd_device =
-            hex16(fields[2], columns[2], "a bcdDevice of 1-4 hex digits like 0516 (5.16)");
-        if (fields[3].empty())
-            throw fail(columns[3], "a reader name");
-        m.name = fields[3];
+            hex16("min_bcd_device", "a bcdDevice of 1-4 hex digits like 0516 (5.16)");
+        m.name = table.cell(row, "name");
+        if (m.name.empty())
+            table.fail(row, "name", "a reader name");
         for (const auto& other : out)
             if (other.vid == m.vid && other.pid == m.pid)
-                throw fail(columns[0], fmt::format("a VID:PID not listed before ({} is a "
-                                                   "duplicate)",
-                                                   model::vid_pid_string(m.vid, m.pid)));
+                table.fail(row, "vid",
+                           fmt::format("a VID:PID not listed before ({} is a duplicate)",
+                                       model::vid_pid_string(m.vid, m.pid)));
         out.push_back(std::move(m));
     }
-    if (!header)
-        throw ConfigError(fmt::format("{}: expected the header row vid,pid,min_bcd_device,name",
-                                      io::csv::to_string({source, 1, 1})));
     return out;
 }
 
 std::vector<FirmwareMinimum> load_firmware_minimums(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw ConfigError(fmt::format("{}:1:1: expected a readable file", path.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_firmware_minimums(text.str(), path.string());
+    return parse_firmware_minimums(io::read_text_file(path, "firmware minimums file"),
+                                   path.string());
 }
 
 } // namespace harness::doctor

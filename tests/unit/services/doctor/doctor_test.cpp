@@ -469,15 +469,16 @@ BOOST_AUTO_TEST_CASE(firmware_minimums_file_format) {
         }
         return std::string("no error");
     };
-    BOOST_TEST(error_of("vid,pid,name\n") == "m.csv:1:1: expected the header row "
-                                             "vid,pid,min_bcd_device,name");
+    // The one CSV layer (io::csv) reads it: its file:line:column messages.
+    BOOST_TEST(error_of("vid,pid,name\n").rfind("m.csv:1:13: expected a column \"min_bcd_device\"", 0) ==
+               0);
     BOOST_TEST(error_of("vid,pid,min_bcd_device,name\n04E6,XYZ,0516,a\n")
                    .rfind("m.csv:2:6: expected a product ID", 0) == 0);
     BOOST_TEST(error_of("vid,pid,min_bcd_device,name\n04E6,E001,0516\n")
                    .rfind("m.csv:2:15: expected 4", 0) == 0);
     BOOST_TEST(error_of("vid,pid,min_bcd_device,name\n04E6,E001,0516,a\n04e6,e001,1,b\n")
                    .rfind("m.csv:3:1: expected a VID:PID not listed before", 0) == 0);
-    BOOST_TEST(error_of("").rfind("m.csv:1:1: expected the header row", 0) == 0);
+    BOOST_TEST(error_of("").rfind("m.csv:1:1: expected", 0) == 0, error_of(""));
 }
 
 BOOST_AUTO_TEST_CASE(private_pcscds_are_not_the_system_one) {
