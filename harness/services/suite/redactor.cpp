@@ -357,8 +357,21 @@ std::string Redactor::scrub(std::string_view text) const {
     bool found = false;
     std::size_t copied = 0;
     const std::size_t n = text.size();
+    // First every table's filter over every window (a tight loop per table, no branch), then the
+    // tables are probed only where some filter said "maybe".
+    std::vector<std::uint8_t> maybe(n, 0);
+    for (const auto& table : ix.tables) {
+        const auto& p = table.hex ? hex_hash : plain_hash;
+        for (std::size_t i = 0; i + table.k <= n; ++i)
+            maybe[i] |=
+                static_cast<std::uint8_t>(table.maybe(mix(p[i + table.k] - p[i] * table.power)));
+    }
     std::size_t i = 0;
     while (i < n) {
+        if (maybe[i] == 0) {
+            ++i;
+            continue;
+        }
         std::size_t best_length = 0;
         std::uint32_t best_secret = 0;
         for (const auto& table : ix.tables) {
