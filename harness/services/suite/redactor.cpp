@@ -359,8 +359,19 @@ std::string Redactor::scrub(std::string_view text) const {
     const std::size_t n = text.size();
     // First every table's filter over every window (a tight loop per table, no branch), then the
     // tables are probed only where some filter said "maybe".
+    // A hex form (upper-case digits and spaces only) needs a run of such characters at least as
+    // long as its table's window: a text without one (most reasons) skips the hex tables. A
+    // property of the text alone, so the cost still does not depend on the secrets.
+    std::size_t longest_hex_run = 0;
+    for (std::size_t at = 0, run = 0; at < n; ++at) {
+        const char c = up[at];
+        run = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || c == ' ' ? run + 1 : 0;
+        longest_hex_run = std::max(longest_hex_run, run);
+    }
     std::vector<std::uint8_t> maybe(n, 0);
     for (const auto& table : ix.tables) {
+        if (table.hex && longest_hex_run < table.k)
+            continue;
         const auto& p = table.hex ? hex_hash : plain_hash;
         for (std::size_t i = 0; i + table.k <= n; ++i)
             maybe[i] |=
