@@ -82,10 +82,6 @@ private:
             return table.where(csv_row, name, offset).column;
         };
         const std::size_t errors_before = errors_.size();
-        const auto columns = table.columns(csv_row);
-        step.cell_columns.reserve(column_count);
-        for (std::size_t i = 0; i < column_count; ++i)
-            step.cell_columns.emplace_back(std::string(suite_columns[i]), columns[i]);
         step.location = {file_, line_no, 1};
 
         step.id = cell("id");
