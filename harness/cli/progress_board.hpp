@@ -17,6 +17,8 @@ public:
     void update(const std::string& reader, const std::string& text, bool plain_too = true);
     // A message for the tester that stays on screen (prompts).
     void say(const std::string& text);
+    // False with --quiet: no update is ever shown, so callers need not build one.
+    bool shows_updates() const { return !quiet_; }
 
 private:
     void redraw();

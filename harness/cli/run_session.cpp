@@ -371,10 +371,11 @@ void run_session(RunShared& shared, pcsc::Context& context, const std::string& r
     hooks.progress = [&](const suite::Progress& p, std::size_t done, std::size_t total,
                          const std::string& card_type) {
         traces.step_started(p.suite_id, p.step_id);
-        shared.board.update(title,
-                            fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
-                                        p.suite_id, p.title_en),
-                            true);
+        if (shared.board.shows_updates()) // a line per step: not formatted for nobody
+            shared.board.update(title,
+                                fmt::format("{} [{}/{}] {}: {}", card_type, done + p.index, total,
+                                            p.suite_id, p.title_en),
+                                true);
     };
     app::SessionResult ran = app::run_connected(*channel, request, hooks);
     outcome.card = ran.outcome.card;

@@ -67,12 +67,28 @@ std::string_view strip_bom(std::string_view text) {
     return text;
 }
 
-SplitLine split_line(std::string_view line) {
-    // Mirrors fast-cpp-csv-parser's chop_next_column + trim_chars<' ','\t'> + double_quote_escape.
-    SplitLine out;
+namespace {
+
+// Where one cell of a line lies, without its value: raw bytes [begin, end), and [first, last) once
+// blanks are trimmed (quotes kept).
+struct Bounds {
+    std::size_t begin = 0, end = 0, first = 0, last = 0;
+    bool quoted() const { return last - first >= 2; } // and both ends are '"': see cut_line
+};
+struct Cut {
+    std::vector<Bounds> cells;
+    std::optional<std::size_t> unclosed_quote;
+};
+
+// Mirrors fast-cpp-csv-parser's chop_next_column + trim_chars<' ','\t'>: the cells' places only
+// (no value is built), into `out` (reused by callers that cut many lines). split_line adds the
+// values; the cell count and the columns need only this.
+void cut_line(std::string_view line, Cut& out) {
+    out.cells.clear();
+    out.unclosed_quote.reset();
     std::size_t i = 0;
     while (true) {
-        CellSpan cell;
+        Bounds cell;
         cell.begin = i;
         while (i < line.size() && line[i] != ',') {
             if (line[i] != '"') {
@@ -86,36 +102,67 @@ SplitLine split_line(std::string_view line) {
                     ++i;
                 if (i >= line.size()) {
                     out.unclosed_quote = quote_at;
-                    return out;
+                    return;
                 }
                 ++i;
             } while (i < line.size() && line[i] == '"');
         }
         cell.end = i;
-        std::size_t b = cell.begin, e = cell.end;
-        while (b < e && is_blank(line[b]))
-            ++b;
-        while (e > b && is_blank(line[e - 1]))
-            --e;
-        if (e - b >= 2 && line[b] == '"' && line[e - 1] == '"') {
-            for (std::size_t k = b + 1; k < e - 1; ++k) {
-                cell.map.push_back(k);
-                cell.content.push_back(line[k]);
-                if (line[k] == '"' && k + 1 < e - 1 && line[k + 1] == '"')
-                    ++k;
-            }
-            cell.map.push_back(e - 1);
-        } else {
-            for (std::size_t k = b; k < e; ++k) {
-                cell.map.push_back(k);
-                cell.content.push_back(line[k]);
-            }
-            cell.map.push_back(e);
-        }
-        out.cells.push_back(std::move(cell));
+        cell.first = cell.begin;
+        cell.last = cell.end;
+        while (cell.first < cell.last && is_blank(line[cell.first]))
+            ++cell.first;
+        while (cell.last > cell.first && is_blank(line[cell.last - 1]))
+            --cell.last;
+        out.cells.push_back(cell);
         if (i >= line.size())
             break;
         ++i; // the comma
+    }
+}
+
+bool is_quoted(std::string_view line, const Bounds& cell) {
+    return cell.quoted() && line[cell.first] == '"' && line[cell.last - 1] == '"';
+}
+
+// The byte where a cell's value starts (CellSpan::map.front()): after its opening quote.
+std::size_t content_start(std::string_view line, const Bounds& cell) {
+    return is_quoted(line, cell) ? cell.first + 1 : cell.first;
+}
+
+} // namespace
+
+SplitLine split_line(std::string_view line) {
+    // Mirrors fast-cpp-csv-parser's chop_next_column + trim_chars<' ','\t'> + double_quote_escape.
+    Cut cut;
+    cut_line(line, cut);
+    SplitLine out;
+    out.unclosed_quote = cut.unclosed_quote;
+    if (cut.unclosed_quote)
+        return out;
+    out.cells.reserve(cut.cells.size());
+    for (const Bounds& b : cut.cells) {
+        CellSpan cell;
+        cell.begin = b.begin;
+        cell.end = b.end;
+        cell.map.reserve(b.last - b.first + 1);
+        cell.content.reserve(b.last - b.first);
+        if (is_quoted(line, b)) {
+            for (std::size_t k = b.first + 1; k < b.last - 1; ++k) {
+                cell.map.push_back(k);
+                cell.content.push_back(line[k]);
+                if (line[k] == '"' && k + 1 < b.last - 1 && line[k + 1] == '"')
+                    ++k;
+            }
+            cell.map.push_back(b.last - 1);
+        } else {
+            for (std::size_t k = b.first; k < b.last; ++k) {
+                cell.map.push_back(k);
+                cell.content.push_back(line[k]);
+            }
+            cell.map.push_back(b.last);
+        }
+        out.cells.push_back(std::move(cell));
     }
     return out;
 }
@@ -157,10 +204,21 @@ std::vector<std::size_t> Table::columns(const Row& row) const {
     if (row.line == 0 || row.line > lines_.size())
         return out;
     const std::string& text = lines_[row.line - 1];
-    const auto split = split_line(text);
+    Cut cut;
+    cut_line(text, cut);
+    // The cells start in line order: one pass counts the characters up to each start.
+    std::vector<std::size_t> at(cut.cells.size());
+    std::size_t column = 1, byte = 0;
+    for (std::size_t c = 0; c < cut.cells.size(); ++c) {
+        const std::size_t start = content_start(text, cut.cells[c]);
+        for (; byte < start && byte < text.size(); ++byte)
+            if ((static_cast<unsigned char>(text[byte]) & 0xC0) != 0x80)
+                ++column;
+        at[c] = column;
+    }
     for (std::size_t i = 0; i < names_.size() && i < positions_.size(); ++i)
-        if (positions_[i] < split.cells.size())
-            out[i] = char_column(text, split.cells[positions_[i]].map.front());
+        if (positions_[i] < cut.cells.size())
+            out[i] = at[positions_[i]];
     return out;
 }
 
@@ -266,14 +324,17 @@ Scan Access::scan(std::string_view text, std::string file, std::vector<std::stri
 
     // Lines that do not split into the header's cells are reported here and blanked (kept as
     // comments, so line numbers stay) before fast-cpp-csv-parser reads the text.
+    out.filtered.reserve(text.size() + lines.size());
+    Cut split; // reused for every line
     for (std::size_t k = 0; k < lines.size(); ++k) {
         const std::string& line = lines[k];
         bool keep = true;
         if (k > n && !is_comment_or_blank(line)) {
             keep = false;
+            cut_line(line, split);
             if (const auto nul = line.find('\0'); nul != std::string::npos) {
                 problem(k + 1, nul, "expected text, found a NUL byte");
-            } else if (const auto split = split_line(line); split.unclosed_quote) {
+            } else if (split.unclosed_quote) {
                 problem(k + 1, *split.unclosed_quote,
                         "expected a closing '\"' for the quoted cell");
             } else if (split.cells.size() != header.cells.size()) {

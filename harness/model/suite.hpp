@@ -33,8 +33,6 @@ struct SuiteStep {
     OnFail on_fail = OnFail::Continue;
     std::optional<int> timeout_ms;
     SourceLocation location; // the row's first cell
-    // Column number of each cell in the row, keyed by column name, for precise error messages.
-    std::vector<std::pair<std::string, std::size_t>> cell_columns;
 };
 
 struct Suite {

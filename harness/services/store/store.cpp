@@ -22,9 +22,17 @@ namespace {
 
 constexpr int busy_timeout_ms = 30000;
 
+// One schema change. Most are plain SQL; EditsSchemaText ones UPDATE sqlite_schema (under
+// writable_schema) to change a constraint's text without rebuilding the table.
+struct Migration {
+    enum Kind { Sql, EditsSchemaText };
+    std::string_view sql;
+    Kind kind = Sql;
+};
+
 // Migrations: index i brings user_version from i to i+1. Never edit a shipped entry; append.
-constexpr std::array<std::string_view, 7> migrations{
-    R"sql(
+constexpr std::array<Migration, 8> migrations{{
+    {R"sql(
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -126,13 +134,13 @@ CREATE INDEX sessions_by_run ON sessions(run_id);
 CREATE INDEX steps_by_session ON steps(session_id);
 CREATE INDEX exchanges_by_step ON exchanges(step_row);
 CREATE INDEX verdicts_by_run ON verdicts(run_id);
-)sql",
+)sql"},
     // 2: runs may be "interrupted" and record their owner (pid + process start; host is in
     // runs.host); typed failure kinds on sessions, steps and exchanges; the exchange's response
     // size; each verdict tied to its session (they land together) with its cause codes.
     // The runs table is rebuilt (a CHECK cannot be altered): migrate() turns foreign keys off
     // around this migration, as sqlite.org/lang_altertable.html §7 prescribes.
-    R"sql(
+    {R"sql(
 CREATE TABLE runs_v2 (
     id               INTEGER PRIMARY KEY,
     uuid             TEXT NOT NULL UNIQUE,
@@ -169,14 +177,14 @@ CREATE TABLE verdict_causes (
     PRIMARY KEY (verdict_id, seq)
 );
 CREATE INDEX verdicts_by_session ON verdicts(session_id);
-)sql",
+)sql"},
     // 3: card ids and redaction markers are keyed by the station key, which never enters a
     // database (io/station.hpp). The per-database salt next to the hashes made them reversible.
-    R"sql(
+    {R"sql(
 DELETE FROM meta WHERE key = 'card_id_salt';
-)sql",
+)sql"},
     // 4: what a central server (services/store/copy_source.hpp) confirmed, per server and station.
-    R"sql(
+    {R"sql(
 CREATE TABLE central_servers (
     server_id TEXT PRIMARY KEY,
     label     TEXT NOT NULL,
@@ -192,10 +200,10 @@ CREATE TABLE central_pushes (
     pushed_at TEXT NOT NULL,
     PRIMARY KEY (server_id, station, run_id)
 );
-)sql",
+)sql"},
     // 5: the CCID messages the lab's emulated reader firmware saw and sent during a failing step
     // (`lab start --usb`), redacted like the APDUs.
-    R"sql(
+    {R"sql(
 CREATE TABLE ccid_trace (
     id        INTEGER PRIMARY KEY,
     step_row  INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
@@ -206,12 +214,12 @@ CREATE TABLE ccid_trace (
     note      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX ccid_trace_by_step ON ccid_trace(step_row);
-)sql",
+)sql"},
     // 6: `cardharness survey`: a run's source (no row: an observed run, hardware or lab), and each
     // surveyed interface's result, keyed by dump file + interface block + the installed libccid
     // version (the resume key; several dumps share a VID:PID:bcdDevice). New tables only, so it
     // commutes with other migrations that rebuild `runs`.
-    R"sql(
+    {R"sql(
 CREATE TABLE run_sources (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
     source TEXT NOT NULL CHECK (source IN ('survey'))
@@ -232,13 +240,28 @@ CREATE TABLE survey_results (
     UNIQUE (dump_file, block, libccid_version)
 );
 CREATE INDEX survey_results_by_reader ON survey_results(vid, pid, bcd_device);
-)sql",
+)sql"},
     // 7: when each step began, in µs since its run's start (model::StepResult::started_us): the
     // sessions of a run line up on it (did the readers run at once?). NULL for older rows.
-    R"sql(
+    {R"sql(
 ALTER TABLE steps ADD COLUMN started_us INTEGER;
+)sql"},
+    // 8: the steps' verdict CHECK as comparisons instead of IN (...): SQLite (3.40) builds and
+    // drops a temporary b-tree for a constant IN list of more than two values every time a CHECK
+    // tests a row, about 2 µs of each step's insert (issue 11). The same constraint, so the table's
+    // text is edited in place (sqlite.org/lang_altertable.html §7, the procedure for CHECK
+    // constraints: no row is read or written); migrate() bumps schema_version and reads the schema
+    // back before the commit. A text that differs (a hand-made schema) is left as it is.
+    {R"sql(
+UPDATE sqlite_schema
+SET sql = replace(sql,
+                  'CHECK (verdict IN (''pass'', ''fail'', ''skip'', ''error'', ''aborted''))',
+                  'CHECK (verdict = ''pass'' OR verdict = ''fail'' OR verdict = ''skip'' OR '
+                  || 'verdict = ''error'' OR verdict = ''aborted'')')
+WHERE type = 'table' AND name = 'steps';
 )sql",
-};
+     Migration::EditsSchemaText},
+}};
 
 template <typename T>
 void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& value) {
@@ -678,7 +701,29 @@ void Store::migrate() {
                          ", newer than this cardharness understands (" +
                          std::to_string(latest_schema_version()) + "): upgrade cardharness");
     for (int v = version; v < latest_schema_version(); ++v) {
-        db_->exec(std::string(migrations[static_cast<std::size_t>(v)]));
+        const Migration& m = migrations[static_cast<std::size_t>(v)];
+        if (m.kind == Migration::EditsSchemaText) {
+            // sqlite.org/lang_altertable.html §7: edit the text, bump schema_version (every
+            // connection then reads the schema again), and read it here before the commit: a
+            // text SQLite cannot parse fails this transaction instead of the file.
+            const int cookie = db_->execAndGet("PRAGMA schema_version").getInt();
+            db_->exec("PRAGMA writable_schema = ON");
+            struct SchemaReadOnly {
+                SQLite::Database& db;
+                ~SchemaReadOnly() {
+                    try {
+                        db.exec("PRAGMA writable_schema = OFF");
+                    } catch (const SQLite::Exception&) {
+                    }
+                }
+            } read_only{*db_};
+            db_->exec(std::string(m.sql));
+            db_->exec("PRAGMA schema_version = " + std::to_string(cookie + 1));
+            db_->exec("PRAGMA writable_schema = OFF");
+            SQLite::Statement read_back(*db_, "SELECT * FROM steps LIMIT 0"); // parses all of it
+        } else {
+            db_->exec(std::string(m.sql));
+        }
         db_->exec("PRAGMA user_version = " + std::to_string(v + 1));
     }
     SQLite::Statement check(*db_, "PRAGMA foreign_key_check");

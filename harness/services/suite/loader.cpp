@@ -52,6 +52,8 @@ public:
                                      {.what = "suite file", .extra_columns = true});
         for (auto& problem : parsed.problems)
             errors_.push_back({std::move(problem.where), std::move(problem.message)});
+        result_suite_.suite.steps.reserve(parsed.table.rows().size());
+        result_suite_.plan.reserve(parsed.table.rows().size());
         for (const auto& r : parsed.table.rows())
             row(parsed.table, r);
         std::stable_sort(errors_.begin(), errors_.end(),
@@ -80,9 +82,6 @@ private:
             return table.where(csv_row, name, offset).column;
         };
         const std::size_t errors_before = errors_.size();
-        const auto columns = table.columns(csv_row);
-        for (std::size_t i = 0; i < column_count; ++i)
-            step.cell_columns.emplace_back(std::string(suite_columns[i]), columns[i]);
         step.location = {file_, line_no, 1};
 
         step.id = cell("id");

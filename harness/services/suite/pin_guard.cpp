@@ -164,7 +164,7 @@ Bytes PinGuard::send(ByteView command, std::string note) {
     track_selection(selection_, command, exchange.response);
     if (observer_)
         observer_(exchange);
-    return exchange.response;
+    return std::move(exchange.response); // the observer kept its own copy
 }
 
 [[noreturn]] void PinGuard::refuse(ByteView command, std::optional<PinName> pin,

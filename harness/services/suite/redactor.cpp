@@ -66,15 +66,12 @@ std::vector<std::uint64_t> prefix_hashes(std::string_view text) {
     return p;
 }
 
-// Spreads a window hash over all 64 bits (hex text has 17 distinct characters: the raw low bits
-// of its windows cluster), so that the filter and the table answer "no" in one probe.
+// Spreads a window hash into its high bits (hex text has 17 distinct characters: the raw low bits
+// of its windows cluster), which the filter reads, so that the filter and the table answer "no"
+// in one probe. One multiplication by an odd constant (Fibonacci hashing, Knuth TAOCP 6.4): a
+// bijection, so no two windows the table tells apart collide here.
 std::uint64_t mix(std::uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ULL;
-    h ^= h >> 33;
-    return h;
+    return h * 0x9E3779B97F4A7C15ULL;
 }
 
 std::uint64_t power(std::size_t k) {
@@ -201,10 +198,10 @@ struct Redactor::Index {
         std::vector<std::uint64_t> filter = std::vector<std::uint64_t>(1024); // 65536 bits
         void add(std::uint64_t hash, std::uint32_t pattern) {
             by_prefix[hash].push_back(pattern);
-            filter[(hash & 0xFFFF) >> 6] |= std::uint64_t{1} << (hash & 63);
+            filter[hash >> 54] |= std::uint64_t{1} << ((hash >> 48) & 63);
         }
-        bool maybe(std::uint64_t hash) const {
-            return (filter[(hash & 0xFFFF) >> 6] >> (hash & 63)) & 1;
+        bool maybe(std::uint64_t hash) const { // the top 16 bits
+            return (filter[hash >> 54] >> ((hash >> 48) & 63)) & 1;
         }
     };
 
@@ -345,27 +342,60 @@ std::string Redactor::scrub(std::string_view text) const {
     const Index& ix = *index_;
     if (ix.patterns.empty() || text.size() < 4)
         return std::string(text);
-    const std::string up = upper(text);
+    // Hex forms are matched against the upper-cased text. Most texts scrubbed (hex dumps, the
+    // runner's reasons) have no lower-case letter: then that is the text itself.
+    const bool has_lower =
+        std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    const std::string upper_text = has_lower ? upper(text) : std::string();
+    const std::string_view up = has_lower ? std::string_view(upper_text) : text;
     const std::vector<std::uint64_t> plain_hash = prefix_hashes(text);
-    const std::vector<std::uint64_t> upper_hash = prefix_hashes(up);
+    const std::vector<std::uint64_t> upper_hash =
+        has_lower ? prefix_hashes(up) : std::vector<std::uint64_t>();
+    const std::vector<std::uint64_t>& hex_hash = has_lower ? upper_hash : plain_hash;
+    // Built only once a secret is found: the text up to it, its marker, and so on.
     std::string out;
-    out.reserve(text.size());
+    bool found = false;
+    std::size_t copied = 0;
     const std::size_t n = text.size();
+    // First every table's filter over every window (a tight loop per table, no branch), then the
+    // tables are probed only where some filter said "maybe".
+    // A hex form (upper-case digits and spaces only) needs a run of such characters at least as
+    // long as its table's window: a text without one (most reasons) skips the hex tables. A
+    // property of the text alone, so the cost still does not depend on the secrets.
+    std::size_t longest_hex_run = 0;
+    for (std::size_t at = 0, run = 0; at < n; ++at) {
+        const char c = up[at];
+        run = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || c == ' ' ? run + 1 : 0;
+        longest_hex_run = std::max(longest_hex_run, run);
+    }
+    std::vector<std::uint8_t> maybe(n, 0);
+    for (const auto& table : ix.tables) {
+        if (table.hex && longest_hex_run < table.k)
+            continue;
+        const auto& p = table.hex ? hex_hash : plain_hash;
+        for (std::size_t i = 0; i + table.k <= n; ++i)
+            maybe[i] |=
+                static_cast<std::uint8_t>(table.maybe(mix(p[i + table.k] - p[i] * table.power)));
+    }
     std::size_t i = 0;
     while (i < n) {
+        if (maybe[i] == 0) {
+            ++i;
+            continue;
+        }
         std::size_t best_length = 0;
         std::uint32_t best_secret = 0;
         for (const auto& table : ix.tables) {
             if (i + table.k > n) // every table, empty or not: the cost must not depend on them
                 continue;
-            const auto& p = table.hex ? upper_hash : plain_hash;
+            const auto& p = table.hex ? hex_hash : plain_hash;
             const std::uint64_t h = mix(p[i + table.k] - p[i] * table.power);
             if (!table.maybe(h))
                 continue;
             const auto it = table.by_prefix.find(h);
             if (it == table.by_prefix.end())
                 continue;
-            const std::string_view view = table.hex ? std::string_view(up) : text;
+            const std::string_view view = table.hex ? up : text;
             for (const std::uint32_t id : it->second) {
                 const auto& pattern = ix.patterns[id];
                 if (pattern.text.size() > best_length && pattern.text.size() <= n - i &&
@@ -376,13 +406,20 @@ std::string Redactor::scrub(std::string_view text) const {
             }
         }
         if (best_length != 0) {
+            if (!found)
+                out.reserve(n);
+            found = true;
+            out.append(text.substr(copied, i - copied));
             out += ix.markers[best_secret];
             i += best_length;
+            copied = i;
         } else {
-            out += text[i];
             ++i;
         }
     }
+    if (!found)
+        return std::string(text);
+    out.append(text.substr(copied));
     return out;
 }
 

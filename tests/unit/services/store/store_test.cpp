@@ -562,6 +562,40 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_migrates_and_reads_read_only_without_w
     const std::string sql =
         raw.execAndGet("SELECT sql FROM sqlite_schema WHERE name = 'sessions'").getString();
     BOOST_TEST(sql.find("REFERENCES runs(id)") != std::string::npos);
+    // Migration 8 edited the steps' verdict CHECK in place (comparisons, not IN).
+    const std::string steps =
+        raw.execAndGet("SELECT sql FROM sqlite_schema WHERE name = 'steps'").getString();
+    BOOST_TEST(steps.find("verdict IN") == std::string::npos);
+    BOOST_TEST(steps.find("verdict = 'aborted'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_steps_verdict_check_refuses_what_it_refused_without_a_temporary_table) {
+    // Issue 11: a constant IN list in a CHECK made SQLite build a temporary b-tree for every step
+    // inserted; migration 8 writes the same constraint as comparisons.
+    TempDir dir;
+    const auto path = (dir.path / "c.db").string();
+    { store::Store fresh(path); }
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("INSERT INTO runs (uuid, started_at, host, lab, status) VALUES "
+             "('22222222-bbbb', '2025-01-01T00:00:00Z', 'h', 1, 'running')");
+    raw.exec("INSERT INTO readers (identity_key, pcsc_name) VALUES ('k', 'Reader 0')");
+    raw.exec("INSERT INTO sessions (run_id, seq, reader_id, status) VALUES (1, 0, 1, 'complete')");
+    const auto insert = [&](const std::string& verdict) {
+        raw.exec("INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, verdict) "
+                 "VALUES (1, 0, 's', 'h', 'a', '" +
+                 verdict + "')");
+    };
+    for (const char* verdict : {"pass", "fail", "skip", "error", "aborted"})
+        BOOST_CHECK_NO_THROW(insert(verdict));
+    for (const char* verdict : {"PASS", "passed", "", "untested"})
+        BOOST_CHECK_THROW(insert(verdict), SQLite::Exception);
+    bool ephemeral = false;
+    SQLite::Statement plan(raw, "EXPLAIN INSERT INTO steps (session_id, seq, suite_id, suite_hash, "
+                                "step_id, verdict) VALUES (1, 0, 's', 'h', 'a', 'pass')");
+    while (plan.executeStep())
+        ephemeral = ephemeral || plan.getColumn(1).getString() == "OpenEphemeral";
+    BOOST_TEST(!ephemeral);
+    BOOST_TEST(raw.execAndGet("PRAGMA integrity_check").getString() == "ok");
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_page_is_named_and_refused) {

@@ -308,15 +308,25 @@ BOOST_AUTO_TEST_CASE(size_limits_apdus_and_excel_files) {
         cmd += "00";
     BOOST_TEST(first_error("x.a,x,T,日本,apdu," + cmd + ",,,,,\n") ==
                "2:17: expected at most 65544 bytes (the longest extended APDU), found 65545");
-    // A suite saved by Excel (BOM, CRLF) loads as the same steps, with the same columns.
+    // A suite saved by Excel (BOM, CRLF) loads as the same steps, its errors at the same columns.
+    const auto excel_of = [](const std::string& rows) {
+        std::string excel = "\xEF\xBB\xBF" + header + rows;
+        for (std::size_t at = excel.find('\n'); at != std::string::npos;
+             at = excel.find('\n', at + 2))
+            excel.insert(at, "\r");
+        return excel;
+    };
     const std::string rows = "a.select,a,Select,選択,select_aid,${aid.jpki},,,,stop,2000\n";
     const auto plain = check(rows);
-    std::string excel = "\xEF\xBB\xBF" + header + rows;
-    for (std::size_t at = excel.find('\n'); at != std::string::npos; at = excel.find('\n', at + 2))
-        excel.insert(at, "\r");
-    const auto bom = check_suite_text(excel, "e.csv", "e");
+    const auto bom = check_suite_text(excel_of(rows), "e.csv", "e");
     BOOST_REQUIRE(bom.errors.empty());
     BOOST_TEST(bom.suite->suite.steps.size() == 1u);
-    BOOST_TEST(
-        (bom.suite->suite.steps[0].cell_columns == plain.suite->suite.steps[0].cell_columns));
+    BOOST_TEST(bom.suite->suite.steps[0].args == plain.suite->suite.steps[0].args);
+    const std::string bad = "a.select,a,Select,選択,select_aid,${aid.jpki},,,,halt,2000\n";
+    const auto bad_bom = check_suite_text(excel_of(bad), "e.csv", "e");
+    BOOST_REQUIRE(!bad_bom.errors.empty());
+    const auto& where = bad_bom.errors.front().location;
+    BOOST_TEST(first_error(bad) == std::to_string(where.line) + ":" + std::to_string(where.column) +
+                                       ": " + bad_bom.errors.front().message);
+    BOOST_TEST(starts_with(bad_bom.errors.front().message, "expected on_fail"));
 }

@@ -140,6 +140,25 @@ BOOST_AUTO_TEST_CASE(steps_record_their_start_time_from_the_run_start_when_given
     BOOST_TEST(step(r, "t4").duration_us > 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_repeat_words_its_first_failure_and_counts_them_all) {
+    // The loop judges each exchange without wording it (issue 11); the first failure is worded.
+    LabCard lab("mynumber");
+    const auto r =
+        lab.run("f1,g,Repeat,反復,repeat,cmd=00 A4 04 0C 0A ${aid.jpki};count=3,6A82,,,"
+                "continue,\n"
+                "f2,g,Measure,測定,measure,cmd=00 A4 04 0C 0A ${aid.jpki};count=2;warmup=0,"
+                "6A82,,,continue,\n");
+    BOOST_TEST_MESSAGE(dump(r));
+    BOOST_TEST(step(r, "f1").verdict == StepVerdict::Fail);
+    BOOST_TEST(step(r, "f1").reason_en ==
+               "3 of 3 exchanges failed; first: exchange 1: SW 9000 (Normal processing), "
+               "expected 6A82");
+    BOOST_TEST(contains(step(r, "f1").reason_ja, "3 回中 3 回失敗。最初: exchange 1: SW 9000"));
+    BOOST_TEST(step(r, "f1").sw.value_or(0) == 0x9000);
+    BOOST_TEST(step(r, "f2").verdict == StepVerdict::Fail);
+    BOOST_TEST(contains(step(r, "f2").reason_en, "2 of 2 exchanges failed; first: exchange 1: "));
+}
+
 BOOST_AUTO_TEST_CASE(the_model_suite_overload_plans_steps_itself) {
     LabCard lab("mynumber");
     model::Suite s;
