@@ -20,6 +20,7 @@
 #include <map>
 #include <netinet/in.h>
 #include <optional>
+#include <random>
 #include <spawn.h>
 #include <string>
 #include <sys/socket.h>
@@ -328,9 +329,14 @@ inline bool wait_socket(const fs::path& path, std::chrono::milliseconds timeout)
 }
 
 // Two free TCP ports P, P+1 on 127.0.0.1 (a vpcd reader.conf entry opens two slots).
+// Random per process: benchmarks that ctest runs side by side (bench.lab_driver and
+// bench.emulate_vpcd both start a vpcd) must not try the same ports (an unseeded std::rand() gave
+// every process the same first pair, and the later binds raced).
 inline int free_port_pair() {
+    std::mt19937 pick(std::random_device{}());
+    std::uniform_int_distribution<int> pair(0, 19999);
     for (int attempt = 0; attempt < 200; ++attempt) {
-        const int port = 20000 + 2 * ((std::rand() + attempt * 7919) % 20000);
+        const int port = 20000 + 2 * pair(pick);
         bool ok = true;
         for (int p : {port, port + 1}) {
             const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
