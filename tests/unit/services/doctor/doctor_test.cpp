@@ -470,8 +470,9 @@ BOOST_AUTO_TEST_CASE(firmware_minimums_file_format) {
         return std::string("no error");
     };
     // The one CSV layer (io::csv) reads it: its file:line:column messages.
-    BOOST_TEST(error_of("vid,pid,name\n").rfind("m.csv:1:13: expected a column \"min_bcd_device\"", 0) ==
-               0);
+    BOOST_TEST(
+        error_of("vid,pid,name\n").rfind("m.csv:1:13: expected a column \"min_bcd_device\"", 0) ==
+        0);
     BOOST_TEST(error_of("vid,pid,min_bcd_device,name\n04E6,XYZ,0516,a\n")
                    .rfind("m.csv:2:6: expected a product ID", 0) == 0);
     BOOST_TEST(error_of("vid,pid,min_bcd_device,name\n04E6,E001,0516\n")
