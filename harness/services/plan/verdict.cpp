@@ -576,11 +576,13 @@ Judgement judge(const Outcome& o) {
                 add_unique(j.causes, std::move(*cause));
         }
     }
+    bool after_timeout = false; // a step timed out (timeout_no_wtx) and none passed since
     for (const auto& suite : o.session->suites) {
         for (const auto& step : suite.steps) {
             switch (step.verdict) {
             case StepVerdict::Pass:
                 ++passed;
+                after_timeout = false;
                 continue;
             case StepVerdict::Skip:
                 ++skipped;
@@ -609,8 +611,14 @@ Judgement judge(const Outcome& o) {
             // A step that lacks a value an earlier failed step should have stored adds nothing.
             if (step.failure == FailureKind::MissingInput)
                 continue;
+            // A command the reader timed out on may still run in the card: the link failures that
+            // follow (until a step passes) are that timeout's consequences, not causes of their
+            // own.
+            if (after_timeout && is_link_failure(c.failure))
+                continue;
             for (Rule rule : step_rules)
                 if (auto cause = rule(c)) {
+                    after_timeout = after_timeout || cause->code == "timeout_no_wtx";
                     add_unique(j.causes, std::move(*cause));
                     break;
                 }

@@ -480,3 +480,38 @@ BOOST_AUTO_TEST_CASE(only_a_session_ending_on_a_link_failure_asks_for_the_reader
         model::RunStatus::Complete);
     BOOST_TEST(!plan::ends_on_link_failure(link_then_sw)); // a status word came back after it
 }
+
+BOOST_AUTO_TEST_CASE(link_failures_right_after_a_timeout_are_its_consequences) {
+    // A reader without waiting-time extension gives up on the signature; the card is still busy,
+    // so the next exchanges fail too. One cause: the timeout. A link failure after a step passed
+    // again is a cause of its own.
+    auto s = session(
+        {step("a", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 10")}),
+         failed(step("sign", "sign", StepVerdict::Fail,
+                     {broken(sign_command, model::FailureKind::Timeout, 1000000)}, "timeout"),
+                model::FailureKind::Timeout),
+         failed(step("tries", "pin_tries", StepVerdict::Fail,
+                     {broken("00 20 00 80", model::FailureKind::Communication)}, "transport"),
+                model::FailureKind::Communication),
+         failed(step("reselect", "select", StepVerdict::Fail,
+                     {broken("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01",
+                             model::FailureKind::Communication)},
+                     "transport"),
+                model::FailureKind::Communication)});
+    const auto j =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST(has_cause(j, "timeout_no_wtx"));
+    BOOST_TEST(!has_cause(j, "transport_failure"), j.diagnosis_en);
+    BOOST_TEST((j.verdict == Compatibility::Incompatible));
+
+    // The card answered again (a step passed): a later link failure is the reader's own.
+    s.suites[0].steps.push_back(step("b", "read_ef", StepVerdict::Pass, {ok("00 B0 00 00 10")}));
+    s.suites[0].steps.push_back(
+        failed(step("c", "read_ef", StepVerdict::Fail,
+                    {broken("00 B0 00 10 10", model::FailureKind::Communication)}, "transport"),
+               model::FailureKind::Communication));
+    const auto later =
+        plan::judge(outcome(reader(ccid::ExchangeLevel::Tpdu, 271, false), mynumber_atr, &s));
+    BOOST_TEST(has_cause(later, "timeout_no_wtx"));
+    BOOST_TEST(has_cause(later, "transport_failure"), later.diagnosis_en);
+}
