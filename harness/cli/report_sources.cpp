@@ -38,8 +38,6 @@ report::ReportModel report_from_sources(const ReportSources& sources, report::Se
             parts.push_back(files.back().query.get());
         }
     }
-    if (parts.size() == 1)
-        return report::build(*parts.front(), selection);
     return report::build(model::UnionQuery(std::move(parts)), selection);
 }
 

@@ -450,6 +450,7 @@ PushSummary push(Server& server, store::CopySource& source, const std::string& s
         }
     }
 
+    const std::string label = server.label(); // read once, not from the lanes' threads
     std::mutex mutex; // the summary, the confirmations in `source`, progress
     std::atomic<std::size_t> next{0};
     std::atomic<bool> failed{false};
@@ -463,7 +464,7 @@ PushSummary push(Server& server, store::CopySource& source, const std::string& s
                     lane.server->push_run(*lane.source, run.row_id, run.uuid, station, &state);
                 const std::lock_guard lock(mutex);
                 if (!r.skipped) {
-                    source.confirm(id, server.label(), station, state);
+                    source.confirm(id, label, station, state);
                     ++summary.runs_pushed;
                 }
                 summary.rows_sent += r.rows_sent;

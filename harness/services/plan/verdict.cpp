@@ -549,10 +549,11 @@ Judgement judge(const Outcome& o) {
         for (const auto& suite : o.session->suites)
             for (const auto& step : suite.steps)
                 ordered.push_back(&step);
-        std::size_t k = 0;
-        while (k < ordered.size() && failure_of(*ordered[k]) != FailureKind::ReaderGone &&
-               failure_of(*ordered[k]) != FailureKind::NoService)
-            ++k;
+        const auto lost = std::find_if(ordered.begin(), ordered.end(), [](const auto* s) {
+            const FailureKind f = failure_of(*s);
+            return f == FailureKind::ReaderGone || f == FailureKind::NoService;
+        });
+        const auto k = static_cast<std::size_t>(lost - ordered.begin());
         // No step met the loss, but the run found the reader gone after the session (it asks
         // pcscd when a session ends on link failures): the session's trailing link failures were
         // the unplug's first signs, and the first of them is where the reader was lost.

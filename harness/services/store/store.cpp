@@ -22,6 +22,19 @@ namespace {
 
 constexpr int busy_timeout_ms = 30000;
 
+// Runs a PRAGMA when the scope ends, also on a throw (errors then are ignored: the connection is
+// being unwound): a setting a migration changes only for its own duration.
+struct PragmaOnExit {
+    SQLite::Database& db;
+    const char* sql;
+    ~PragmaOnExit() {
+        try {
+            db.exec(sql);
+        } catch (const SQLite::Exception&) {
+        }
+    }
+};
+
 // One schema change. Most are plain SQL; EditsSchemaText ones UPDATE sqlite_schema (under
 // writable_schema) to change a constraint's text without rebuilding the table.
 struct Migration {
@@ -684,15 +697,7 @@ void Store::migrate() {
     // Migration 2 rebuilds a parent table: foreign keys off around the transaction (the pragma is
     // a no-op inside one), checked before the commit.
     db_->exec("PRAGMA foreign_keys = OFF");
-    struct KeysBackOn {
-        SQLite::Database& db;
-        ~KeysBackOn() {
-            try {
-                db.exec("PRAGMA foreign_keys = ON");
-            } catch (const SQLite::Exception&) {
-            }
-        }
-    } keys_back_on{*db_};
+    const PragmaOnExit keys_back_on{*db_, "PRAGMA foreign_keys = ON"};
     // BEGIN IMMEDIATE so that two processes opening a fresh file do not both migrate it.
     SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     const int version = schema_version();
@@ -708,15 +713,7 @@ void Store::migrate() {
             // text SQLite cannot parse fails this transaction instead of the file.
             const int cookie = db_->execAndGet("PRAGMA schema_version").getInt();
             db_->exec("PRAGMA writable_schema = ON");
-            struct SchemaReadOnly {
-                SQLite::Database& db;
-                ~SchemaReadOnly() {
-                    try {
-                        db.exec("PRAGMA writable_schema = OFF");
-                    } catch (const SQLite::Exception&) {
-                    }
-                }
-            } read_only{*db_};
+            const PragmaOnExit read_only{*db_, "PRAGMA writable_schema = OFF"};
             db_->exec(std::string(m.sql));
             db_->exec("PRAGMA schema_version = " + std::to_string(cookie + 1));
             db_->exec("PRAGMA writable_schema = OFF");
