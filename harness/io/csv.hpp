@@ -85,6 +85,7 @@ public:
     const std::string& file() const { return file_; }
     const std::vector<std::string>& names() const { return names_; }
     const std::vector<Row>& rows() const { return rows_; }
+    std::vector<Row>& rows() { return rows_; } // a caller may move the cells out
     std::size_t header_line() const { return header_line_; }
     // Index of a named column in Row::cells (throws Error for a name the caller did not ask for).
     std::size_t index_of(std::string_view name) const;
@@ -166,7 +167,8 @@ Parsed parse(std::string_view text, std::string file, const std::string_view (&n
         std::array<std::string, N> cells;
         while (std::apply([&](auto&... c) { return in.read_row(c...); }, cells))
             detail::add_row(scan, in.get_file_line(),
-                            std::vector<std::string>(cells.begin(), cells.end()));
+                            std::vector<std::string>(std::make_move_iterator(cells.begin()),
+                                                     std::make_move_iterator(cells.end())));
     } catch (const ::io::error::base& error) {
         detail::add_parser_problem(scan, error);
     }

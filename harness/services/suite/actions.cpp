@@ -465,17 +465,18 @@ struct Field {
     std::size_t key_column = 0;
     std::size_t value_column = 0;
 };
+using Fields = std::map<std::string, Field, std::less<>>; // looked up by string_view, no copy
 
 class ArgReader {
 public:
-    ArgReader(const ActionSpec& spec, std::map<std::string, Field> fields, const VarCheck& check,
+    ArgReader(const ActionSpec& spec, Fields fields, const VarCheck& check,
               std::vector<ArgError>& errors)
         : spec_(spec), fields_(std::move(fields)), check_(check), errors_(errors) {}
 
     bool ok() const { return ok_; }
-    bool has(std::string_view key) const { return fields_.count(std::string(key)) > 0; }
+    bool has(std::string_view key) const { return fields_.count(key) > 0; }
     std::size_t column(std::string_view key) const {
-        const auto it = fields_.find(std::string(key));
+        const auto it = fields_.find(key);
         return it == fields_.end() ? 1 : it->second.value_column;
     }
     void fail(std::string_view key, std::string message) {
@@ -484,7 +485,7 @@ public:
     }
 
     std::string text(std::string_view key) const {
-        const auto it = fields_.find(std::string(key));
+        const auto it = fields_.find(key);
         if (it != fields_.end())
             return it->second.value;
         return std::string(spec_of(key).default_value);
@@ -509,7 +510,7 @@ public:
     std::optional<HexTemplate> hex(std::string_view key) {
         if (!has(key))
             return std::nullopt;
-        const auto& field = fields_.at(std::string(key));
+        const auto& field = fields_.find(key)->second;
         auto parsed = parse_hex_template(field.value, field.value_column, check_, errors_);
         if (!parsed)
             ok_ = false;
@@ -540,7 +541,7 @@ private:
     }
 
     const ActionSpec& spec_;
-    std::map<std::string, Field> fields_;
+    Fields fields_;
     VarCheck check_;
     std::vector<ArgError>& errors_;
     bool ok_ = true;
@@ -1011,10 +1012,13 @@ std::optional<Args> parse_args(std::string_view action, std::string_view text,
         return std::nullopt;
     }
     const std::size_t errors_before = errors.size();
-    std::vector<std::string_view> key_names;
-    for (const auto& arg : spec->keys)
-        key_names.push_back(arg.key);
-    std::map<std::string, Field> fields;
+    const auto key_names = [&] { // for the error messages only
+        std::vector<std::string_view> names;
+        for (const auto& arg : spec->keys)
+            names.push_back(arg.key);
+        return join(names, ", ");
+    };
+    Fields fields;
     std::size_t start = 0;
     bool first = true;
     while (start <= text.size()) {
@@ -1035,8 +1039,8 @@ std::optional<Args> parse_args(std::string_view action, std::string_view text,
                 } else {
                     errors.push_back({column, spec->positional.empty() || !first
                                                   ? "expected key=value (keys of " +
-                                                        std::string(action) + ": " +
-                                                        join(key_names, ", ") + ")"
+                                                        std::string(action) + ": " + key_names() +
+                                                        ")"
                                                   : "expected key=value"});
                     field.key.clear();
                 }
@@ -1051,10 +1055,9 @@ std::optional<Args> parse_args(std::string_view action, std::string_view text,
                 const auto it = std::find_if(spec->keys.begin(), spec->keys.end(),
                                              [&](const ArgSpec& a) { return a.key == field.key; });
                 if (it == spec->keys.end()) {
-                    errors.push_back({field.key_column, "expected one of the keys " +
-                                                            join(key_names, ", ") + " of action " +
-                                                            std::string(action) + ", found \"" +
-                                                            field.key + "\""});
+                    errors.push_back({field.key_column, "expected one of the keys " + key_names() +
+                                                            " of action " + std::string(action) +
+                                                            ", found \"" + field.key + "\""});
                 } else if (fields.count(field.key)) {
                     errors.push_back({field.key_column,
                                       "expected " + field.key + "= at most once, found it again"});
@@ -1068,7 +1071,7 @@ std::optional<Args> parse_args(std::string_view action, std::string_view text,
         start = end + 1;
     }
     for (const auto& arg : spec->keys)
-        if (arg.required && !fields.count(std::string(arg.key)))
+        if (arg.required && !fields.count(arg.key))
             errors.push_back({text.size() + 1, "expected " + std::string(arg.key) +
                                                    "= (required by action " + std::string(action) +
                                                    ")"});

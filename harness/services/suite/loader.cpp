@@ -18,6 +18,20 @@ namespace {
 
 constexpr std::size_t column_count = std::size(suite_columns);
 
+// Row::cells holds the cells in suite_columns order: each column's index, once, at compile time.
+consteval std::size_t column(std::string_view name) {
+    for (std::size_t i = 0; i < column_count; ++i)
+        if (suite_columns[i] == name)
+            return i;
+    throw "not a suite column";
+}
+constexpr std::size_t c_id = column("id"), c_group = column("group"),
+                      c_title_en = column("title_en"), c_title_ja = column("title_ja"),
+                      c_action = column("action"), c_args = column("args"),
+                      c_expect_sw = column("expect_sw"), c_expect_data = column("expect_data"),
+                      c_requires = column("requires"), c_on_fail = column("on_fail"),
+                      c_timeout_ms = column("timeout_ms");
+
 bool is_blank(char c) {
     return c == ' ' || c == '\t';
 }
@@ -54,7 +68,7 @@ public:
             errors_.push_back({std::move(problem.where), std::move(problem.message)});
         result_suite_.suite.steps.reserve(parsed.table.rows().size());
         result_suite_.plan.reserve(parsed.table.rows().size());
-        for (const auto& r : parsed.table.rows())
+        for (auto& r : parsed.table.rows())
             row(parsed.table, r);
         std::stable_sort(errors_.begin(), errors_.end(),
                          [](const LoadError& a, const LoadError& b) {
@@ -72,46 +86,50 @@ private:
         errors_.push_back({{file_, line, column}, std::move(message)});
     }
 
-    void row(const io::csv::Table& table, const io::csv::Row& csv_row) {
+    void row(const io::csv::Table& table, io::csv::Row& csv_row) {
         const std::size_t line_no = csv_row.line;
         model::SuiteStep step;
-        const auto cell = [&](std::string_view name) -> const std::string& {
-            return table.cell(csv_row, name);
-        };
-        const auto col = [&](std::string_view name, std::size_t offset = 0) {
-            return table.where(csv_row, name, offset).column;
+        auto& cells = csv_row.cells; // in suite_columns order; the values move into the step
+        const auto col = [&](std::size_t column, std::size_t offset = 0) {
+            return table.where(csv_row, column, offset).column;
         };
         const std::size_t errors_before = errors_.size();
         step.location = {file_, line_no, 1};
 
-        step.id = cell("id");
-        step.group = cell("group");
-        step.title_en = cell("title_en");
-        step.title_ja = cell("title_ja");
-        step.action = cell("action");
-        step.args = cell("args");
-        step.expect_sw = cell("expect_sw");
-        step.expect_data = cell("expect_data");
+        step.id = std::move(cells[c_id]);
+        step.group = std::move(cells[c_group]);
+        step.title_en = std::move(cells[c_title_en]);
+        step.title_ja = std::move(cells[c_title_ja]);
+        step.action = std::move(cells[c_action]);
+        step.args = std::move(cells[c_args]);
+        step.expect_sw = std::move(cells[c_expect_sw]);
+        step.expect_data = std::move(cells[c_expect_data]);
 
-        for (const auto name : {"id", "group", "title_en", "title_ja", "action"})
-            if (cell(name).empty())
-                error(line_no, col(name), std::string("expected a value in column ") + name);
+        for (const auto& [value, column] :
+             {std::pair<const std::string&, std::size_t>{step.id, c_id},
+              {step.group, c_group},
+              {step.title_en, c_title_en},
+              {step.title_ja, c_title_ja},
+              {step.action, c_action}})
+            if (value.empty())
+                error(line_no, col(column),
+                      "expected a value in column " + std::string(suite_columns[column]));
         if (!step.id.empty()) {
             if (!valid_id(step.id))
-                error(line_no, col("id"),
+                error(line_no, col(c_id),
                       "expected a step id of a-z 0-9 _ - separated by dots (e.g. "
                       "jpki.cert.auth.read), found \"" +
                           step.id + "\"");
             else if (const auto [it, fresh] = ids_.emplace(step.id, line_no); !fresh)
-                error(line_no, col("id"),
+                error(line_no, col(c_id),
                       "expected a unique step id, found \"" + step.id + "\" again (first on line " +
                           std::to_string(it->second) + ")");
         }
         if (!step.group.empty() && !valid_id(step.group))
-            error(line_no, col("group"),
+            error(line_no, col(c_group),
                   "expected a group name of a-z 0-9 _ - and dots, found \"" + step.group + "\"");
         if (!step.title_ja.empty() && !has_non_ascii(step.title_ja))
-            error(line_no, col("title_ja"),
+            error(line_no, col(c_title_ja),
                   "expected a Japanese title in title_ja, found \"" + step.title_ja + "\"");
 
         const ActionSpec* spec = nullptr;
@@ -121,7 +139,7 @@ private:
                 std::string names;
                 for (const auto& a : actions())
                     names += (names.empty() ? "" : ", ") + std::string(a.name);
-                error(line_no, col("action"),
+                error(line_no, col(c_action),
                       "expected an action (" + names + "), found \"" + step.action + "\"");
             }
         }
@@ -132,7 +150,7 @@ private:
             std::vector<ArgError> arg_errors;
             args = parse_args(step.action, step.args, &stored_, arg_errors);
             for (const auto& e : arg_errors)
-                error(line_no, col("args", e.column - 1), e.message);
+                error(line_no, col(c_args, e.column - 1), e.message);
             if (!args)
                 remember_store_of_bad_args(step.args);
         }
@@ -147,13 +165,13 @@ private:
                 sw::PatternError pattern_error;
                 const auto pattern = sw::Pattern::parse(step.expect_sw, &pattern_error);
                 if (!pattern)
-                    error(line_no, col("expect_sw", pattern_error.column - 1),
+                    error(line_no, col(c_expect_sw, pattern_error.column - 1),
                           pattern_error.message.rfind("expected", 0) == 0
                               ? pattern_error.message
                               : "expected a status-word pattern (9000, 63Cx, 6A82|6A86, any): " +
                                     pattern_error.message);
                 else if (!spec->sends_apdu && !pattern->is_any())
-                    error(line_no, col("expect_sw"),
+                    error(line_no, col(c_expect_sw),
                           "expected an empty expect_sw (" + step.action +
                               " sends no APDU to judge), found \"" + step.expect_sw + "\"");
                 else
@@ -165,10 +183,10 @@ private:
         if (auto data = parse_expect_data(step.expect_data, &data_error))
             plan.expect_data = std::move(*data);
         else
-            error(line_no, col("expect_data", data_error.column - 1), data_error.message);
+            error(line_no, col(c_expect_data, data_error.column - 1), data_error.message);
 
         // requires: tokens separated by spaces or ';'
-        const std::string& requires_text = cell("requires");
+        const std::string& requires_text = cells[c_requires];
         for (std::size_t i = 0; i < requires_text.size();) {
             if (requires_text[i] == ' ' || requires_text[i] == ';' || requires_text[i] == '\t') {
                 ++i;
@@ -183,7 +201,7 @@ private:
                 std::string tokens;
                 for (const auto& r : requirements())
                     tokens += (tokens.empty() ? "" : ", ") + std::string(r.token);
-                error(line_no, col("requires", i),
+                error(line_no, col(c_requires, i),
                       "expected a requires token (" + tokens + "), found \"" + token + "\"");
             } else {
                 step.requirements.push_back(token);
@@ -191,7 +209,7 @@ private:
             i = end;
         }
 
-        const std::string& on_fail = cell("on_fail");
+        const std::string& on_fail = cells[c_on_fail];
         if (on_fail.empty() || on_fail == "continue")
             step.on_fail = model::OnFail::Continue;
         else if (on_fail == "stop")
@@ -199,17 +217,17 @@ private:
         else if (on_fail == "skip_group")
             step.on_fail = model::OnFail::SkipGroup;
         else
-            error(line_no, col("on_fail"),
+            error(line_no, col(c_on_fail),
                   "expected on_fail stop, continue or skip_group, found \"" + on_fail + "\"");
 
-        const std::string& timeout = cell("timeout_ms");
+        const std::string& timeout = cells[c_timeout_ms];
         if (!timeout.empty()) {
             const bool digits =
                 timeout.size() <= 7 && std::all_of(timeout.begin(), timeout.end(),
                                                    [](char c) { return c >= '0' && c <= '9'; });
             const long value = digits ? std::strtol(timeout.c_str(), nullptr, 10) : 0;
             if (!digits || value < 1 || value > 3600000)
-                error(line_no, col("timeout_ms"),
+                error(line_no, col(c_timeout_ms),
                       "expected timeout_ms as a positive integer of milliseconds (1..3600000), "
                       "found \"" +
                           timeout + "\"");
