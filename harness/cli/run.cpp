@@ -288,10 +288,10 @@ int run_command(const RunOptions& options) {
         shared.results.begin(), shared.results.end(), [&](const RunResult& a, const RunResult& b) {
             return order(a.session.reader.pcsc_name) < order(b.session.reader.pcsc_name);
         });
-    for (const auto& r : shared.results) {
-        run.sessions.push_back(r.session);
+    // The sessions stay in shared.results (stored already, printed from there): no copy of
+    // every step into run.sessions (a per-step cost, issue 11).
+    for (const auto& r : shared.results)
         run.verdicts.push_back(r.verdict);
-    }
     run.ended_at = now_iso();
     run.status = model::RunStatus::Complete;
     std::vector<std::string> causes;
@@ -299,7 +299,8 @@ int run_command(const RunOptions& options) {
         causes.push_back(stop.why() == RunStop::Why::Signal ? "interrupted (signal)"
                                                             : "stopped: " + stop.message());
     std::size_t not_run = 0;
-    for (const auto& s : run.sessions) {
+    for (const auto& r : shared.results) {
+        const model::Session& s = r.session;
         if (s.status == model::RunStatus::Complete)
             continue;
         if (shared.not_run.count(s.reader.pcsc_name) != 0) {
@@ -342,8 +343,8 @@ int run_command(const RunOptions& options) {
 
     bool environment_failed =
         !store_error.empty() || !run_row_final || stop.why() == RunStop::Why::Environment;
-    for (const auto& s : run.sessions)
-        environment_failed = environment_failed || model::is_environment(s.failure);
+    for (const auto& r : shared.results)
+        environment_failed = environment_failed || model::is_environment(r.session.failure);
     if (environment_failed) {
         if (!store_error.empty() || !run_row_final)
             fmt::print(stderr,
