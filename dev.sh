@@ -167,7 +167,7 @@ package)
     echo "${debs[0]}"
     ;;
 bench)
-    install_missing
+    install_missing valgrind # callgrind: bench_runner_apdu's instructions per row
     build release
     run_benchmarks build/release
     ;;

@@ -10,12 +10,18 @@
 //    the first step's start to the last step's end, divided by the steps).
 //  - `repeat` and `measure` (one step of `count` APDUs each): per APDU = the step's duration /
 //    count. Goal: <= 1.05x.
+//  - instructions per row (when valgrind is installed): the same N2 - N1 runs under callgrind,
+//    against pcsc_loop's instructions per APDU for N2 - N1 more APDUs. A count, not a time: the
+//    same on a loaded machine as on a quiet one, so a change to the per-row cost shows in it
+//    even when the wall-clock ratio drowns in the noise. The client process only (pcscd and the
+//    lab are the same for both).
 // Needs root (the lab); exits 77 otherwise.
 // Usage: bench_runner_apdu [--tiny] [--rounds N] [--steps N2] [--count N]
 #include "backends/lab/lab_process.hpp"
 #include "bench_support.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <functional>
 
 using namespace harness;
 namespace fs = std::filesystem;
@@ -122,13 +128,13 @@ int run(int argc, char** argv) {
     const std::string reader = "Lab Bench Zero Latency (b01)";
     int db_index = 0;
     // One `cardharness run` of a suite on the lab reader: wall ms and its steps.
-    const auto run_suite = [&](const std::string& suite, long expected) {
+    const auto run_suite = [&](const std::string& suite, long expected,
+                               std::vector<std::string> command = {}) {
         const fs::path db = tmp.path() / fmt::format("r{}.db", db_index++);
+        command.insert(command.end(), {cardharness, "run", "--lab-dir", lab_dir, "--reader",
+                                       reader + " 00 00", "--suite", suite, "--db", db, "--quiet"});
         const auto started = Clock::now();
-        const auto [rc, out] =
-            bench::run({cardharness, "run", "--lab-dir", lab_dir, "--reader", reader + " 00 00",
-                        "--suite", suite, "--db", db, "--quiet"},
-                       env, true);
+        const auto [rc, out] = bench::run(command, env, true);
         const double ms = bench::milliseconds_since(started);
         const Steps steps = read_steps(db);
         if (steps.count != expected)
@@ -206,6 +212,45 @@ int run(int argc, char** argv) {
     bench::result("apdu row per step (runner only)", span, base, "us", "", {});
     bench::result("repeat, per APDU", rep, base, "us", "<= 1.05x", rep <= 1.05 * base);
     bench::result("measure, per APDU", mea, base, "us", "<= 1.05x", mea <= 1.05 * base);
+
+    const auto valgrind = harness::labd::find_executable("valgrind");
+    if (!valgrind) {
+        fmt::print("instructions per row: not measured (valgrind is not installed)\n");
+        return 0;
+    }
+    int profile_index = 0;
+    // The instructions a command executed (every thread), from callgrind's totals line.
+    const auto callgrind = [&](const std::function<void(std::vector<std::string>)>& command) {
+        const fs::path out = tmp.path() / fmt::format("callgrind{}.out", profile_index++);
+        command({valgrind->string(), "--tool=callgrind", "--callgrind-out-file=" + out.string()});
+        std::ifstream in(out);
+        for (std::string line; std::getline(in, line);)
+            for (const std::string key : {"summary: ", "totals: "})
+                if (line.rfind(key, 0) == 0)
+                    return std::stod(line.substr(key.size()));
+        bench::fail("no totals in " + out.string());
+    };
+    const auto run_rows = [&](const std::string& suite, long rows) {
+        return callgrind([&](std::vector<std::string> prefix) { run_suite(suite, rows, prefix); });
+    };
+    const auto loop_apdus = [&](long n) {
+        return callgrind([&](std::vector<std::string> command) {
+            command.insert(command.end(), {loop.string(), "-r", reader, "-n", std::to_string(n),
+                                           "-b", "1", "-w", "0", bench::select_jpki});
+            if (const auto [rc, out] = bench::run(command, env, true); rc != 0)
+                bench::fail("pcsc_loop under valgrind failed: " + out);
+        });
+    };
+    const double rows = static_cast<double>(n2 - n1);
+    const double row_instructions =
+        (run_rows("bench-apdu-large", n2) - run_rows("bench-apdu-small", n1)) / rows;
+    const double loop_instructions = (loop_apdus(n2) - loop_apdus(n1)) / rows;
+    fmt::print("instructions per APDU (callgrind, the client process)\n");
+    fmt::print("  raw loop (pcsc_loop)                              : {:8.0f}\n",
+               loop_instructions);
+    fmt::print("  apdu rows, whole run                              : {:8.0f}\n", row_instructions);
+    bench::result("apdu row per step, instructions", row_instructions, loop_instructions, "instr",
+                  "", {});
     return 0;
 }
 
