@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <map>
+#include <mutex>
 #include <sqlite3.h>
 #include <string_view>
 #include <sys/stat.h>
@@ -21,6 +22,15 @@ namespace harness::store {
 namespace {
 
 constexpr int busy_timeout_ms = 30000;
+
+// Process-wide SQLite settings, before the first connection opens (sqlite3_config is refused once
+// SQLite has initialised): no memory statistics. Nothing here reads sqlite3_memory_used or sets a
+// heap limit, and with statistics on every allocation SQLite makes takes a global mutex (this
+// SQLite has no lookaside: every record, cursor and savepoint is a malloc), issue 11.
+void configure_sqlite() {
+    static std::once_flag once;
+    std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
 
 // Runs a PRAGMA when the scope ends, also on a throw (errors then are ignored: the connection is
 // being unwound): a setting a migration changes only for its own duration.
@@ -555,6 +565,7 @@ void Store::fail(const SQLite::Exception& e, const std::string& doing) const {
 
 Store::Store(const std::string& path, Access access, OwnerGone owner_gone)
     : path_(path), access_(access), owner_gone_(std::move(owner_gone)) {
+    configure_sqlite();
     const bool memory = path == ":memory:";
     if (access == Access::ReadOnly) {
         if (!memory && !std::filesystem::exists(path))
