@@ -846,32 +846,55 @@ std::string multi_row_insert(std::string_view head, int columns, std::size_t row
     return sql;
 }
 
-// Inserts `count` rows rows_per_insert at a time, in order; bind_row(statement, first, i) binds
-// row i's values at parameters first + 1 … first + columns.
-template <typename BindRow>
-void insert_rows(SQLite::Database& db, std::string_view head, int columns, std::size_t count,
-                 const BindRow& bind_row) {
-    std::optional<SQLite::Statement> full; // prepared once, reused for every full group
-    for (std::size_t done = 0; done < count;) {
-        const std::size_t n = std::min(rows_per_insert, count - done);
-        std::optional<SQLite::Statement> last; // the shorter last group
-        SQLite::Statement* st = nullptr;
-        if (n == rows_per_insert) {
-            if (full)
-                full->reset();
-            else
-                full.emplace(db, multi_row_insert(head, columns, n));
-            st = &*full;
-        } else {
-            last.emplace(db, multi_row_insert(head, columns, n));
-            st = &*last;
+// An INSERT of one table's rows, prepared once per Store: rows_per_insert rows per statement, and
+// the rows left over (fewer than a group) one at a time, so a short session prepares no statement
+// of its own size (a 32-row statement takes as long to prepare as ~70 rows take to insert).
+struct RowInsert {
+    RowInsert(std::string head_sql, int column_count)
+        : head(std::move(head_sql)), columns(column_count) {}
+    std::string head; // "INSERT INTO t (columns…)"
+    int columns;
+    std::optional<SQLite::Statement> group;
+    std::optional<SQLite::Statement> one;
+
+    // Inserts `count` rows in order; bind_row(statement, first, i) binds row i's values at
+    // parameters first + 1 … first + columns. No binding is left pointing into the rows after.
+    template <typename BindRow>
+    void insert(SQLite::Database& db, std::size_t count, const BindRow& bind_row) {
+        // Reset (tryReset: after a failed step, reset() would throw that step's error again) and
+        // unbound also when an insert throws.
+        struct Unbind {
+            std::optional<SQLite::Statement>& group;
+            std::optional<SQLite::Statement>& one;
+            ~Unbind() {
+                for (auto* st : {&group, &one})
+                    if (*st) {
+                        (void)(*st)->tryReset();
+                        try {
+                            (*st)->clearBindings(); // sqlite3_clear_bindings: always SQLITE_OK
+                        } catch (const SQLite::Exception&) {
+                        }
+                    }
+            }
+        } unbind{group, one};
+        std::size_t done = 0;
+        for (; count - done >= rows_per_insert; done += rows_per_insert) {
+            if (!group)
+                group.emplace(db, multi_row_insert(head, columns, rows_per_insert));
+            group->reset();
+            for (std::size_t i = 0; i < rows_per_insert; ++i)
+                bind_row(*group, static_cast<int>(i) * columns, done + i);
+            group->exec();
         }
-        for (std::size_t i = 0; i < n; ++i)
-            bind_row(*st, static_cast<int>(i) * columns, done + i);
-        st->exec();
-        done += n;
+        for (; done < count; ++done) {
+            if (!one)
+                one.emplace(db, multi_row_insert(head, columns, 1));
+            one->reset();
+            bind_row(*one, 0, done);
+            one->exec();
+        }
     }
-}
+};
 
 // The first of `count` new row ids of `table` (an INTEGER PRIMARY KEY), as SQLite would give them
 // one by one: one more than the largest in use, 1 in an empty table (sqlite.org/autoinc.html).
@@ -886,6 +909,17 @@ std::int64_t next_row_id(SQLite::Database& db, const std::string& table, std::si
 }
 
 } // namespace
+
+// The multi-row inserts of a session's steps and exchanges, prepared on first use.
+struct Store::SessionInserts {
+    RowInsert steps{"INSERT INTO steps (id, session_id, seq, suite_id, suite_hash, step_id, grp, "
+                    "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
+                    "measurements, failure, missing, started_us)",
+                    19};
+    RowInsert exchanges{"INSERT INTO exchanges (step_row, seq, command, response, sw, "
+                        "duration_us, note, failure, response_size)",
+                        9};
+};
 
 void Store::add_session(const std::string& run_uuid, const model::Session& session,
                         const std::optional<model::Verdict>& verdict) {
@@ -924,51 +958,44 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                 steps.emplace_back(&suite, &step);
                 exchange_count += step.exchanges.size();
             }
-        if (steps.empty()) {
-            if (verdict)
-                insert_verdict(*db_, run_id, session_id, *verdict);
-            txn.commit();
-            return;
-        }
         const std::int64_t first_step_row = next_row_id(*db_, "steps", steps.size());
+        if (!inserts_)
+            inserts_ = std::make_unique<SessionInserts>();
         // The session outlives each exec: its strings are bound without a copy (one copy per text
         // column per step was a per-step cost, issue 11).
-        insert_rows(*db_,
-                    "INSERT INTO steps (id, session_id, seq, suite_id, suite_hash, step_id, grp, "
-                    "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
-                    "measurements, failure, missing, started_us)",
-                    19, steps.size(), [&](SQLite::Statement& st, int at, std::size_t i) {
-                        const model::SuiteRef& suite = steps[i].first->suite;
-                        const model::StepResult& step = *steps[i].second;
-                        st.bind(at + 1, first_step_row + static_cast<std::int64_t>(i));
-                        st.bind(at + 2, session_id);
-                        st.bind(at + 3, static_cast<std::int64_t>(i));
-                        st.bindNoCopy(at + 4, suite.id);
-                        st.bindNoCopy(at + 5, suite.content_hash);
-                        st.bindNoCopy(at + 6, step.step_id);
-                        st.bindNoCopy(at + 7, step.group);
-                        st.bindNoCopy(at + 8, step.title_en);
-                        st.bindNoCopy(at + 9, step.title_ja);
-                        st.bindNoCopy(at + 10, step.action);
-                        st.bindNoCopy(at + 11, to_string(step.verdict));
-                        st.bindNoCopy(at + 12, step.reason_en);
-                        st.bindNoCopy(at + 13, step.reason_ja);
-                        bind_optional(st, at + 14, step.sw);
-                        st.bind(at + 15, step.duration_us);
-                        if (step.measurements_json.empty())
-                            st.bindNoCopy(at + 16, "{}");
-                        else
-                            st.bindNoCopy(at + 16, step.measurements_json);
-                        st.bindNoCopy(at + 17, to_string(step.failure));
-                        if (step.missing.empty())
-                            st.bindNoCopy(at + 18, "");
-                        else
-                            st.bind(at + 18, join_tokens(step.missing)); // a copy: a temporary
-                        if (step.started_us)
-                            st.bind(at + 19, *step.started_us);
-                        else
-                            st.bind(at + 19);
-                    });
+        inserts_->steps.insert(
+            *db_, steps.size(), [&](SQLite::Statement& st, int at, std::size_t i) {
+                const model::SuiteRef& suite = steps[i].first->suite;
+                const model::StepResult& step = *steps[i].second;
+                st.bind(at + 1, first_step_row + static_cast<std::int64_t>(i));
+                st.bind(at + 2, session_id);
+                st.bind(at + 3, static_cast<std::int64_t>(i));
+                st.bindNoCopy(at + 4, suite.id);
+                st.bindNoCopy(at + 5, suite.content_hash);
+                st.bindNoCopy(at + 6, step.step_id);
+                st.bindNoCopy(at + 7, step.group);
+                st.bindNoCopy(at + 8, step.title_en);
+                st.bindNoCopy(at + 9, step.title_ja);
+                st.bindNoCopy(at + 10, step.action);
+                st.bindNoCopy(at + 11, to_string(step.verdict));
+                st.bindNoCopy(at + 12, step.reason_en);
+                st.bindNoCopy(at + 13, step.reason_ja);
+                bind_optional(st, at + 14, step.sw);
+                st.bind(at + 15, step.duration_us);
+                if (step.measurements_json.empty())
+                    st.bindNoCopy(at + 16, "{}");
+                else
+                    st.bindNoCopy(at + 16, step.measurements_json);
+                st.bindNoCopy(at + 17, to_string(step.failure));
+                if (step.missing.empty())
+                    st.bindNoCopy(at + 18, "");
+                else
+                    st.bind(at + 18, join_tokens(step.missing)); // a copy: a temporary
+                if (step.started_us)
+                    st.bind(at + 19, *step.started_us);
+                else
+                    st.bind(at + 19);
+            });
 
         struct ExchangeRow {
             std::int64_t step_row;
@@ -982,24 +1009,22 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
             for (const auto& ex : steps[i].second->exchanges)
                 exchanges.push_back({first_step_row + static_cast<std::int64_t>(i), ex_seq++, &ex});
         }
-        insert_rows(*db_,
-                    "INSERT INTO exchanges (step_row, seq, command, response, sw, duration_us, "
-                    "note, failure, response_size)",
-                    9, exchanges.size(), [&](SQLite::Statement& st, int at, std::size_t i) {
-                        const model::Exchange& ex = *exchanges[i].exchange;
-                        st.bind(at + 1, exchanges[i].step_row);
-                        st.bind(at + 2, exchanges[i].seq);
-                        st.bindNoCopy(at + 3, ex.command);
-                        st.bindNoCopy(at + 4, ex.response);
-                        bind_optional(st, at + 5, ex.sw);
-                        st.bind(at + 6, ex.duration_us);
-                        st.bindNoCopy(at + 7, ex.note);
-                        st.bindNoCopy(at + 8, to_string(ex.failure));
-                        if (ex.response_size)
-                            st.bind(at + 9, static_cast<std::int64_t>(*ex.response_size));
-                        else
-                            st.bind(at + 9);
-                    });
+        inserts_->exchanges.insert(
+            *db_, exchanges.size(), [&](SQLite::Statement& st, int at, std::size_t i) {
+                const model::Exchange& ex = *exchanges[i].exchange;
+                st.bind(at + 1, exchanges[i].step_row);
+                st.bind(at + 2, exchanges[i].seq);
+                st.bindNoCopy(at + 3, ex.command);
+                st.bindNoCopy(at + 4, ex.response);
+                bind_optional(st, at + 5, ex.sw);
+                st.bind(at + 6, ex.duration_us);
+                st.bindNoCopy(at + 7, ex.note);
+                st.bindNoCopy(at + 8, to_string(ex.failure));
+                if (ex.response_size)
+                    st.bind(at + 9, static_cast<std::int64_t>(*ex.response_size));
+                else
+                    st.bind(at + 9);
+            });
 
         // CCID traces are rare (a failing step in a `--usb` lab): one row at a time.
         std::optional<SQLite::Statement> ccid_ins;

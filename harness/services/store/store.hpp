@@ -169,6 +169,8 @@ private:
     Access access_;
     OwnerGone owner_gone_;
     std::unique_ptr<SQLite::Database> db_;
+    struct SessionInserts; // add_session's prepared statements (before db_ closes)
+    std::unique_ptr<SessionInserts> inserts_;
 };
 
 // "the run's process is gone (host H, pid P)": the cause stored/shown for an interrupted run.

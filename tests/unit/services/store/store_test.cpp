@@ -171,6 +171,22 @@ BOOST_AUTO_TEST_CASE(a_long_session_round_trips_in_order_across_insert_groups) {
                                {"in", 9, "80 " + std::to_string(k), "ok"}};
         s.suites[k < 40 ? 0 : 1].steps.push_back(step);
     }
+    // A write that fails in the middle of its groups leaves nothing behind, and the store's
+    // reused statements still work afterwards.
+    {
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+        raw.exec("CREATE TRIGGER boom BEFORE INSERT ON exchanges WHEN NEW.command = 'boom' "
+                 "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    }
+    auto broken = s;
+    broken.suites[1].steps[30].exchanges[0].command = "boom";
+    BOOST_CHECK_THROW(st.add_session(run.uuid, broken), std::exception);
+    {
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+        raw.exec("DROP TRIGGER boom");
+        BOOST_TEST(raw.execAndGet("SELECT count(*) FROM steps").getInt() == 2);
+        BOOST_TEST(raw.execAndGet("SELECT count(*) FROM exchanges").getInt() == 4);
+    }
     st.add_session(run.uuid, s);
 
     const auto loaded = st.load_run(run.uuid).value();
