@@ -288,8 +288,8 @@ WHERE type = 'table' AND name = 'steps';
      Migration::EditsSchemaText},
 }};
 
-template <typename T>
-void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& value) {
+template <typename Statement, typename T>
+void bind_optional(Statement& st, int index, const std::optional<T>& value) {
     if (value)
         st.bind(index, static_cast<int>(*value));
     else
@@ -846,53 +846,88 @@ std::string multi_row_insert(std::string_view head, int columns, std::size_t row
     return sql;
 }
 
+// A prepared statement's parameters, bound through the C API (SQLite::Statement's checks around
+// each call were ~700 instructions per stored step, issue 11); every failure is still a
+// SQLite::Exception with the connection's extended code, as SQLiteCpp throws it.
+class RowBinder {
+public:
+    RowBinder(sqlite3* db, sqlite3_stmt* statement) : db_(db), st_(statement) {}
+    void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(st_, index, value)); }
+    void bind(int index, int value) { check(sqlite3_bind_int(st_, index, value)); }
+    void bind(int index) { check(sqlite3_bind_null(st_, index)); } // NULL
+    void bind(int index, const std::string& value) {               // a copy: for a temporary
+        check(sqlite3_bind_text(st_, index, value.data(), static_cast<int>(value.size()),
+                                SQLITE_TRANSIENT));
+    }
+    // The value must outlive the statement's next step (the session being stored does).
+    void bindNoCopy(int index, std::string_view value) {
+        check(sqlite3_bind_text(st_, index, value.data(), static_cast<int>(value.size()),
+                                SQLITE_STATIC));
+    }
+
+private:
+    void check(int rc) const {
+        if (rc != SQLITE_OK)
+            throw SQLite::Exception(db_, rc);
+    }
+    sqlite3* db_;
+    sqlite3_stmt* st_;
+};
+
 // An INSERT of one table's rows, prepared once per Store: rows_per_insert rows per statement, and
 // the rows left over (fewer than a group) one at a time, so a short session prepares no statement
-// of its own size (a 32-row statement takes as long to prepare as ~70 rows take to insert).
+// of its own size (a 32-row statement costs as much to prepare as ~45 rows to insert).
 struct RowInsert {
+    using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
     RowInsert(std::string head_sql, int column_count)
         : head(std::move(head_sql)), columns(column_count) {}
     std::string head; // "INSERT INTO t (columns…)"
     int columns;
-    std::optional<SQLite::Statement> group;
-    std::optional<SQLite::Statement> one;
+    Prepared group{nullptr, &sqlite3_finalize};
+    Prepared one{nullptr, &sqlite3_finalize};
 
-    // Inserts `count` rows in order; bind_row(statement, first, i) binds row i's values at
-    // parameters first + 1 … first + columns. No binding is left pointing into the rows after.
+    // Inserts `count` rows in order; bind_row(binder, first, i) binds row i's values at
+    // parameters first + 1 … first + columns. No binding is left pointing into the rows after,
+    // also when an insert throws.
     template <typename BindRow>
     void insert(SQLite::Database& db, std::size_t count, const BindRow& bind_row) {
-        // Reset (tryReset: after a failed step, reset() would throw that step's error again) and
-        // unbound also when an insert throws.
         struct Unbind {
-            std::optional<SQLite::Statement>& group;
-            std::optional<SQLite::Statement>& one;
+            RowInsert& rows;
             ~Unbind() {
-                for (auto* st : {&group, &one})
-                    if (*st) {
-                        (void)(*st)->tryReset();
-                        try {
-                            (*st)->clearBindings(); // sqlite3_clear_bindings: always SQLITE_OK
-                        } catch (const SQLite::Exception&) {
-                        }
+                for (sqlite3_stmt* st : {rows.group.get(), rows.one.get()})
+                    if (st != nullptr) {
+                        sqlite3_reset(st);
+                        sqlite3_clear_bindings(st);
                     }
             }
-        } unbind{group, one};
+        } unbind{*this};
+        sqlite3* handle = db.getHandle();
+        const auto run = [&](Prepared& st, std::size_t rows, std::size_t first) {
+            if (!st)
+                st = prepare(handle, multi_row_insert(head, columns, rows));
+            sqlite3_reset(st.get());
+            RowBinder binder(handle, st.get());
+            for (std::size_t i = 0; i < rows; ++i)
+                bind_row(binder, static_cast<int>(i) * columns, first + i);
+            if (const int rc = sqlite3_step(st.get()); rc != SQLITE_DONE)
+                throw SQLite::Exception(handle, rc);
+        };
         std::size_t done = 0;
-        for (; count - done >= rows_per_insert; done += rows_per_insert) {
-            if (!group)
-                group.emplace(db, multi_row_insert(head, columns, rows_per_insert));
-            group->reset();
-            for (std::size_t i = 0; i < rows_per_insert; ++i)
-                bind_row(*group, static_cast<int>(i) * columns, done + i);
-            group->exec();
-        }
-        for (; done < count; ++done) {
-            if (!one)
-                one.emplace(db, multi_row_insert(head, columns, 1));
-            one->reset();
-            bind_row(*one, 0, done);
-            one->exec();
-        }
+        for (; count - done >= rows_per_insert; done += rows_per_insert)
+            run(group, rows_per_insert, done);
+        for (; done < count; ++done)
+            run(one, 1, done);
+    }
+
+    static Prepared prepare(sqlite3* handle, const std::string& sql) {
+        sqlite3_stmt* raw = nullptr;
+        const int rc = sqlite3_prepare_v3(handle, sql.c_str(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+        Prepared prepared(raw, &sqlite3_finalize);
+        if (rc != SQLITE_OK)
+            throw SQLite::Exception(handle, rc);
+        return prepared;
     }
 };
 
@@ -963,39 +998,38 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
             inserts_ = std::make_unique<SessionInserts>();
         // The session outlives each exec: its strings are bound without a copy (one copy per text
         // column per step was a per-step cost, issue 11).
-        inserts_->steps.insert(
-            *db_, steps.size(), [&](SQLite::Statement& st, int at, std::size_t i) {
-                const model::SuiteRef& suite = steps[i].first->suite;
-                const model::StepResult& step = *steps[i].second;
-                st.bind(at + 1, first_step_row + static_cast<std::int64_t>(i));
-                st.bind(at + 2, session_id);
-                st.bind(at + 3, static_cast<std::int64_t>(i));
-                st.bindNoCopy(at + 4, suite.id);
-                st.bindNoCopy(at + 5, suite.content_hash);
-                st.bindNoCopy(at + 6, step.step_id);
-                st.bindNoCopy(at + 7, step.group);
-                st.bindNoCopy(at + 8, step.title_en);
-                st.bindNoCopy(at + 9, step.title_ja);
-                st.bindNoCopy(at + 10, step.action);
-                st.bindNoCopy(at + 11, to_string(step.verdict));
-                st.bindNoCopy(at + 12, step.reason_en);
-                st.bindNoCopy(at + 13, step.reason_ja);
-                bind_optional(st, at + 14, step.sw);
-                st.bind(at + 15, step.duration_us);
-                if (step.measurements_json.empty())
-                    st.bindNoCopy(at + 16, "{}");
-                else
-                    st.bindNoCopy(at + 16, step.measurements_json);
-                st.bindNoCopy(at + 17, to_string(step.failure));
-                if (step.missing.empty())
-                    st.bindNoCopy(at + 18, "");
-                else
-                    st.bind(at + 18, join_tokens(step.missing)); // a copy: a temporary
-                if (step.started_us)
-                    st.bind(at + 19, *step.started_us);
-                else
-                    st.bind(at + 19);
-            });
+        inserts_->steps.insert(*db_, steps.size(), [&](RowBinder& st, int at, std::size_t i) {
+            const model::SuiteRef& suite = steps[i].first->suite;
+            const model::StepResult& step = *steps[i].second;
+            st.bind(at + 1, first_step_row + static_cast<std::int64_t>(i));
+            st.bind(at + 2, session_id);
+            st.bind(at + 3, static_cast<std::int64_t>(i));
+            st.bindNoCopy(at + 4, suite.id);
+            st.bindNoCopy(at + 5, suite.content_hash);
+            st.bindNoCopy(at + 6, step.step_id);
+            st.bindNoCopy(at + 7, step.group);
+            st.bindNoCopy(at + 8, step.title_en);
+            st.bindNoCopy(at + 9, step.title_ja);
+            st.bindNoCopy(at + 10, step.action);
+            st.bindNoCopy(at + 11, to_string(step.verdict));
+            st.bindNoCopy(at + 12, step.reason_en);
+            st.bindNoCopy(at + 13, step.reason_ja);
+            bind_optional(st, at + 14, step.sw);
+            st.bind(at + 15, step.duration_us);
+            if (step.measurements_json.empty())
+                st.bindNoCopy(at + 16, "{}");
+            else
+                st.bindNoCopy(at + 16, step.measurements_json);
+            st.bindNoCopy(at + 17, to_string(step.failure));
+            if (step.missing.empty())
+                st.bindNoCopy(at + 18, "");
+            else
+                st.bind(at + 18, join_tokens(step.missing)); // a copy: a temporary
+            if (step.started_us)
+                st.bind(at + 19, *step.started_us);
+            else
+                st.bind(at + 19);
+        });
 
         struct ExchangeRow {
             std::int64_t step_row;
@@ -1010,7 +1044,7 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
                 exchanges.push_back({first_step_row + static_cast<std::int64_t>(i), ex_seq++, &ex});
         }
         inserts_->exchanges.insert(
-            *db_, exchanges.size(), [&](SQLite::Statement& st, int at, std::size_t i) {
+            *db_, exchanges.size(), [&](RowBinder& st, int at, std::size_t i) {
                 const model::Exchange& ex = *exchanges[i].exchange;
                 st.bind(at + 1, exchanges[i].step_row);
                 st.bind(at + 2, exchanges[i].seq);
