@@ -847,7 +847,7 @@ std::string multi_row_insert(std::string_view head, int columns, std::size_t row
 }
 
 // A prepared statement's parameters, bound through the C API (SQLite::Statement's checks around
-// each call were ~700 instructions per stored step, issue 11); every failure is still a
+// each call were ~440 instructions per stored step, issue 11); every failure is still a
 // SQLite::Exception with the connection's extended code, as SQLiteCpp throws it.
 class RowBinder {
 public:
