@@ -29,6 +29,9 @@ constexpr int busy_timeout_ms = 30000;
 // SQLite has initialised): no memory statistics. Nothing here reads sqlite3_memory_used or sets a
 // heap limit, and with statistics on every allocation SQLite makes takes a global mutex (this
 // SQLite has no lookaside: every record, cursor and savepoint is a malloc), issue 11.
+// sqlite3_config is not thread-safe: the first Store of every command opens on its main thread
+// before that command starts threads; once SQLite has initialised, the call is refused (MISUSE)
+// and statistics simply stay on.
 void configure_sqlite() {
     static std::once_flag once;
     std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
