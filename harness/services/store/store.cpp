@@ -10,7 +10,10 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <limits>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <sqlite3.h>
 #include <string_view>
 #include <sys/stat.h>
@@ -21,6 +24,18 @@ namespace harness::store {
 namespace {
 
 constexpr int busy_timeout_ms = 30000;
+
+// Process-wide SQLite settings, before the first connection opens (sqlite3_config is refused once
+// SQLite has initialised): no memory statistics. Nothing here reads sqlite3_memory_used or sets a
+// heap limit, and with statistics on every allocation SQLite makes takes a global mutex (this
+// SQLite has no lookaside: every record, cursor and savepoint is a malloc), issue 11.
+// sqlite3_config is not thread-safe: the first Store of every command opens on its main thread
+// before that command starts threads; once SQLite has initialised, the call is refused (MISUSE)
+// and statistics simply stay on.
+void configure_sqlite() {
+    static std::once_flag once;
+    std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
 
 // Runs a PRAGMA when the scope ends, also on a throw (errors then are ignored: the connection is
 // being unwound): a setting a migration changes only for its own duration.
@@ -276,8 +291,8 @@ WHERE type = 'table' AND name = 'steps';
      Migration::EditsSchemaText},
 }};
 
-template <typename T>
-void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& value) {
+template <typename Statement, typename T>
+void bind_optional(Statement& st, int index, const std::optional<T>& value) {
     if (value)
         st.bind(index, static_cast<int>(*value));
     else
@@ -555,6 +570,7 @@ void Store::fail(const SQLite::Exception& e, const std::string& doing) const {
 
 Store::Store(const std::string& path, Access access, OwnerGone owner_gone)
     : path_(path), access_(access), owner_gone_(std::move(owner_gone)) {
+    configure_sqlite();
     const bool memory = path == ":memory:";
     if (access == Access::ReadOnly) {
         if (!memory && !std::filesystem::exists(path))
@@ -619,8 +635,17 @@ Store::Store(const std::string& path, Access access, OwnerGone owner_gone)
                 std::filesystem::create_directories(parent);
             make_owner_only(path);
         }
-        db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 busy_timeout_ms);
+        // NOMUTEX (SQLite's multi-thread mode for this connection: no mutex around each bind, step
+        // and reset, ~2.6k instructions per stored step, issue 11) because a Store is used by one
+        // thread at a time, as ARCHITECTURE.md ("One thread at a time per Store") lists: `run`
+        // opens, checks, marks and begins the run before its reader threads start, they write only
+        // through cli::ResultSink::write (one mutex), and finish_run follows their join; `survey`
+        // stores from its driver's threads one at a time (DriverSurvey's done_mutex) between its
+        // begin_run and finish_run; `report`, `diff`, `prune` and CopySource's migrating open use
+        // theirs on one thread. A Store shared by threads must be behind one mutex, as ResultSink.
+        db_ = std::make_unique<SQLite::Database>(
+            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+            busy_timeout_ms);
         db_->exec("PRAGMA foreign_keys = ON");
         db_->exec("PRAGMA secure_delete = ON"); // deleted rows leave no bytes behind
         // Switching to WAL and the first schema read can answer SQLITE_BUSY without calling the
@@ -803,7 +828,136 @@ void insert_verdict(SQLite::Database& db, std::int64_t run_id,
     }
 }
 
+// Rows per INSERT when a session stores its steps and exchanges: SQLite pays per statement for
+// its cursors, a statement savepoint, the halt and the reset, about a third of a one-row insert
+// (issue 11). 32 rows of 19 values stay under SQLite's historic limit of 999 parameters.
+constexpr std::size_t rows_per_insert = 32;
+
+// "<head> VALUES (?,…),(?,…),…": `rows` rows of `columns` values.
+std::string multi_row_insert(std::string_view head, int columns, std::size_t rows) {
+    std::string row = "(?";
+    for (int i = 1; i < columns; ++i)
+        row += ",?";
+    row += ')';
+    std::string sql(head);
+    sql += " VALUES ";
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (r > 0)
+            sql += ',';
+        sql += row;
+    }
+    return sql;
+}
+
+// A prepared statement's parameters, bound through the C API (SQLite::Statement's checks around
+// each call were ~440 instructions per stored step, issue 11); every failure is still a
+// SQLite::Exception with the connection's extended code, as SQLiteCpp throws it.
+class RowBinder {
+public:
+    RowBinder(sqlite3* db, sqlite3_stmt* statement) : db_(db), st_(statement) {}
+    void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(st_, index, value)); }
+    void bind(int index, int value) { check(sqlite3_bind_int(st_, index, value)); }
+    void bind(int index) { check(sqlite3_bind_null(st_, index)); } // NULL
+    void bind(int index, const std::string& value) {               // a copy: for a temporary
+        check(sqlite3_bind_text(st_, index, value.data(), static_cast<int>(value.size()),
+                                SQLITE_TRANSIENT));
+    }
+    // The value must outlive the statement's next step (the session being stored does).
+    void bindNoCopy(int index, std::string_view value) {
+        check(sqlite3_bind_text(st_, index, value.data(), static_cast<int>(value.size()),
+                                SQLITE_STATIC));
+    }
+
+private:
+    void check(int rc) const {
+        if (rc != SQLITE_OK)
+            throw SQLite::Exception(db_, rc);
+    }
+    sqlite3* db_;
+    sqlite3_stmt* st_;
+};
+
+// An INSERT of one table's rows, prepared once per Store: rows_per_insert rows per statement, and
+// the rows left over (fewer than a group) one at a time, so a short session prepares no statement
+// of its own size (a 32-row statement costs as much to prepare as ~45 rows to insert).
+struct RowInsert {
+    using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
+    RowInsert(std::string head_sql, int column_count)
+        : head(std::move(head_sql)), columns(column_count) {}
+    std::string head; // "INSERT INTO t (columns…)"
+    int columns;
+    Prepared group{nullptr, &sqlite3_finalize};
+    Prepared one{nullptr, &sqlite3_finalize};
+
+    // Inserts `count` rows in order; bind_row(binder, first, i) binds row i's values at
+    // parameters first + 1 … first + columns. No binding is left pointing into the rows after,
+    // also when an insert throws.
+    template <typename BindRow>
+    void insert(SQLite::Database& db, std::size_t count, const BindRow& bind_row) {
+        struct Unbind {
+            RowInsert& rows;
+            ~Unbind() {
+                for (sqlite3_stmt* st : {rows.group.get(), rows.one.get()})
+                    if (st != nullptr) {
+                        sqlite3_reset(st);
+                        sqlite3_clear_bindings(st);
+                    }
+            }
+        } unbind{*this};
+        sqlite3* handle = db.getHandle();
+        const auto run = [&](Prepared& st, std::size_t rows, std::size_t first) {
+            if (!st)
+                st = prepare(handle, multi_row_insert(head, columns, rows));
+            sqlite3_reset(st.get());
+            RowBinder binder(handle, st.get());
+            for (std::size_t i = 0; i < rows; ++i)
+                bind_row(binder, static_cast<int>(i) * columns, first + i);
+            if (const int rc = sqlite3_step(st.get()); rc != SQLITE_DONE)
+                throw SQLite::Exception(handle, rc);
+        };
+        std::size_t done = 0;
+        for (; count - done >= rows_per_insert; done += rows_per_insert)
+            run(group, rows_per_insert, done);
+        for (; done < count; ++done)
+            run(one, 1, done);
+    }
+
+    static Prepared prepare(sqlite3* handle, const std::string& sql) {
+        sqlite3_stmt* raw = nullptr;
+        const int rc = sqlite3_prepare_v3(handle, sql.c_str(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+        Prepared prepared(raw, &sqlite3_finalize);
+        if (rc != SQLITE_OK)
+            throw SQLite::Exception(handle, rc);
+        return prepared;
+    }
+};
+
+// The first of `count` new row ids of `table` (an INTEGER PRIMARY KEY), as SQLite would give them
+// one by one: one more than the largest in use, 1 in an empty table (sqlite.org/autoinc.html).
+// Inside the write transaction nobody else inserts.
+std::int64_t next_row_id(SQLite::Database& db, const std::string& table, std::size_t count) {
+    SQLite::Statement q(db, "SELECT max(id) FROM " + table);
+    q.executeStep();
+    const std::int64_t largest = q.getColumn(0).isNull() ? 0 : q.getColumn(0).getInt64();
+    if (largest > std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(count))
+        throw Error("database: the row ids of table " + table + " are used up");
+    return largest + 1;
+}
+
 } // namespace
+
+// The multi-row inserts of a session's steps and exchanges, prepared on first use.
+struct Store::SessionInserts {
+    RowInsert steps{"INSERT INTO steps (id, session_id, seq, suite_id, suite_hash, step_id, grp, "
+                    "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
+                    "measurements, failure, missing, started_us)",
+                    19};
+    RowInsert exchanges{"INSERT INTO exchanges (step_row, seq, command, response, sw, "
+                        "duration_us, note, failure, response_size)",
+                        9};
+};
 
 void Store::add_session(const std::string& run_uuid, const model::Session& session,
                         const std::optional<model::Verdict>& verdict) {
@@ -832,77 +986,99 @@ void Store::add_session(const std::string& run_uuid, const model::Session& sessi
         ins.exec();
         const std::int64_t session_id = db_->getLastInsertRowid();
 
-        SQLite::Statement step_ins(
-            *db_, "INSERT INTO steps (session_id, seq, suite_id, suite_hash, step_id, grp, "
-                  "title_en, title_ja, action, verdict, reason_en, reason_ja, sw, duration_us, "
-                  "measurements, failure, missing, started_us) "
-                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        SQLite::Statement ex_ins(*db_,
-                                 "INSERT INTO exchanges (step_row, seq, command, response, sw, "
-                                 "duration_us, note, failure, response_size) "
-                                 "VALUES (?,?,?,?,?,?,?,?,?)");
-        SQLite::Statement ccid_ins(*db_, "INSERT INTO ccid_trace (step_row, seq, direction, "
-                                         "offset_us, message, note) VALUES (?,?,?,?,?,?)");
-        int step_seq = 0;
-        for (const auto& suite : session.suites) {
+        // Every step with its suite, in order; their row ids are given here (SQLite's own rule,
+        // one more than the largest in use: the same ids) so that their exchanges can follow in
+        // groups too.
+        std::vector<std::pair<const model::SuiteResult*, const model::StepResult*>> steps;
+        std::size_t exchange_count = 0;
+        for (const auto& suite : session.suites)
             for (const auto& step : suite.steps) {
-                // The session outlives each exec: its strings are bound without a copy (one
-                // copy per text column per step was a per-step cost, issue 11).
-                step_ins.reset();
-                step_ins.bind(1, session_id);
-                step_ins.bind(2, step_seq++);
-                step_ins.bindNoCopy(3, suite.suite.id);
-                step_ins.bindNoCopy(4, suite.suite.content_hash);
-                step_ins.bindNoCopy(5, step.step_id);
-                step_ins.bindNoCopy(6, step.group);
-                step_ins.bindNoCopy(7, step.title_en);
-                step_ins.bindNoCopy(8, step.title_ja);
-                step_ins.bindNoCopy(9, step.action);
-                step_ins.bindNoCopy(10, to_string(step.verdict));
-                step_ins.bindNoCopy(11, step.reason_en);
-                step_ins.bindNoCopy(12, step.reason_ja);
-                bind_optional(step_ins, 13, step.sw);
-                step_ins.bind(14, step.duration_us);
-                if (step.measurements_json.empty())
-                    step_ins.bindNoCopy(15, "{}");
+                steps.emplace_back(&suite, &step);
+                exchange_count += step.exchanges.size();
+            }
+        const std::int64_t first_step_row = next_row_id(*db_, "steps", steps.size());
+        if (!inserts_)
+            inserts_ = std::make_unique<SessionInserts>();
+        // The session outlives each exec: its strings are bound without a copy (one copy per text
+        // column per step was a per-step cost, issue 11).
+        inserts_->steps.insert(*db_, steps.size(), [&](RowBinder& st, int at, std::size_t i) {
+            const model::SuiteRef& suite = steps[i].first->suite;
+            const model::StepResult& step = *steps[i].second;
+            st.bind(at + 1, first_step_row + static_cast<std::int64_t>(i));
+            st.bind(at + 2, session_id);
+            st.bind(at + 3, static_cast<std::int64_t>(i));
+            st.bindNoCopy(at + 4, suite.id);
+            st.bindNoCopy(at + 5, suite.content_hash);
+            st.bindNoCopy(at + 6, step.step_id);
+            st.bindNoCopy(at + 7, step.group);
+            st.bindNoCopy(at + 8, step.title_en);
+            st.bindNoCopy(at + 9, step.title_ja);
+            st.bindNoCopy(at + 10, step.action);
+            st.bindNoCopy(at + 11, to_string(step.verdict));
+            st.bindNoCopy(at + 12, step.reason_en);
+            st.bindNoCopy(at + 13, step.reason_ja);
+            bind_optional(st, at + 14, step.sw);
+            st.bind(at + 15, step.duration_us);
+            if (step.measurements_json.empty())
+                st.bindNoCopy(at + 16, "{}");
+            else
+                st.bindNoCopy(at + 16, step.measurements_json);
+            st.bindNoCopy(at + 17, to_string(step.failure));
+            if (step.missing.empty())
+                st.bindNoCopy(at + 18, "");
+            else
+                st.bind(at + 18, join_tokens(step.missing)); // a copy: a temporary
+            if (step.started_us)
+                st.bind(at + 19, *step.started_us);
+            else
+                st.bind(at + 19);
+        });
+
+        struct ExchangeRow {
+            std::int64_t step_row;
+            int seq;
+            const model::Exchange* exchange;
+        };
+        std::vector<ExchangeRow> exchanges;
+        exchanges.reserve(exchange_count);
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            int ex_seq = 0;
+            for (const auto& ex : steps[i].second->exchanges)
+                exchanges.push_back({first_step_row + static_cast<std::int64_t>(i), ex_seq++, &ex});
+        }
+        inserts_->exchanges.insert(
+            *db_, exchanges.size(), [&](RowBinder& st, int at, std::size_t i) {
+                const model::Exchange& ex = *exchanges[i].exchange;
+                st.bind(at + 1, exchanges[i].step_row);
+                st.bind(at + 2, exchanges[i].seq);
+                st.bindNoCopy(at + 3, ex.command);
+                st.bindNoCopy(at + 4, ex.response);
+                bind_optional(st, at + 5, ex.sw);
+                st.bind(at + 6, ex.duration_us);
+                st.bindNoCopy(at + 7, ex.note);
+                st.bindNoCopy(at + 8, to_string(ex.failure));
+                if (ex.response_size)
+                    st.bind(at + 9, static_cast<std::int64_t>(*ex.response_size));
                 else
-                    step_ins.bindNoCopy(15, step.measurements_json);
-                step_ins.bindNoCopy(16, to_string(step.failure));
-                step_ins.bind(17, join_tokens(step.missing));
-                if (step.started_us)
-                    step_ins.bind(18, *step.started_us);
-                else
-                    step_ins.bind(18);
-                step_ins.exec();
-                const std::int64_t step_row = db_->getLastInsertRowid();
-                int ex_seq = 0;
-                for (const auto& ex : step.exchanges) {
-                    ex_ins.reset();
-                    ex_ins.bind(1, step_row);
-                    ex_ins.bind(2, ex_seq++);
-                    ex_ins.bindNoCopy(3, ex.command);
-                    ex_ins.bindNoCopy(4, ex.response);
-                    bind_optional(ex_ins, 5, ex.sw);
-                    ex_ins.bind(6, ex.duration_us);
-                    ex_ins.bindNoCopy(7, ex.note);
-                    ex_ins.bindNoCopy(8, to_string(ex.failure));
-                    if (ex.response_size)
-                        ex_ins.bind(9, static_cast<std::int64_t>(*ex.response_size));
-                    else
-                        ex_ins.bind(9);
-                    ex_ins.exec();
-                }
-                int ccid_seq = 0;
-                for (const auto& m : step.ccid_trace) {
-                    ccid_ins.reset();
-                    ccid_ins.bind(1, step_row);
-                    ccid_ins.bind(2, ccid_seq++);
-                    ccid_ins.bind(3, m.direction);
-                    ccid_ins.bind(4, m.offset_us);
-                    ccid_ins.bind(5, m.message);
-                    ccid_ins.bind(6, m.note);
-                    ccid_ins.exec();
-                }
+                    st.bind(at + 9);
+            });
+
+        // CCID traces are rare (a failing step in a `--usb` lab): one row at a time.
+        std::optional<SQLite::Statement> ccid_ins;
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            int ccid_seq = 0;
+            for (const auto& m : steps[i].second->ccid_trace) {
+                if (!ccid_ins)
+                    ccid_ins.emplace(*db_, "INSERT INTO ccid_trace (step_row, seq, direction, "
+                                           "offset_us, message, note) VALUES (?,?,?,?,?,?)");
+                ccid_ins->reset();
+                ccid_ins->bind(1, first_step_row + static_cast<std::int64_t>(i));
+                ccid_ins->bind(2, ccid_seq++);
+                ccid_ins->bind(3, m.direction);
+                ccid_ins->bind(4, m.offset_us);
+                ccid_ins->bind(5, m.message);
+                ccid_ins->bind(6, m.note);
+                ccid_ins->exec();
             }
         }
         if (verdict)

@@ -95,6 +95,8 @@ struct QueryScope {
     std::string run_uuid;        // only this run (its full UUID); empty: every run
 };
 
+// One thread at a time: its read-write connection has no mutex of its own (ARCHITECTURE.md, "One
+// thread at a time per Store"); threads that share a Store serialise their calls (cli::ResultSink).
 class Store {
 public:
     // Opens (ReadWrite: creating the file and its folder if needed) and migrates. ":memory:"
@@ -167,6 +169,8 @@ private:
     Access access_;
     OwnerGone owner_gone_;
     std::unique_ptr<SQLite::Database> db_;
+    struct SessionInserts; // add_session's prepared statements (before db_ closes)
+    std::unique_ptr<SessionInserts> inserts_;
 };
 
 // "the run's process is gone (host H, pid P)": the cause stored/shown for an interrupted run.

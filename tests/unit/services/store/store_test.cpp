@@ -126,6 +126,125 @@ BOOST_AUTO_TEST_CASE(run_round_trips_with_sessions_steps_exchanges_and_verdicts)
     BOOST_TEST(!st.load_run("99999999").has_value());
 }
 
+// A session stores its steps and exchanges several rows per INSERT: a long session (more rows
+// than one group, a shorter last group, two suites, steps without exchanges or with several, CCID
+// traces) comes back whole and in order, each exchange and trace on its own step.
+BOOST_AUTO_TEST_CASE(a_long_session_round_trips_in_order_across_insert_groups) {
+    TempDir dir;
+    const auto path = (dir.path / "harness.db").string();
+    store::Store st(path);
+    auto run = make_run("22222222-2222-3333-4444-555555555555");
+    st.begin_run(run);
+    st.add_session(run.uuid, make_session("Lab Reader 00 00", model::RunStatus::Complete));
+
+    auto s = make_session("Lab Reader 01 00", model::RunStatus::Incomplete);
+    s.suites = {{{"identify", "aa11"}, {}}, {{"transport", "bb22"}, {}}};
+    for (int k = 0; k < 75; ++k) {
+        model::StepResult step;
+        step.step_id = "step." + std::to_string(k);
+        step.group = "g" + std::to_string(k % 3);
+        step.title_en = "Step " + std::to_string(k);
+        step.title_ja = "手順 " + std::to_string(k);
+        step.action = "apdu";
+        step.verdict = k % 5 == 0 ? model::StepVerdict::Skip : model::StepVerdict::Pass;
+        step.reason_en = k % 2 == 0 ? "" : "reason " + std::to_string(k);
+        if (k % 3 != 0)
+            step.sw = static_cast<std::uint16_t>(0x9000 + k);
+        step.duration_us = 10 * k;
+        if (k % 7 == 0)
+            step.measurements_json = "{\"n\":" + std::to_string(k) + "}";
+        if (k % 5 == 0)
+            step.missing = {"pin:auth", "card:" + std::to_string(k)};
+        if (k % 4 == 0)
+            step.started_us = 1000 * k;
+        for (int e = 0; e < k % 4; ++e) {
+            model::Exchange x{"00 A4 " + std::to_string(k), "90 0" + std::to_string(e), 0x9000, e,
+                              e == 1 ? "note " + std::to_string(k) : ""};
+            if (e == 2)
+                x.failure = model::FailureKind::Timeout;
+            if (e != 1)
+                x.response_size = static_cast<std::size_t>(k + e);
+            step.exchanges.push_back(x);
+        }
+        if (k % 11 == 1)
+            step.ccid_trace = {{"out", 5, "6F " + std::to_string(k), ""},
+                               {"in", 9, "80 " + std::to_string(k), "ok"}};
+        s.suites[k < 40 ? 0 : 1].steps.push_back(step);
+    }
+    // A write that fails in the middle of its groups leaves nothing behind, and the store's
+    // reused statements still work afterwards.
+    {
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+        raw.exec("CREATE TRIGGER boom BEFORE INSERT ON exchanges WHEN NEW.command = 'boom' "
+                 "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    }
+    auto broken = s;
+    broken.suites[1].steps[30].exchanges[0].command = "boom";
+    BOOST_CHECK_THROW(st.add_session(run.uuid, broken), std::exception);
+    {
+        SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+        raw.exec("DROP TRIGGER boom");
+        BOOST_TEST(raw.execAndGet("SELECT count(*) FROM steps").getInt() == 2);
+        BOOST_TEST(raw.execAndGet("SELECT count(*) FROM exchanges").getInt() == 4);
+    }
+    st.add_session(run.uuid, s);
+
+    const auto loaded = st.load_run(run.uuid).value();
+    BOOST_REQUIRE(loaded.sessions.size() == 2u);
+    const auto& got = loaded.sessions[1];
+    BOOST_REQUIRE(got.suites.size() == 2u);
+    for (std::size_t u = 0; u < 2; ++u) {
+        BOOST_TEST(got.suites[u].suite.id == s.suites[u].suite.id);
+        BOOST_TEST(got.suites[u].suite.content_hash == s.suites[u].suite.content_hash);
+        BOOST_REQUIRE(got.suites[u].steps.size() == s.suites[u].steps.size());
+        for (std::size_t i = 0; i < s.suites[u].steps.size(); ++i) {
+            const auto& a = s.suites[u].steps[i];
+            const auto& b = got.suites[u].steps[i];
+            BOOST_TEST(b.step_id == a.step_id);
+            BOOST_TEST(b.group == a.group);
+            BOOST_TEST(b.title_en == a.title_en);
+            BOOST_TEST(b.title_ja == a.title_ja);
+            BOOST_TEST(b.verdict == a.verdict);
+            BOOST_TEST(b.reason_en == a.reason_en);
+            BOOST_TEST((b.sw == a.sw));
+            BOOST_TEST(b.duration_us == a.duration_us);
+            BOOST_TEST(b.measurements_json ==
+                       (a.measurements_json.empty() ? "{}" : a.measurements_json));
+            BOOST_TEST(b.missing == a.missing);
+            BOOST_TEST((b.started_us == a.started_us));
+            BOOST_REQUIRE(b.exchanges.size() == a.exchanges.size());
+            for (std::size_t e = 0; e < a.exchanges.size(); ++e) {
+                BOOST_TEST(b.exchanges[e].command == a.exchanges[e].command);
+                BOOST_TEST(b.exchanges[e].response == a.exchanges[e].response);
+                BOOST_TEST(b.exchanges[e].duration_us == a.exchanges[e].duration_us);
+                BOOST_TEST(b.exchanges[e].note == a.exchanges[e].note);
+                BOOST_TEST(b.exchanges[e].failure == a.exchanges[e].failure);
+                BOOST_TEST((b.exchanges[e].response_size == a.exchanges[e].response_size));
+            }
+            BOOST_REQUIRE(b.ccid_trace.size() == a.ccid_trace.size());
+            for (std::size_t m = 0; m < a.ccid_trace.size(); ++m) {
+                BOOST_TEST(b.ccid_trace[m].direction == a.ccid_trace[m].direction);
+                BOOST_TEST(b.ccid_trace[m].offset_us == a.ccid_trace[m].offset_us);
+                BOOST_TEST(b.ccid_trace[m].message == a.ccid_trace[m].message);
+                BOOST_TEST(b.ccid_trace[m].note == a.ccid_trace[m].note);
+            }
+        }
+    }
+    // Row ids follow the steps' order, after the first session's, as one-row inserts gave them.
+    SQLite::Database raw(path);
+    BOOST_TEST(raw.execAndGet("SELECT count(*) FROM steps s JOIN steps t ON t.session_id = "
+                              "s.session_id AND t.seq = s.seq + 1 WHERE t.id != s.id + 1")
+                   .getInt() == 0);
+    BOOST_TEST(raw.execAndGet("SELECT min(id) FROM steps WHERE session_id = (SELECT max(id) "
+                              "FROM sessions)")
+                   .getInt() == 3);
+    BOOST_TEST(
+        raw.execAndGet("SELECT count(*) FROM exchanges e JOIN exchanges f ON f.id = e.id + 1 "
+                       "JOIN steps a ON a.id = e.step_row JOIN steps b ON b.id = f.step_row "
+                       "WHERE b.id < a.id OR (b.id = a.id AND f.seq != e.seq + 1)")
+            .getInt() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(an_interrupted_run_stays_visible_as_running_with_its_sessions_kept) {
     store::Store st(":memory:");
     auto run = make_run("aaaaaaaa-0000-0000-0000-000000000001");
