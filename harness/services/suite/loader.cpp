@@ -9,9 +9,9 @@
 #include <array>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace harness::suite {
 namespace {
@@ -68,6 +68,7 @@ public:
             errors_.push_back({std::move(problem.where), std::move(problem.message)});
         result_suite_.suite.steps.reserve(parsed.table.rows().size());
         result_suite_.plan.reserve(parsed.table.rows().size());
+        ids_.reserve(parsed.table.rows().size());
         for (auto& r : parsed.table.rows())
             row(parsed.table, r);
         std::stable_sort(errors_.begin(), errors_.end(),
@@ -274,7 +275,7 @@ private:
     std::string_view text_;
     std::string file_;
     std::vector<LoadError> errors_;
-    std::map<std::string, std::size_t> ids_;
+    std::unordered_map<std::string, std::size_t> ids_; // step id -> its line
     std::vector<std::string> stored_;
     LoadedSuite result_suite_;
 };
