@@ -43,13 +43,35 @@ bool printable(ByteView bytes) {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b >= 0x20; });
 }
 
-std::string upper(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-    return out;
+char upper(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
+
+// `text` upper-cased equals `upper_text` (hex forms are kept in upper case).
+bool equal_upper(std::string_view text, std::string_view upper_text) {
+    if (text.size() != upper_text.size())
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (upper(text[i]) != upper_text[i])
+            return false;
+    return true;
+}
+
+// A buffer of `n` values on the stack when the text is short (every reason, most hex dumps), on
+// the heap otherwise; not initialised.
+template <typename T>
+class Scratch {
+public:
+    explicit Scratch(std::size_t n) {
+        if (n > local_.size())
+            heap_ = std::make_unique<T[]>(n);
+    }
+    T* data() { return heap_ ? heap_.get() : local_.data(); }
+
+private:
+    std::array<T, 512> local_;
+    std::unique_ptr<T[]> heap_;
+};
 
 // ISO 7816-4 §5.4.1: an interindustry class without secure messaging (b4 b3) or chaining (b5).
 bool plain_interindustry(std::uint8_t cla) {
@@ -58,13 +80,6 @@ bool plain_interindustry(std::uint8_t cla) {
 
 // Rolling polynomial hash over text windows (mod 2^64); collisions are resolved by comparing.
 constexpr std::uint64_t hash_base = 0x100000001B3ULL;
-
-std::vector<std::uint64_t> prefix_hashes(std::string_view text) {
-    std::vector<std::uint64_t> p(text.size() + 1, 0);
-    for (std::size_t i = 0; i < text.size(); ++i)
-        p[i + 1] = p[i] * hash_base + static_cast<std::uint8_t>(text[i]);
-    return p;
-}
 
 // Spreads a window hash into its high bits (hex text has 17 distinct characters: the raw low bits
 // of its windows cluster), which the filter reads, so that the filter and the table answer "no"
@@ -282,7 +297,6 @@ bool Redactor::is_personal(const Selection& selection, ByteView command) const {
 RedactedExchange Redactor::redact(ByteView command, ByteView response,
                                   const Selection& selection) const {
     RedactedExchange out;
-    const std::string command_hex = hex::format(command);
     if (classify_pin_command(command).sensitive()) {
         // Keep the header (CLA INS P1 P2) so the evidence says what was sent; the body goes.
         const apdu::ParseResult parsed = apdu::parse(command);
@@ -302,17 +316,16 @@ RedactedExchange Redactor::redact(ByteView command, ByteView response,
             hex::format(command.first(std::min<std::size_t>(4, command.size()))) + " " + rest;
         out.command_redacted = true;
     } else {
-        out.command = scrub(command_hex);
-        out.command_redacted = out.command != command_hex;
+        out.command = hex::format(command);
+        out.command_redacted = scrub_in_place(out.command);
     }
-    const std::string response_hex = hex::format(response);
     if (response.size() > 2 && is_personal(selection, command)) {
         const ByteView data = apdu::data_of(response);
         out.response = marker(data) + " " + hex::format(response.last(2));
         out.response_redacted = true;
     } else {
-        out.response = scrub(response_hex);
-        out.response_redacted = out.response != response_hex;
+        out.response = hex::format(response);
+        out.response_redacted = scrub_in_place(out.response);
     }
     return out;
 }
@@ -339,44 +352,64 @@ std::size_t Redactor::secret_count() const {
 }
 
 std::string Redactor::scrub(std::string_view text) const {
+    std::string out(text);
+    scrub_in_place(out);
+    return out;
+}
+
+bool Redactor::scrub_in_place(std::string& text) const {
     const Index& ix = *index_;
-    if (ix.patterns.empty() || text.size() < 4)
-        return std::string(text);
-    // Hex forms are matched against the upper-cased text. Most texts scrubbed (hex dumps, the
-    // runner's reasons) have no lower-case letter: then that is the text itself.
+    const std::size_t n = text.size();
+    if (ix.patterns.empty() || n < 4)
+        return false;
+    // One pass: the prefix hashes of the text and, when it has a lower-case letter, of its
+    // upper-cased form (hex forms are matched against it; most texts scrubbed, hex dumps and the
+    // runner's reasons, have none: then it is the text itself), and the longest run of
+    // upper-case hex digits and spaces. Short texts use buffers on the stack.
     const bool has_lower =
         std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
-    const std::string upper_text = has_lower ? upper(text) : std::string();
-    const std::string_view up = has_lower ? std::string_view(upper_text) : text;
-    const std::vector<std::uint64_t> plain_hash = prefix_hashes(text);
-    const std::vector<std::uint64_t> upper_hash =
-        has_lower ? prefix_hashes(up) : std::vector<std::uint64_t>();
-    const std::vector<std::uint64_t>& hex_hash = has_lower ? upper_hash : plain_hash;
-    // Built only once a secret is found: the text up to it, its marker, and so on.
-    std::string out;
-    bool found = false;
-    std::size_t copied = 0;
-    const std::size_t n = text.size();
-    // First every table's filter over every window (a tight loop per table, no branch), then the
-    // tables are probed only where some filter said "maybe".
-    // A hex form (upper-case digits and spaces only) needs a run of such characters at least as
-    // long as its table's window: a text without one (most reasons) skips the hex tables. A
-    // property of the text alone, so the cost still does not depend on the secrets.
+    Scratch<std::uint64_t> plain_hash(n + 1);
+    Scratch<std::uint64_t> upper_hash(has_lower ? n + 1 : 0);
+    const std::uint64_t* const p_plain = plain_hash.data();
+    const std::uint64_t* const p_hex = has_lower ? upper_hash.data() : plain_hash.data();
     std::size_t longest_hex_run = 0;
-    for (std::size_t at = 0, run = 0; at < n; ++at) {
-        const char c = up[at];
-        run = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || c == ' ' ? run + 1 : 0;
-        longest_hex_run = std::max(longest_hex_run, run);
+    {
+        std::uint64_t* const pp = plain_hash.data();
+        std::uint64_t* const pu = upper_hash.data();
+        pp[0] = 0;
+        if (has_lower)
+            pu[0] = 0;
+        for (std::size_t at = 0, run = 0; at < n; ++at) {
+            const char c = text[at];
+            const char u = upper(c);
+            pp[at + 1] = pp[at] * hash_base + static_cast<std::uint8_t>(c);
+            if (has_lower)
+                pu[at + 1] = pu[at] * hash_base + static_cast<std::uint8_t>(u);
+            run = (u >= '0' && u <= '9') || (u >= 'A' && u <= 'F') || u == ' ' ? run + 1 : 0;
+            longest_hex_run = std::max(longest_hex_run, run);
+        }
     }
-    std::vector<std::uint8_t> maybe(n, 0);
+    // First every table's filter over every window (a tight loop per table, no branch), then the
+    // tables are probed only where some filter said "maybe". A hex form (upper-case digits and
+    // spaces only) needs a run of such characters at least as long as its table's window: a text
+    // without one (most reasons) skips the hex tables. A property of the text alone, so the cost
+    // still does not depend on the secrets.
+    Scratch<std::uint8_t> maybe_at(n);
+    std::uint8_t* const maybe = maybe_at.data();
+    std::fill(maybe, maybe + n, std::uint8_t{0});
     for (const auto& table : ix.tables) {
         if (table.hex && longest_hex_run < table.k)
             continue;
-        const auto& p = table.hex ? hex_hash : plain_hash;
+        const std::uint64_t* const p = table.hex ? p_hex : p_plain;
         for (std::size_t i = 0; i + table.k <= n; ++i)
             maybe[i] |=
                 static_cast<std::uint8_t>(table.maybe(mix(p[i + table.k] - p[i] * table.power)));
     }
+    // Built only once a secret is found: the text up to it, its marker, and so on.
+    std::string out;
+    bool found = false;
+    std::size_t copied = 0;
+    const std::string_view view(text);
     std::size_t i = 0;
     while (i < n) {
         if (maybe[i] == 0) {
@@ -388,18 +421,19 @@ std::string Redactor::scrub(std::string_view text) const {
         for (const auto& table : ix.tables) {
             if (i + table.k > n) // every table, empty or not: the cost must not depend on them
                 continue;
-            const auto& p = table.hex ? hex_hash : plain_hash;
+            const std::uint64_t* const p = table.hex ? p_hex : p_plain;
             const std::uint64_t h = mix(p[i + table.k] - p[i] * table.power);
             if (!table.maybe(h))
                 continue;
             const auto it = table.by_prefix.find(h);
             if (it == table.by_prefix.end())
                 continue;
-            const std::string_view view = table.hex ? up : text;
             for (const std::uint32_t id : it->second) {
                 const auto& pattern = ix.patterns[id];
                 if (pattern.text.size() > best_length && pattern.text.size() <= n - i &&
-                    view.compare(i, pattern.text.size(), pattern.text) == 0) {
+                    (table.hex && has_lower
+                         ? equal_upper(view.substr(i, pattern.text.size()), pattern.text)
+                         : view.compare(i, pattern.text.size(), pattern.text) == 0)) {
                     best_length = pattern.text.size();
                     best_secret = pattern.secret;
                 }
@@ -409,7 +443,7 @@ std::string Redactor::scrub(std::string_view text) const {
             if (!found)
                 out.reserve(n);
             found = true;
-            out.append(text.substr(copied, i - copied));
+            out.append(view.substr(copied, i - copied));
             out += ix.markers[best_secret];
             i += best_length;
             copied = i;
@@ -418,9 +452,10 @@ std::string Redactor::scrub(std::string_view text) const {
         }
     }
     if (!found)
-        return std::string(text);
-    out.append(text.substr(copied));
-    return out;
+        return false;
+    out.append(view.substr(copied));
+    text = std::move(out);
+    return true;
 }
 
 } // namespace harness::suite
