@@ -111,6 +111,18 @@ Bytes digest(HashAlgorithm hash, std::string_view message) {
 using openssl::parse_certificate;
 using openssl::X509Ptr;
 
+// The pieces joined, with one allocation (the reasons of every step are built here).
+std::string concat(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (const auto part : parts)
+        size += part.size();
+    std::string out;
+    out.reserve(size);
+    for (const auto part : parts)
+        out.append(part);
+    return out;
+}
+
 std::string wrong_pin_for(PinName pin, const std::optional<std::string>& supplied) {
     std::string wrong = pin == PinName::Sign ? "WRONG0PW" : "0000";
     if (supplied && *supplied == wrong)
@@ -126,7 +138,7 @@ public:
                  GuardPolicy{ctx.trust, ctx.card_type, std::max(ctx.min_tries_left, 2), ctx.card_id,
                              ctx.failed_pins.get()},
                  ctx.guard_state, ctx.clock) {
-        guard_.set_observer([this](const WireExchange& w) { record(w); });
+        guard_.set_observer([this](WireExchange w) { record(std::move(w)); });
         for (const auto& value : ctx_.pins.values())
             redactor_.add_secret(value);
     }
@@ -147,7 +159,7 @@ private:
     Outcome select_pin(PinName pin);
     void store(const std::optional<std::string>& name, ByteView value, bool personal);
     Bytes var(const std::string& name) const;
-    void record(const WireExchange& w);
+    void record(WireExchange w);
     void redact_step(model::StepResult& r, Outcome& out);
     void record_event(std::string command, std::string response, std::int64_t duration_us,
                       std::string note);
@@ -186,7 +198,7 @@ std::int64_t Runner::now_us() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-void Runner::record(const WireExchange& w) {
+void Runner::record(WireExchange w) {
     if (current_ == nullptr)
         return;
     const bool personal = w.response.size() > 2 && redactor_.is_personal(w.selection, w.command);
@@ -204,7 +216,7 @@ void Runner::record(const WireExchange& w) {
         ++extra_recorded_;
     }
     current_->exchanges.emplace_back(); // filled by redact_step
-    pending_.emplace_back(current_->exchanges.size() - 1, w);
+    pending_.emplace_back(current_->exchanges.size() - 1, std::move(w));
 }
 
 // Once per step: every exchange, the reasons and the measurements pass the redactor here, after
@@ -212,14 +224,16 @@ void Runner::record(const WireExchange& w) {
 // the step's earlier exchanges too).
 void Runner::redact_step(model::StepResult& r, Outcome& out) {
     for (auto& [index, w] : pending_) {
-        const RedactedExchange x = redactor_.redact(w.command, w.response, w.selection);
+        RedactedExchange x = redactor_.redact(w.command, w.response, w.selection);
         model::Exchange& e = r.exchanges[index];
-        e.command = x.command;
-        e.response = w.sent ? x.response : std::string();
+        e.command = std::move(x.command);
+        if (w.sent)
+            e.response = std::move(x.response);
         if (w.response.size() >= 2)
             e.sw = sw_of(w.response);
         e.duration_us = w.duration.count();
-        e.note = redactor_.scrub(w.note);
+        e.note = std::move(w.note);
+        redactor_.scrub_in_place(e.note);
         e.failure = w.failure;
         if (w.sent && w.failure == model::FailureKind::None)
             e.response_size = w.response.size();
@@ -227,9 +241,13 @@ void Runner::redact_step(model::StepResult& r, Outcome& out) {
         OPENSSL_cleanse(w.command.data(), w.command.size());
     }
     pending_.clear();
-    r.reason_en = redactor_.scrub(out.en);
-    r.reason_ja = redactor_.scrub(out.ja);
-    r.measurements_json = out.measurements.dump(); // numbers and names the runner made
+    r.reason_en = std::move(out.en);
+    redactor_.scrub_in_place(r.reason_en);
+    r.reason_ja = std::move(out.ja);
+    redactor_.scrub_in_place(r.reason_ja);
+    // Numbers and names the runner made; most steps have none ("{}", as dump() writes it).
+    r.measurements_json =
+        out.measurements.is_object() && out.measurements.empty() ? "{}" : out.measurements.dump();
 }
 
 void Runner::record_event(std::string command, std::string response, std::int64_t duration_us,
@@ -296,8 +314,8 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
         const auto d = sw::describe(sw);
         const std::string sws = sw::format(sw);
         const std::string expected = plan.expect_sw.to_string();
-        out.en = fmt::format("{}: SW {} ({}), expected {}", what, sws, d.text, expected);
-        out.ja = fmt::format("{}: SW {} ({})、期待値 {}", what, sws, d.text_ja, expected);
+        out.en = concat({what, ": SW ", sws, " (", d.text, "), expected ", expected});
+        out.ja = concat({what, ": SW ", sws, " (", d.text_ja, ")、期待値 ", expected});
         return out;
     }
     if (!plan.expect_data.empty()) {
@@ -306,12 +324,12 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
             if (words == Words::None)
                 return out;
             const std::string sws = sw::format(sw);
-            const std::string detail =
-                step_personal_ ? std::string("details withheld: personal data") : *why;
-            out.en = fmt::format("{}: SW {} but the data do not match {}: {}", what, sws,
-                                 plan.expect_data.text, detail);
-            out.ja = fmt::format("{}: SW {} ですがデータが期待 ({}) と一致しません: {}", what, sws,
-                                 plan.expect_data.text, detail);
+            const std::string_view detail =
+                step_personal_ ? std::string_view("details withheld: personal data") : *why;
+            out.en = concat({what, ": SW ", sws, " but the data do not match ",
+                             plan.expect_data.text, ": ", detail});
+            out.ja = concat({what, ": SW ", sws, " ですがデータが期待 (", plan.expect_data.text,
+                             ") と一致しません: ", detail});
             return out;
         }
     }
@@ -319,10 +337,10 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
         return out;
     const std::string sws = sw::format(sw);
     const std::string expected = plan.expect_sw.to_string();
-    out.en = fmt::format("{}: SW {} as expected ({}), {} data bytes", what, sws, expected,
-                         data_of(response).size());
-    out.ja = fmt::format("{}: SW {} は期待どおり ({})、データ {} バイト", what, sws, expected,
-                         data_of(response).size());
+    const std::string size = std::to_string(data_of(response).size());
+    out.en = concat({what, ": SW ", sws, " as expected (", expected, "), ", size, " data bytes"});
+    out.ja =
+        concat({what, ": SW ", sws, " は期待どおり (", expected, ")、データ ", size, " バイト"});
     return out;
 }
 
@@ -379,9 +397,10 @@ Outcome Runner::select_pin(PinName pin) {
 
 Outcome Runner::do_apdu(const ApduArgs& a, const StepPlan& plan) {
     const Bytes command = a.command.substitute(ctx_.variables);
-    const Selection before = guard_.selection();
+    // Asked before sending: the selection in force when the command went (no copy of it kept).
+    const bool personal_target = redactor_.is_personal(guard_.selection(), command);
     const Bytes response = xmit(command, a.follow);
-    const bool personal = redactor_.is_personal(before, command) && response.size() > 2;
+    const bool personal = personal_target && response.size() > 2;
     store(a.store, data_of(response), personal);
     return judge(plan, response, "APDU");
 }
@@ -960,6 +979,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
                                                 .count()
                                           : 0;
     const std::size_t total = suite.steps.size();
+    result.steps.reserve(total);
     for (std::size_t i = 0; i < total; ++i) {
         const model::SuiteStep& step = suite.steps[i];
         const StepPlan& p = plan[i];
