@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <fmt/core.h>
 #include <openssl/crypto.h>
 
@@ -95,6 +96,25 @@ std::uint64_t power(std::size_t k) {
         r *= hash_base;
     return r;
 }
+
+// The filters: one bit per value of a hash's top 16 bits.
+bool in_filter(const std::uint64_t* filter, std::uint64_t hash) {
+    return (filter[hash >> 54] >> ((hash >> 48) & 63)) & 1;
+}
+
+// Character classes for scrub's first pass.
+constexpr std::uint8_t lower_letter = 1;  // a-z: minus 0x20 in the hex forms' view
+constexpr std::uint8_t hex_form_char = 2; // upper-cased, in a hex form: 0-9 A-F space
+constexpr std::array<std::uint8_t, 256> char_classes = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (std::size_t c = 0; c < t.size(); ++c) {
+        if (c >= 'a' && c <= 'z')
+            t[c] |= lower_letter;
+        if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f') || c == ' ')
+            t[c] |= hex_form_char;
+    }
+    return t;
+}();
 
 } // namespace
 
@@ -215,9 +235,7 @@ struct Redactor::Index {
             by_prefix[hash].push_back(pattern);
             filter[hash >> 54] |= std::uint64_t{1} << ((hash >> 48) & 63);
         }
-        bool maybe(std::uint64_t hash) const { // the top 16 bits
-            return (filter[hash >> 54] >> ((hash >> 48) & 63)) & 1;
-        }
+        bool maybe(std::uint64_t hash) const { return in_filter(filter.data(), hash); }
     };
 
     Index() {
@@ -362,48 +380,54 @@ bool Redactor::scrub_in_place(std::string& text) const {
     const std::size_t n = text.size();
     if (ix.patterns.empty() || n < 4)
         return false;
-    // One pass: the prefix hashes of the text and, when it has a lower-case letter, of its
-    // upper-cased form (hex forms are matched against it; most texts scrubbed, hex dumps and the
-    // runner's reasons, have none: then it is the text itself), and the longest run of
-    // upper-case hex digits and spaces. Short texts use buffers on the stack.
-    const bool has_lower =
-        std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    // One pass: the prefix hashes of the text and of its upper-cased form (hex forms are matched
+    // against it; most texts scrubbed, hex dumps and the runner's reasons, have no lower-case
+    // letter: then it is the text itself), and the longest run of characters a hex form can
+    // have. Short texts use buffers on the stack.
     Scratch<std::uint64_t> plain_hash(n + 1);
-    Scratch<std::uint64_t> upper_hash(has_lower ? n + 1 : 0);
-    const std::uint64_t* const p_plain = plain_hash.data();
-    const std::uint64_t* const p_hex = has_lower ? upper_hash.data() : plain_hash.data();
+    Scratch<std::uint64_t> upper_hash(n + 1);
+    std::uint64_t* const p_plain = plain_hash.data();
+    std::uint64_t* const p_upper = upper_hash.data();
+    std::uint8_t seen = 0;
     std::size_t longest_hex_run = 0;
     {
-        std::uint64_t* const pp = plain_hash.data();
-        std::uint64_t* const pu = upper_hash.data();
-        pp[0] = 0;
-        if (has_lower)
-            pu[0] = 0;
-        for (std::size_t at = 0, run = 0; at < n; ++at) {
-            const char c = text[at];
-            const char u = upper(c);
-            pp[at + 1] = pp[at] * hash_base + static_cast<std::uint8_t>(c);
-            if (has_lower)
-                pu[at + 1] = pu[at] * hash_base + static_cast<std::uint8_t>(u);
-            run = (u >= '0' && u <= '9') || (u >= 'A' && u <= 'F') || u == ' ' ? run + 1 : 0;
+        std::uint64_t hp = 0;
+        std::uint64_t hu = 0;
+        p_plain[0] = 0;
+        p_upper[0] = 0;
+        std::size_t run = 0;
+        for (std::size_t at = 0; at < n; ++at) {
+            const auto c = static_cast<std::uint8_t>(text[at]);
+            const std::uint8_t cls = char_classes[c];
+            hp = hp * hash_base + c;
+            hu = hu * hash_base + static_cast<std::uint8_t>(c - ((cls & lower_letter) << 5));
+            p_plain[at + 1] = hp;
+            p_upper[at + 1] = hu;
+            seen |= cls;
+            run = (cls & hex_form_char) != 0 ? run + 1 : 0;
             longest_hex_run = std::max(longest_hex_run, run);
         }
     }
+    const bool has_lower = (seen & lower_letter) != 0;
+    const std::uint64_t* const p_hex = has_lower ? p_upper : p_plain;
     // First every table's filter over every window (a tight loop per table, no branch), then the
     // tables are probed only where some filter said "maybe". A hex form (upper-case digits and
     // spaces only) needs a run of such characters at least as long as its table's window: a text
     // without one (most reasons) skips the hex tables. A property of the text alone, so the cost
     // still does not depend on the secrets.
-    Scratch<std::uint8_t> maybe_at(n);
+    Scratch<std::uint8_t> maybe_at(n + 8);
     std::uint8_t* const maybe = maybe_at.data();
-    std::fill(maybe, maybe + n, std::uint8_t{0});
+    std::fill(maybe, maybe + n + 8, std::uint8_t{0});
     for (const auto& table : ix.tables) {
         if (table.hex && longest_hex_run < table.k)
             continue;
+        // Locals: `maybe` is written through a byte pointer, which may alias anything else.
         const std::uint64_t* const p = table.hex ? p_hex : p_plain;
-        for (std::size_t i = 0; i + table.k <= n; ++i)
-            maybe[i] |=
-                static_cast<std::uint8_t>(table.maybe(mix(p[i + table.k] - p[i] * table.power)));
+        const std::uint64_t* const filter = table.filter.data();
+        const std::size_t k = table.k;
+        const std::uint64_t pw = table.power;
+        for (std::size_t i = 0; i + k <= n; ++i)
+            maybe[i] |= static_cast<std::uint8_t>(in_filter(filter, mix(p[i + k] - p[i] * pw)));
     }
     // Built only once a secret is found: the text up to it, its marker, and so on.
     std::string out;
@@ -412,6 +436,12 @@ bool Redactor::scrub_in_place(std::string& text) const {
     const std::string_view view(text);
     std::size_t i = 0;
     while (i < n) {
+        std::uint64_t eight = 0; // eight marks at once (the buffer has 8 spare zeros)
+        std::memcpy(&eight, maybe + i, 8);
+        if (eight == 0) {
+            i += 8;
+            continue;
+        }
         if (maybe[i] == 0) {
             ++i;
             continue;
