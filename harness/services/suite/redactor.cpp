@@ -79,22 +79,53 @@ bool plain_interindustry(std::uint8_t cla) {
     return (cla & 0x80) == 0 && (cla & 0x40) == 0 && (cla & 0x1C) == 0;
 }
 
-// Rolling polynomial hash over text windows (mod 2^64); collisions are resolved by comparing.
-constexpr std::uint64_t hash_base = 0x100000001B3ULL;
-
-// Spreads a window hash into its high bits (hex text has 17 distinct characters: the raw low bits
-// of its windows cluster), which the filter reads, so that the filter and the table answer "no"
-// in one probe. One multiplication by an odd constant (Fibonacci hashing, Knuth TAOCP 6.4): a
-// bijection, so no two windows the table tells apart collide here.
-std::uint64_t mix(std::uint64_t h) {
-    return h * 0x9E3779B97F4A7C15ULL;
+// The key of the K characters at `s` (K a multiple of 4): read 8 (and 4) bytes at a time, each
+// chunk xored in and multiplied by an odd constant (Fibonacci hashing, Knuth TAOCP 6.4), which
+// spreads every input bit into the top bits the filter reads. Collisions are resolved by
+// comparing. `Fold` sets bit 0x20 of every byte: the hex tables' key, equal for a window and its
+// upper-cased form (a hex form matches only where the folded keys agree).
+template <std::size_t K, bool Fold>
+std::uint64_t window_key(const char* s) {
+    static_assert(K % 4 == 0);
+    constexpr std::uint64_t odd = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t h = 0;
+    for (std::size_t j = 0; j + 8 <= K; j += 8) {
+        std::uint64_t x = 0;
+        std::memcpy(&x, s + j, 8);
+        if constexpr (Fold)
+            x |= 0x2020202020202020ULL;
+        h = (h ^ x) * odd;
+    }
+    if constexpr (K % 8 != 0) {
+        std::uint32_t x = 0;
+        std::memcpy(&x, s + K - 4, 4);
+        if constexpr (Fold)
+            x |= 0x20202020U;
+        h = (h ^ x) * odd;
+    }
+    return h;
 }
 
-std::uint64_t power(std::size_t k) {
-    std::uint64_t r = 1;
-    for (std::size_t i = 0; i < k; ++i)
-        r *= hash_base;
-    return r;
+// The four tables' window lengths and kinds (Redactor::Index::tables, in this order).
+constexpr std::array<std::size_t, 4> table_k{4, 16, 12, 32};
+constexpr std::array<bool, 4> table_hex{false, false, true, true};
+
+template <std::size_t T>
+std::uint64_t table_key(const char* s) {
+    return window_key<table_k[T], table_hex[T]>(s);
+}
+
+std::uint64_t table_key(std::size_t table, const char* s) {
+    switch (table) {
+    case 0:
+        return table_key<0>(s);
+    case 1:
+        return table_key<1>(s);
+    case 2:
+        return table_key<2>(s);
+    default:
+        return table_key<3>(s);
+    }
 }
 
 // The filters: one bit per value of a hash's top 16 bits.
@@ -226,44 +257,27 @@ struct Redactor::Index {
         std::uint32_t secret = 0;
     };
     struct Table {
-        std::size_t k = 0; // window length the patterns are keyed by
-        bool hex = false;  // matched against the upper-cased text
-        std::uint64_t power = 0;
-        std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_prefix;
+        std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_key;
         std::vector<std::uint64_t> filter = std::vector<std::uint64_t>(1024); // 65536 bits
-        void add(std::uint64_t hash, std::uint32_t pattern) {
-            by_prefix[hash].push_back(pattern);
-            filter[hash >> 54] |= std::uint64_t{1} << ((hash >> 48) & 63);
+        void add(std::uint64_t key, std::uint32_t pattern) {
+            by_key[key].push_back(pattern);
+            filter[key >> 54] |= std::uint64_t{1} << ((key >> 48) & 63);
         }
-        bool maybe(std::uint64_t hash) const { return in_filter(filter.data(), hash); }
     };
-
-    Index() {
-        const std::array<std::pair<std::size_t, bool>, 4> shapes{
-            {{4, false}, {16, false}, {12, true}, {32, true}}};
-        for (std::size_t i = 0; i < shapes.size(); ++i) {
-            tables[i].k = shapes[i].first;
-            tables[i].hex = shapes[i].second;
-            tables[i].power = power(shapes[i].first);
-        }
-    }
 
     void add_pattern(std::string text, bool hex, std::uint32_t secret) {
         // The long table when the pattern is long enough: fewer patterns share a long prefix.
-        Table& table = hex ? (text.size() >= 32 ? tables[3] : tables[2])
-                           : (text.size() >= 16 ? tables[1] : tables[0]);
-        std::uint64_t h = 0;
-        for (std::size_t i = 0; i < table.k; ++i)
-            h = h * hash_base + static_cast<std::uint8_t>(text[i]);
-        h = mix(h);
+        const std::size_t t =
+            hex ? (text.size() >= table_k[3] ? 3 : 2) : (text.size() >= table_k[1] ? 1 : 0);
+        const std::uint64_t key = table_key(t, text.data()); // the pattern is at least k long
         patterns.push_back({std::move(text), secret});
-        table.add(h, static_cast<std::uint32_t>(patterns.size() - 1));
+        tables[t].add(key, static_cast<std::uint32_t>(patterns.size() - 1));
     }
 
     std::vector<std::string> markers;                      // by secret number
     std::unordered_map<std::string, std::uint32_t> number; // secret bytes -> number
     std::vector<Pattern> patterns;
-    std::array<Table, 4> tables;
+    std::array<Table, 4> tables; // window lengths and kinds: table_k, table_hex
 };
 
 Redactor::Redactor(io::StationKey key, RedactionPolicy policy)
@@ -380,55 +394,42 @@ bool Redactor::scrub_in_place(std::string& text) const {
     const std::size_t n = text.size();
     if (ix.patterns.empty() || n < 4)
         return false;
-    // One pass: the prefix hashes of the text and of its upper-cased form (hex forms are matched
-    // against it; most texts scrubbed, hex dumps and the runner's reasons, have no lower-case
-    // letter: then it is the text itself), and the longest run of characters a hex form can
-    // have. Short texts use buffers on the stack.
-    Scratch<std::uint64_t> plain_hash(n + 1);
-    Scratch<std::uint64_t> upper_hash(n + 1);
-    std::uint64_t* const p_plain = plain_hash.data();
-    std::uint64_t* const p_upper = upper_hash.data();
+    const char* const s = text.data();
+    // One pass over the characters: is there a lower-case letter (hex forms are matched against
+    // the upper-cased text; most texts scrubbed, hex dumps and the runner's reasons, have none:
+    // then it is the text itself), and the longest run of characters a hex form can have.
     std::uint8_t seen = 0;
     std::size_t longest_hex_run = 0;
-    {
-        std::uint64_t hp = 0;
-        std::uint64_t hu = 0;
-        p_plain[0] = 0;
-        p_upper[0] = 0;
-        std::size_t run = 0;
-        for (std::size_t at = 0; at < n; ++at) {
-            const auto c = static_cast<std::uint8_t>(text[at]);
-            const std::uint8_t cls = char_classes[c];
-            hp = hp * hash_base + c;
-            hu = hu * hash_base + static_cast<std::uint8_t>(c - ((cls & lower_letter) << 5));
-            p_plain[at + 1] = hp;
-            p_upper[at + 1] = hu;
-            seen |= cls;
-            run = (cls & hex_form_char) != 0 ? run + 1 : 0;
-            longest_hex_run = std::max(longest_hex_run, run);
-        }
+    for (std::size_t at = 0, run = 0; at < n; ++at) {
+        const std::uint8_t cls = char_classes[static_cast<std::uint8_t>(s[at])];
+        seen |= cls;
+        run = (cls & hex_form_char) != 0 ? run + 1 : 0;
+        longest_hex_run = std::max(longest_hex_run, run);
     }
     const bool has_lower = (seen & lower_letter) != 0;
-    const std::uint64_t* const p_hex = has_lower ? p_upper : p_plain;
-    // First every table's filter over every window (a tight loop per table, no branch), then the
-    // tables are probed only where some filter said "maybe". A hex form (upper-case digits and
+    // First every table's filter over every window (a tight loop per table, no branch): bit t of
+    // a window's mark says table t may hold a pattern there. A hex form (upper-case digits and
     // spaces only) needs a run of such characters at least as long as its table's window: a text
     // without one (most reasons) skips the hex tables. A property of the text alone, so the cost
-    // still does not depend on the secrets.
-    Scratch<std::uint8_t> maybe_at(n + 8);
-    std::uint8_t* const maybe = maybe_at.data();
+    // still does not depend on the secrets. Short texts mark on the stack.
+    Scratch<std::uint8_t> marks(n + 8);
+    std::uint8_t* const maybe = marks.data();
     std::fill(maybe, maybe + n + 8, std::uint8_t{0});
-    for (const auto& table : ix.tables) {
-        if (table.hex && longest_hex_run < table.k)
-            continue;
+    const auto mark = [&](auto t) {
+        constexpr std::size_t table = decltype(t)::value;
+        constexpr std::size_t k = table_k[table];
+        if (table_hex[table] && longest_hex_run < k)
+            return;
         // Locals: `maybe` is written through a byte pointer, which may alias anything else.
-        const std::uint64_t* const p = table.hex ? p_hex : p_plain;
-        const std::uint64_t* const filter = table.filter.data();
-        const std::size_t k = table.k;
-        const std::uint64_t pw = table.power;
+        const std::uint64_t* const filter = ix.tables[table].filter.data();
         for (std::size_t i = 0; i + k <= n; ++i)
-            maybe[i] |= static_cast<std::uint8_t>(in_filter(filter, mix(p[i + k] - p[i] * pw)));
-    }
+            maybe[i] |=
+                static_cast<std::uint8_t>(in_filter(filter, table_key<table>(s + i)) << table);
+    };
+    mark(std::integral_constant<std::size_t, 0>{});
+    mark(std::integral_constant<std::size_t, 1>{});
+    mark(std::integral_constant<std::size_t, 2>{});
+    mark(std::integral_constant<std::size_t, 3>{});
     // Built only once a secret is found: the text up to it, its marker, and so on.
     std::string out;
     bool found = false;
@@ -448,20 +449,17 @@ bool Redactor::scrub_in_place(std::string& text) const {
         }
         std::size_t best_length = 0;
         std::uint32_t best_secret = 0;
-        for (const auto& table : ix.tables) {
-            if (i + table.k > n) // every table, empty or not: the cost must not depend on them
+        for (std::size_t t = 0; t < ix.tables.size(); ++t) {
+            if ((maybe[i] >> t & 1) == 0) // the filter said no (or the window passes the end)
                 continue;
-            const std::uint64_t* const p = table.hex ? p_hex : p_plain;
-            const std::uint64_t h = mix(p[i + table.k] - p[i] * table.power);
-            if (!table.maybe(h))
-                continue;
-            const auto it = table.by_prefix.find(h);
-            if (it == table.by_prefix.end())
+            const auto& table = ix.tables[t];
+            const auto it = table.by_key.find(table_key(t, s + i));
+            if (it == table.by_key.end())
                 continue;
             for (const std::uint32_t id : it->second) {
                 const auto& pattern = ix.patterns[id];
                 if (pattern.text.size() > best_length && pattern.text.size() <= n - i &&
-                    (table.hex && has_lower
+                    (table_hex[t] && has_lower
                          ? equal_upper(view.substr(i, pattern.text.size()), pattern.text)
                          : view.compare(i, pattern.text.size(), pattern.text) == 0)) {
                     best_length = pattern.text.size();
