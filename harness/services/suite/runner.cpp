@@ -1053,52 +1053,57 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         const std::int64_t start = now_us();
         if (ctx_.run_start)
             r.started_us = start - run_start_us;
-        Outcome out;
-        try {
-            out = execute(step, p);
-        } catch (const PinRefused& refused) {
-            out = skip(refused.reason_en(), refused.reason_ja());
-            out.failure = model::FailureKind::RefusedByGuard;
-            if (refused.tries_left())
-                out.measurements["tries_left"] = *refused.tries_left();
-            out.measurements["pin_refused"] = true;
-        } catch (const io::TransportError& error) {
-            guard_.clear_selection(); // the card may have been reset, or have acted, or not
-            const model::FailureKind kind = io::kind_of(error);
-            if (aborts_run(kind)) {
-                out.verdict = StepVerdict::Aborted;
-                out.en = fmt::format("aborted: {} ({})", model::to_string(kind), error.what());
-                out.ja = fmt::format("中断: {}", failure_ja(error.failure()));
-                ctx_.status = model::RunStatus::Incomplete;
-                ctx_.failure = kind;
-                ctx_.cause = fmt::format("{} during step {} of suite {}", model::to_string(kind),
-                                         step.id, suite.id);
-            } else {
-                out = fail(
-                    fmt::format("transport error: {} ({})", model::to_string(kind), error.what()),
-                    fmt::format("伝送エラー: {}", failure_ja(error.failure())));
+        // Built in place (one Outcome per step, not a default one assigned over).
+        Outcome out = [&]() -> Outcome {
+            try {
+                return execute(step, p);
+            } catch (const PinRefused& refused) {
+                Outcome o = skip(refused.reason_en(), refused.reason_ja());
+                o.failure = model::FailureKind::RefusedByGuard;
+                if (refused.tries_left())
+                    o.measurements["tries_left"] = *refused.tries_left();
+                o.measurements["pin_refused"] = true;
+                return o;
+            } catch (const io::TransportError& error) {
+                guard_.clear_selection(); // the card may have been reset, or have acted, or not
+                const model::FailureKind kind = io::kind_of(error);
+                Outcome o;
+                if (aborts_run(kind)) {
+                    o.verdict = StepVerdict::Aborted;
+                    o.en = fmt::format("aborted: {} ({})", model::to_string(kind), error.what());
+                    o.ja = fmt::format("中断: {}", failure_ja(error.failure()));
+                    ctx_.status = model::RunStatus::Incomplete;
+                    ctx_.failure = kind;
+                    ctx_.cause = fmt::format("{} during step {} of suite {}",
+                                             model::to_string(kind), step.id, suite.id);
+                } else {
+                    o = fail(fmt::format("transport error: {} ({})", model::to_string(kind),
+                                         error.what()),
+                             fmt::format("伝送エラー: {}", failure_ja(error.failure())));
+                }
+                o.failure = kind;
+                return o;
+            } catch (const MissingInput& error) {
+                return {StepVerdict::Error,
+                        fmt::format("error: {}", error.what()),
+                        fmt::format("エラー: {}", error.what()),
+                        std::nullopt,
+                        {},
+                        model::FailureKind::MissingInput};
+            } catch (const UsageError& error) {
+                return {StepVerdict::Error,
+                        fmt::format("error: {}", error.what()),
+                        fmt::format("エラー: {}", error.what()),
+                        std::nullopt,
+                        {}};
+            } catch (const Error& error) {
+                return {StepVerdict::Error,
+                        fmt::format("error: {}", error.what()),
+                        fmt::format("エラー: {}", error.what()),
+                        std::nullopt,
+                        {}};
             }
-            out.failure = kind;
-        } catch (const MissingInput& error) {
-            out = {StepVerdict::Error,
-                   fmt::format("error: {}", error.what()),
-                   fmt::format("エラー: {}", error.what()),
-                   std::nullopt,
-                   {},
-                   model::FailureKind::MissingInput};
-        } catch (const UsageError& error) {
-            out = {StepVerdict::Error,
-                   fmt::format("error: {}", error.what()),
-                   fmt::format("エラー: {}", error.what()),
-                   std::nullopt,
-                   {}};
-        } catch (const Error& error) {
-            out = {StepVerdict::Error,
-                   fmt::format("error: {}", error.what()),
-                   fmt::format("エラー: {}", error.what()),
-                   std::nullopt,
-                   {}};
-        }
+        }();
         r.duration_us = now_us() - start;
         current_ = nullptr;
 
