@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <cstring>
 #include <fmt/core.h>
@@ -443,10 +444,11 @@ bool Redactor::scrub_in_place(std::string& text) const {
             i += 8;
             continue;
         }
-        if (maybe[i] == 0) {
-            ++i;
-            continue;
-        }
+        // To the first marked window of the eight (byte 0 is the low byte on a little-endian host).
+        i += static_cast<std::size_t>(std::endian::native == std::endian::little
+                                          ? std::countr_zero(eight)
+                                          : std::countl_zero(eight)) /
+             8;
         std::size_t best_length = 0;
         std::uint32_t best_secret = 0;
         for (std::size_t t = 0; t < ix.tables.size(); ++t) {
