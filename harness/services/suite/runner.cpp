@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <fmt/core.h>
 #include <memory>
@@ -116,10 +117,13 @@ std::string concat(std::initializer_list<std::string_view> parts) {
     std::size_t size = 0;
     for (const auto part : parts)
         size += part.size();
-    std::string out;
-    out.reserve(size);
-    for (const auto part : parts)
-        out.append(part);
+    std::string out(size, '\0');
+    char* at = out.data();
+    for (const auto part : parts) {
+        if (!part.empty()) // memcpy from a null pointer is undefined, even for 0 bytes
+            std::memcpy(at, part.data(), part.size());
+        at += part.size();
+    }
     return out;
 }
 
