@@ -91,12 +91,17 @@ std::string format_byte(std::uint8_t byte) {
 }
 
 std::string format(ByteView bytes, Style style) {
-    std::string out;
-    out.reserve(bytes.size() * 3);
+    static constexpr char digits[] = "0123456789ABCDEF";
+    if (bytes.empty())
+        return {};
+    const bool spaced = style == Style::Spaced;
+    std::string out(spaced ? bytes.size() * 3 - 1 : bytes.size() * 2, ' ');
+    char* p = out.data();
     for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (style == Style::Spaced && i > 0)
-            out.push_back(' ');
-        out += format_byte(bytes[i]);
+        if (spaced && i > 0)
+            ++p; // the space is already there
+        *p++ = digits[bytes[i] >> 4];
+        *p++ = digits[bytes[i] & 0x0F];
     }
     return out;
 }

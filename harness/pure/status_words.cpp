@@ -268,7 +268,9 @@ Category iso_category(std::uint16_t sw) {
 }
 
 std::string format(std::uint16_t sw) {
-    return fmt::format("{:04X}", sw);
+    static constexpr char digits[] = "0123456789ABCDEF";
+    return {digits[(sw >> 12) & 0xF], digits[(sw >> 8) & 0xF], digits[(sw >> 4) & 0xF],
+            digits[sw & 0xF]};
 }
 
 std::optional<Pattern> Pattern::parse(std::string_view text, PatternError* error) {

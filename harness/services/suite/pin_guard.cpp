@@ -156,15 +156,17 @@ Bytes PinGuard::send(ByteView command, std::string note) {
         exchange.note = note.empty() ? fmt::format("transport error: {}", error.what())
                                      : fmt::format("{}; transport error: {}", note, error.what());
         if (observer_)
-            observer_(exchange);
+            observer_(std::move(exchange));
         throw;
     }
     exchange.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - start);
     exchange.note = std::move(note);
     track_selection(selection_, command, exchange.response);
-    if (observer_)
-        observer_(exchange);
-    return std::move(exchange.response); // the observer kept its own copy
+    if (!observer_)
+        return std::move(exchange.response);
+    Bytes response = exchange.response; // the observer takes the exchange, with its own copy
+    observer_(std::move(exchange));
+    return response;
 }
 
 [[noreturn]] void PinGuard::refuse(ByteView command, std::optional<PinName> pin,
@@ -181,7 +183,7 @@ Bytes PinGuard::send(ByteView command, std::string note) {
         exchange.selection = selection_;
         exchange.sent = false;
         exchange.note = "not sent: " + reason_en;
-        observer_(exchange);
+        observer_(std::move(exchange));
     }
     throw PinRefused(pin, tries, std::move(reason_en), std::move(reason_ja));
 }

@@ -82,7 +82,8 @@ struct WireExchange {
     bool sent = true;
     model::FailureKind failure = model::FailureKind::None; // the transport failure it met
 };
-using ExchangeObserver = std::function<void(const WireExchange&)>;
+// The observer owns what it is given (the guard keeps no part of it).
+using ExchangeObserver = std::function<void(WireExchange)>;
 using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
 
 // The PIN a PIN EF guards: jpki/0018 auth, jpki/001B sign, text/0011 text, juki_ap/001C juki.

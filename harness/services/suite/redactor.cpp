@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
+#include <cstring>
 #include <fmt/core.h>
 #include <openssl/crypto.h>
 
@@ -43,43 +45,108 @@ bool printable(ByteView bytes) {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b >= 0x20; });
 }
 
-std::string upper(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-    return out;
+char upper(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
+
+// `text` upper-cased equals `upper_text` (hex forms are kept in upper case).
+bool equal_upper(std::string_view text, std::string_view upper_text) {
+    if (text.size() != upper_text.size())
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (upper(text[i]) != upper_text[i])
+            return false;
+    return true;
+}
+
+// A buffer of `n` values on the stack when the text is short (every reason, most hex dumps), on
+// the heap otherwise; not initialised.
+template <typename T>
+class Scratch {
+public:
+    explicit Scratch(std::size_t n) {
+        if (n > local_.size())
+            heap_ = std::make_unique<T[]>(n);
+    }
+    T* data() { return heap_ ? heap_.get() : local_.data(); }
+
+private:
+    std::array<T, 512> local_;
+    std::unique_ptr<T[]> heap_;
+};
 
 // ISO 7816-4 §5.4.1: an interindustry class without secure messaging (b4 b3) or chaining (b5).
 bool plain_interindustry(std::uint8_t cla) {
     return (cla & 0x80) == 0 && (cla & 0x40) == 0 && (cla & 0x1C) == 0;
 }
 
-// Rolling polynomial hash over text windows (mod 2^64); collisions are resolved by comparing.
-constexpr std::uint64_t hash_base = 0x100000001B3ULL;
-
-std::vector<std::uint64_t> prefix_hashes(std::string_view text) {
-    std::vector<std::uint64_t> p(text.size() + 1, 0);
-    for (std::size_t i = 0; i < text.size(); ++i)
-        p[i + 1] = p[i] * hash_base + static_cast<std::uint8_t>(text[i]);
-    return p;
+// The key of the K characters at `s` (K a multiple of 4): read 8 (and 4) bytes at a time, each
+// chunk xored in and multiplied by an odd constant (Fibonacci hashing, Knuth TAOCP 6.4), which
+// spreads every input bit into the top bits the filter reads. Collisions are resolved by
+// comparing. `Fold` sets bit 0x20 of every byte: the hex tables' key, equal for a window and its
+// upper-cased form (a hex form matches only where the folded keys agree).
+template <std::size_t K, bool Fold>
+std::uint64_t window_key(const char* s) {
+    static_assert(K % 4 == 0);
+    constexpr std::uint64_t odd = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t h = 0;
+    for (std::size_t j = 0; j + 8 <= K; j += 8) {
+        std::uint64_t x = 0;
+        std::memcpy(&x, s + j, 8);
+        if constexpr (Fold)
+            x |= 0x2020202020202020ULL;
+        h = (h ^ x) * odd;
+    }
+    if constexpr (K % 8 != 0) {
+        std::uint32_t x = 0;
+        std::memcpy(&x, s + K - 4, 4);
+        if constexpr (Fold)
+            x |= 0x20202020U;
+        h = (h ^ x) * odd;
+    }
+    return h;
 }
 
-// Spreads a window hash into its high bits (hex text has 17 distinct characters: the raw low bits
-// of its windows cluster), which the filter reads, so that the filter and the table answer "no"
-// in one probe. One multiplication by an odd constant (Fibonacci hashing, Knuth TAOCP 6.4): a
-// bijection, so no two windows the table tells apart collide here.
-std::uint64_t mix(std::uint64_t h) {
-    return h * 0x9E3779B97F4A7C15ULL;
+// The four tables' window lengths and kinds (Redactor::Index::tables, in this order).
+constexpr std::array<std::size_t, 4> table_k{4, 16, 12, 32};
+constexpr std::array<bool, 4> table_hex{false, false, true, true};
+
+template <std::size_t T>
+std::uint64_t table_key(const char* s) {
+    return window_key<table_k[T], table_hex[T]>(s);
 }
 
-std::uint64_t power(std::size_t k) {
-    std::uint64_t r = 1;
-    for (std::size_t i = 0; i < k; ++i)
-        r *= hash_base;
-    return r;
+std::uint64_t table_key(std::size_t table, const char* s) {
+    switch (table) {
+    case 0:
+        return table_key<0>(s);
+    case 1:
+        return table_key<1>(s);
+    case 2:
+        return table_key<2>(s);
+    default:
+        return table_key<3>(s);
+    }
 }
+
+// The filters: one bit per value of a hash's top 16 bits.
+bool in_filter(const std::uint64_t* filter, std::uint64_t hash) {
+    return (filter[hash >> 54] >> ((hash >> 48) & 63)) & 1;
+}
+
+// Character classes for scrub's first pass.
+constexpr std::uint8_t lower_letter = 1;  // a-z: minus 0x20 in the hex forms' view
+constexpr std::uint8_t hex_form_char = 2; // upper-cased, in a hex form: 0-9 A-F space
+constexpr std::array<std::uint8_t, 256> char_classes = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (std::size_t c = 0; c < t.size(); ++c) {
+        if (c >= 'a' && c <= 'z')
+            t[c] |= lower_letter;
+        if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f') || c == ' ')
+            t[c] |= hex_form_char;
+    }
+    return t;
+}();
 
 } // namespace
 
@@ -191,46 +258,27 @@ struct Redactor::Index {
         std::uint32_t secret = 0;
     };
     struct Table {
-        std::size_t k = 0; // window length the patterns are keyed by
-        bool hex = false;  // matched against the upper-cased text
-        std::uint64_t power = 0;
-        std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_prefix;
+        std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_key;
         std::vector<std::uint64_t> filter = std::vector<std::uint64_t>(1024); // 65536 bits
-        void add(std::uint64_t hash, std::uint32_t pattern) {
-            by_prefix[hash].push_back(pattern);
-            filter[hash >> 54] |= std::uint64_t{1} << ((hash >> 48) & 63);
-        }
-        bool maybe(std::uint64_t hash) const { // the top 16 bits
-            return (filter[hash >> 54] >> ((hash >> 48) & 63)) & 1;
+        void add(std::uint64_t key, std::uint32_t pattern) {
+            by_key[key].push_back(pattern);
+            filter[key >> 54] |= std::uint64_t{1} << ((key >> 48) & 63);
         }
     };
 
-    Index() {
-        const std::array<std::pair<std::size_t, bool>, 4> shapes{
-            {{4, false}, {16, false}, {12, true}, {32, true}}};
-        for (std::size_t i = 0; i < shapes.size(); ++i) {
-            tables[i].k = shapes[i].first;
-            tables[i].hex = shapes[i].second;
-            tables[i].power = power(shapes[i].first);
-        }
-    }
-
     void add_pattern(std::string text, bool hex, std::uint32_t secret) {
         // The long table when the pattern is long enough: fewer patterns share a long prefix.
-        Table& table = hex ? (text.size() >= 32 ? tables[3] : tables[2])
-                           : (text.size() >= 16 ? tables[1] : tables[0]);
-        std::uint64_t h = 0;
-        for (std::size_t i = 0; i < table.k; ++i)
-            h = h * hash_base + static_cast<std::uint8_t>(text[i]);
-        h = mix(h);
+        const std::size_t t =
+            hex ? (text.size() >= table_k[3] ? 3 : 2) : (text.size() >= table_k[1] ? 1 : 0);
+        const std::uint64_t key = table_key(t, text.data()); // the pattern is at least k long
         patterns.push_back({std::move(text), secret});
-        table.add(h, static_cast<std::uint32_t>(patterns.size() - 1));
+        tables[t].add(key, static_cast<std::uint32_t>(patterns.size() - 1));
     }
 
     std::vector<std::string> markers;                      // by secret number
     std::unordered_map<std::string, std::uint32_t> number; // secret bytes -> number
     std::vector<Pattern> patterns;
-    std::array<Table, 4> tables;
+    std::array<Table, 4> tables; // window lengths and kinds: table_k, table_hex
 };
 
 Redactor::Redactor(io::StationKey key, RedactionPolicy policy)
@@ -282,7 +330,6 @@ bool Redactor::is_personal(const Selection& selection, ByteView command) const {
 RedactedExchange Redactor::redact(ByteView command, ByteView response,
                                   const Selection& selection) const {
     RedactedExchange out;
-    const std::string command_hex = hex::format(command);
     if (classify_pin_command(command).sensitive()) {
         // Keep the header (CLA INS P1 P2) so the evidence says what was sent; the body goes.
         const apdu::ParseResult parsed = apdu::parse(command);
@@ -302,17 +349,16 @@ RedactedExchange Redactor::redact(ByteView command, ByteView response,
             hex::format(command.first(std::min<std::size_t>(4, command.size()))) + " " + rest;
         out.command_redacted = true;
     } else {
-        out.command = scrub(command_hex);
-        out.command_redacted = out.command != command_hex;
+        out.command = hex::format(command);
+        out.command_redacted = scrub_in_place(out.command);
     }
-    const std::string response_hex = hex::format(response);
     if (response.size() > 2 && is_personal(selection, command)) {
         const ByteView data = apdu::data_of(response);
         out.response = marker(data) + " " + hex::format(response.last(2));
         out.response_redacted = true;
     } else {
-        out.response = scrub(response_hex);
-        out.response_redacted = out.response != response_hex;
+        out.response = hex::format(response);
+        out.response_redacted = scrub_in_place(out.response);
     }
     return out;
 }
@@ -339,67 +385,85 @@ std::size_t Redactor::secret_count() const {
 }
 
 std::string Redactor::scrub(std::string_view text) const {
+    std::string out(text);
+    scrub_in_place(out);
+    return out;
+}
+
+bool Redactor::scrub_in_place(std::string& text) const {
     const Index& ix = *index_;
-    if (ix.patterns.empty() || text.size() < 4)
-        return std::string(text);
-    // Hex forms are matched against the upper-cased text. Most texts scrubbed (hex dumps, the
-    // runner's reasons) have no lower-case letter: then that is the text itself.
-    const bool has_lower =
-        std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
-    const std::string upper_text = has_lower ? upper(text) : std::string();
-    const std::string_view up = has_lower ? std::string_view(upper_text) : text;
-    const std::vector<std::uint64_t> plain_hash = prefix_hashes(text);
-    const std::vector<std::uint64_t> upper_hash =
-        has_lower ? prefix_hashes(up) : std::vector<std::uint64_t>();
-    const std::vector<std::uint64_t>& hex_hash = has_lower ? upper_hash : plain_hash;
+    const std::size_t n = text.size();
+    if (ix.patterns.empty() || n < 4)
+        return false;
+    const char* const s = text.data();
+    // One pass over the characters: is there a lower-case letter (hex forms are matched against
+    // the upper-cased text; most texts scrubbed, hex dumps and the runner's reasons, have none:
+    // then it is the text itself), and the longest run of characters a hex form can have.
+    std::uint8_t seen = 0;
+    std::size_t longest_hex_run = 0;
+    for (std::size_t at = 0, run = 0; at < n; ++at) {
+        const std::uint8_t cls = char_classes[static_cast<std::uint8_t>(s[at])];
+        seen |= cls;
+        run = (cls & hex_form_char) != 0 ? run + 1 : 0;
+        longest_hex_run = std::max(longest_hex_run, run);
+    }
+    const bool has_lower = (seen & lower_letter) != 0;
+    // First every table's filter over every window (a tight loop per table, no branch): bit t of
+    // a window's mark says table t may hold a pattern there. A hex form (upper-case digits and
+    // spaces only) needs a run of such characters at least as long as its table's window: a text
+    // without one (most reasons) skips the hex tables. A property of the text alone, so the cost
+    // still does not depend on the secrets. Short texts mark on the stack.
+    Scratch<std::uint8_t> marks(n + 8);
+    std::uint8_t* const maybe = marks.data();
+    std::fill(maybe, maybe + n + 8, std::uint8_t{0});
+    const auto mark = [&](auto t) {
+        constexpr std::size_t table = decltype(t)::value;
+        constexpr std::size_t k = table_k[table];
+        if (table_hex[table] && longest_hex_run < k)
+            return;
+        // Locals: `maybe` is written through a byte pointer, which may alias anything else.
+        const std::uint64_t* const filter = ix.tables[table].filter.data();
+        for (std::size_t i = 0; i + k <= n; ++i)
+            maybe[i] |=
+                static_cast<std::uint8_t>(in_filter(filter, table_key<table>(s + i)) << table);
+    };
+    mark(std::integral_constant<std::size_t, 0>{});
+    mark(std::integral_constant<std::size_t, 1>{});
+    mark(std::integral_constant<std::size_t, 2>{});
+    mark(std::integral_constant<std::size_t, 3>{});
     // Built only once a secret is found: the text up to it, its marker, and so on.
     std::string out;
     bool found = false;
     std::size_t copied = 0;
-    const std::size_t n = text.size();
-    // First every table's filter over every window (a tight loop per table, no branch), then the
-    // tables are probed only where some filter said "maybe".
-    // A hex form (upper-case digits and spaces only) needs a run of such characters at least as
-    // long as its table's window: a text without one (most reasons) skips the hex tables. A
-    // property of the text alone, so the cost still does not depend on the secrets.
-    std::size_t longest_hex_run = 0;
-    for (std::size_t at = 0, run = 0; at < n; ++at) {
-        const char c = up[at];
-        run = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || c == ' ' ? run + 1 : 0;
-        longest_hex_run = std::max(longest_hex_run, run);
-    }
-    std::vector<std::uint8_t> maybe(n, 0);
-    for (const auto& table : ix.tables) {
-        if (table.hex && longest_hex_run < table.k)
-            continue;
-        const auto& p = table.hex ? hex_hash : plain_hash;
-        for (std::size_t i = 0; i + table.k <= n; ++i)
-            maybe[i] |=
-                static_cast<std::uint8_t>(table.maybe(mix(p[i + table.k] - p[i] * table.power)));
-    }
+    const std::string_view view(text);
     std::size_t i = 0;
     while (i < n) {
-        if (maybe[i] == 0) {
-            ++i;
+        std::uint64_t eight = 0; // eight marks at once (the buffer has 8 spare zeros)
+        std::memcpy(&eight, maybe + i, 8);
+        if (eight == 0) {
+            i += 8;
             continue;
         }
+        // To the first marked window of the eight (byte 0 is the low byte on a little-endian host).
+        i += static_cast<std::size_t>(std::endian::native == std::endian::little
+                                          ? std::countr_zero(eight)
+                                          : std::countl_zero(eight)) /
+             8;
         std::size_t best_length = 0;
         std::uint32_t best_secret = 0;
-        for (const auto& table : ix.tables) {
-            if (i + table.k > n) // every table, empty or not: the cost must not depend on them
+        for (std::size_t t = 0; t < ix.tables.size(); ++t) {
+            if ((maybe[i] >> t & 1) == 0) // the filter said no (or the window passes the end)
                 continue;
-            const auto& p = table.hex ? hex_hash : plain_hash;
-            const std::uint64_t h = mix(p[i + table.k] - p[i] * table.power);
-            if (!table.maybe(h))
+            const auto& table = ix.tables[t];
+            const auto it = table.by_key.find(table_key(t, s + i));
+            if (it == table.by_key.end())
                 continue;
-            const auto it = table.by_prefix.find(h);
-            if (it == table.by_prefix.end())
-                continue;
-            const std::string_view view = table.hex ? up : text;
             for (const std::uint32_t id : it->second) {
                 const auto& pattern = ix.patterns[id];
                 if (pattern.text.size() > best_length && pattern.text.size() <= n - i &&
-                    view.compare(i, pattern.text.size(), pattern.text) == 0) {
+                    (table_hex[t] && has_lower
+                         ? equal_upper(view.substr(i, pattern.text.size()), pattern.text)
+                         : view.compare(i, pattern.text.size(), pattern.text) == 0)) {
                     best_length = pattern.text.size();
                     best_secret = pattern.secret;
                 }
@@ -409,7 +473,7 @@ std::string Redactor::scrub(std::string_view text) const {
             if (!found)
                 out.reserve(n);
             found = true;
-            out.append(text.substr(copied, i - copied));
+            out.append(view.substr(copied, i - copied));
             out += ix.markers[best_secret];
             i += best_length;
             copied = i;
@@ -418,9 +482,10 @@ std::string Redactor::scrub(std::string_view text) const {
         }
     }
     if (!found)
-        return std::string(text);
-    out.append(text.substr(copied));
-    return out;
+        return false;
+    out.append(view.substr(copied));
+    text = std::move(out);
+    return true;
 }
 
 } // namespace harness::suite

@@ -100,6 +100,8 @@ public:
     // or packed hex in any case when 6+ bytes; leftmost, longest first) by its marker. The cost
     // is linear in the text, whatever the number of secrets.
     std::string scrub(std::string_view text) const;
+    // The same, in place: true when `text` changed (a secret was replaced).
+    bool scrub_in_place(std::string& text) const;
     std::size_t secret_count() const;
     const RedactionPolicy& policy() const { return policy_; }
 

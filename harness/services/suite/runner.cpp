@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <fmt/core.h>
 #include <memory>
@@ -111,6 +112,21 @@ Bytes digest(HashAlgorithm hash, std::string_view message) {
 using openssl::parse_certificate;
 using openssl::X509Ptr;
 
+// The pieces joined, with one allocation (the reasons of every step are built here).
+std::string concat(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (const auto part : parts)
+        size += part.size();
+    std::string out(size, '\0');
+    char* at = out.data();
+    for (const auto part : parts) {
+        if (!part.empty()) // memcpy from a null pointer is undefined, even for 0 bytes
+            std::memcpy(at, part.data(), part.size());
+        at += part.size();
+    }
+    return out;
+}
+
 std::string wrong_pin_for(PinName pin, const std::optional<std::string>& supplied) {
     std::string wrong = pin == PinName::Sign ? "WRONG0PW" : "0000";
     if (supplied && *supplied == wrong)
@@ -126,7 +142,7 @@ public:
                  GuardPolicy{ctx.trust, ctx.card_type, std::max(ctx.min_tries_left, 2), ctx.card_id,
                              ctx.failed_pins.get()},
                  ctx.guard_state, ctx.clock) {
-        guard_.set_observer([this](const WireExchange& w) { record(w); });
+        guard_.set_observer([this](WireExchange w) { record(std::move(w)); });
         for (const auto& value : ctx_.pins.values())
             redactor_.add_secret(value);
     }
@@ -147,7 +163,7 @@ private:
     Outcome select_pin(PinName pin);
     void store(const std::optional<std::string>& name, ByteView value, bool personal);
     Bytes var(const std::string& name) const;
-    void record(const WireExchange& w);
+    void record(WireExchange w);
     void redact_step(model::StepResult& r, Outcome& out);
     void record_event(std::string command, std::string response, std::int64_t duration_us,
                       std::string note);
@@ -186,7 +202,7 @@ std::int64_t Runner::now_us() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-void Runner::record(const WireExchange& w) {
+void Runner::record(WireExchange w) {
     if (current_ == nullptr)
         return;
     const bool personal = w.response.size() > 2 && redactor_.is_personal(w.selection, w.command);
@@ -204,7 +220,7 @@ void Runner::record(const WireExchange& w) {
         ++extra_recorded_;
     }
     current_->exchanges.emplace_back(); // filled by redact_step
-    pending_.emplace_back(current_->exchanges.size() - 1, w);
+    pending_.emplace_back(current_->exchanges.size() - 1, std::move(w));
 }
 
 // Once per step: every exchange, the reasons and the measurements pass the redactor here, after
@@ -212,14 +228,16 @@ void Runner::record(const WireExchange& w) {
 // the step's earlier exchanges too).
 void Runner::redact_step(model::StepResult& r, Outcome& out) {
     for (auto& [index, w] : pending_) {
-        const RedactedExchange x = redactor_.redact(w.command, w.response, w.selection);
+        RedactedExchange x = redactor_.redact(w.command, w.response, w.selection);
         model::Exchange& e = r.exchanges[index];
-        e.command = x.command;
-        e.response = w.sent ? x.response : std::string();
+        e.command = std::move(x.command);
+        if (w.sent)
+            e.response = std::move(x.response);
         if (w.response.size() >= 2)
             e.sw = sw_of(w.response);
         e.duration_us = w.duration.count();
-        e.note = redactor_.scrub(w.note);
+        e.note = std::move(w.note);
+        redactor_.scrub_in_place(e.note);
         e.failure = w.failure;
         if (w.sent && w.failure == model::FailureKind::None)
             e.response_size = w.response.size();
@@ -227,9 +245,13 @@ void Runner::redact_step(model::StepResult& r, Outcome& out) {
         OPENSSL_cleanse(w.command.data(), w.command.size());
     }
     pending_.clear();
-    r.reason_en = redactor_.scrub(out.en);
-    r.reason_ja = redactor_.scrub(out.ja);
-    r.measurements_json = out.measurements.dump(); // numbers and names the runner made
+    r.reason_en = std::move(out.en);
+    redactor_.scrub_in_place(r.reason_en);
+    r.reason_ja = std::move(out.ja);
+    redactor_.scrub_in_place(r.reason_ja);
+    // Numbers and names the runner made; most steps have none ("{}", as dump() writes it).
+    r.measurements_json =
+        out.measurements.is_object() && out.measurements.empty() ? "{}" : out.measurements.dump();
 }
 
 void Runner::record_event(std::string command, std::string response, std::int64_t duration_us,
@@ -296,8 +318,8 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
         const auto d = sw::describe(sw);
         const std::string sws = sw::format(sw);
         const std::string expected = plan.expect_sw.to_string();
-        out.en = fmt::format("{}: SW {} ({}), expected {}", what, sws, d.text, expected);
-        out.ja = fmt::format("{}: SW {} ({})、期待値 {}", what, sws, d.text_ja, expected);
+        out.en = concat({what, ": SW ", sws, " (", d.text, "), expected ", expected});
+        out.ja = concat({what, ": SW ", sws, " (", d.text_ja, ")、期待値 ", expected});
         return out;
     }
     if (!plan.expect_data.empty()) {
@@ -306,12 +328,12 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
             if (words == Words::None)
                 return out;
             const std::string sws = sw::format(sw);
-            const std::string detail =
-                step_personal_ ? std::string("details withheld: personal data") : *why;
-            out.en = fmt::format("{}: SW {} but the data do not match {}: {}", what, sws,
-                                 plan.expect_data.text, detail);
-            out.ja = fmt::format("{}: SW {} ですがデータが期待 ({}) と一致しません: {}", what, sws,
-                                 plan.expect_data.text, detail);
+            const std::string_view detail =
+                step_personal_ ? std::string_view("details withheld: personal data") : *why;
+            out.en = concat({what, ": SW ", sws, " but the data do not match ",
+                             plan.expect_data.text, ": ", detail});
+            out.ja = concat({what, ": SW ", sws, " ですがデータが期待 (", plan.expect_data.text,
+                             ") と一致しません: ", detail});
             return out;
         }
     }
@@ -319,10 +341,10 @@ Outcome Runner::judge(const StepPlan& plan, ByteView response, const std::string
         return out;
     const std::string sws = sw::format(sw);
     const std::string expected = plan.expect_sw.to_string();
-    out.en = fmt::format("{}: SW {} as expected ({}), {} data bytes", what, sws, expected,
-                         data_of(response).size());
-    out.ja = fmt::format("{}: SW {} は期待どおり ({})、データ {} バイト", what, sws, expected,
-                         data_of(response).size());
+    const std::string size = std::to_string(data_of(response).size());
+    out.en = concat({what, ": SW ", sws, " as expected (", expected, "), ", size, " data bytes"});
+    out.ja =
+        concat({what, ": SW ", sws, " は期待どおり (", expected, ")、データ ", size, " バイト"});
     return out;
 }
 
@@ -379,9 +401,10 @@ Outcome Runner::select_pin(PinName pin) {
 
 Outcome Runner::do_apdu(const ApduArgs& a, const StepPlan& plan) {
     const Bytes command = a.command.substitute(ctx_.variables);
-    const Selection before = guard_.selection();
+    // Asked before sending: the selection in force when the command went (no copy of it kept).
+    const bool personal_target = redactor_.is_personal(guard_.selection(), command);
     const Bytes response = xmit(command, a.follow);
-    const bool personal = redactor_.is_personal(before, command) && response.size() > 2;
+    const bool personal = personal_target && response.size() > 2;
     store(a.store, data_of(response), personal);
     return judge(plan, response, "APDU");
 }
@@ -960,6 +983,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
                                                 .count()
                                           : 0;
     const std::size_t total = suite.steps.size();
+    result.steps.reserve(total);
     for (std::size_t i = 0; i < total; ++i) {
         const model::SuiteStep& step = suite.steps[i];
         const StepPlan& p = plan[i];
@@ -1033,52 +1057,57 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
         const std::int64_t start = now_us();
         if (ctx_.run_start)
             r.started_us = start - run_start_us;
-        Outcome out;
-        try {
-            out = execute(step, p);
-        } catch (const PinRefused& refused) {
-            out = skip(refused.reason_en(), refused.reason_ja());
-            out.failure = model::FailureKind::RefusedByGuard;
-            if (refused.tries_left())
-                out.measurements["tries_left"] = *refused.tries_left();
-            out.measurements["pin_refused"] = true;
-        } catch (const io::TransportError& error) {
-            guard_.clear_selection(); // the card may have been reset, or have acted, or not
-            const model::FailureKind kind = io::kind_of(error);
-            if (aborts_run(kind)) {
-                out.verdict = StepVerdict::Aborted;
-                out.en = fmt::format("aborted: {} ({})", model::to_string(kind), error.what());
-                out.ja = fmt::format("中断: {}", failure_ja(error.failure()));
-                ctx_.status = model::RunStatus::Incomplete;
-                ctx_.failure = kind;
-                ctx_.cause = fmt::format("{} during step {} of suite {}", model::to_string(kind),
-                                         step.id, suite.id);
-            } else {
-                out = fail(
-                    fmt::format("transport error: {} ({})", model::to_string(kind), error.what()),
-                    fmt::format("伝送エラー: {}", failure_ja(error.failure())));
+        // Built in place (one Outcome per step, not a default one assigned over).
+        Outcome out = [&]() -> Outcome {
+            try {
+                return execute(step, p);
+            } catch (const PinRefused& refused) {
+                Outcome o = skip(refused.reason_en(), refused.reason_ja());
+                o.failure = model::FailureKind::RefusedByGuard;
+                if (refused.tries_left())
+                    o.measurements["tries_left"] = *refused.tries_left();
+                o.measurements["pin_refused"] = true;
+                return o;
+            } catch (const io::TransportError& error) {
+                guard_.clear_selection(); // the card may have been reset, or have acted, or not
+                const model::FailureKind kind = io::kind_of(error);
+                Outcome o;
+                if (aborts_run(kind)) {
+                    o.verdict = StepVerdict::Aborted;
+                    o.en = fmt::format("aborted: {} ({})", model::to_string(kind), error.what());
+                    o.ja = fmt::format("中断: {}", failure_ja(error.failure()));
+                    ctx_.status = model::RunStatus::Incomplete;
+                    ctx_.failure = kind;
+                    ctx_.cause = fmt::format("{} during step {} of suite {}",
+                                             model::to_string(kind), step.id, suite.id);
+                } else {
+                    o = fail(fmt::format("transport error: {} ({})", model::to_string(kind),
+                                         error.what()),
+                             fmt::format("伝送エラー: {}", failure_ja(error.failure())));
+                }
+                o.failure = kind;
+                return o;
+            } catch (const MissingInput& error) {
+                return {StepVerdict::Error,
+                        fmt::format("error: {}", error.what()),
+                        fmt::format("エラー: {}", error.what()),
+                        std::nullopt,
+                        {},
+                        model::FailureKind::MissingInput};
+            } catch (const UsageError& error) {
+                return {StepVerdict::Error,
+                        fmt::format("error: {}", error.what()),
+                        fmt::format("エラー: {}", error.what()),
+                        std::nullopt,
+                        {}};
+            } catch (const Error& error) {
+                return {StepVerdict::Error,
+                        fmt::format("error: {}", error.what()),
+                        fmt::format("エラー: {}", error.what()),
+                        std::nullopt,
+                        {}};
             }
-            out.failure = kind;
-        } catch (const MissingInput& error) {
-            out = {StepVerdict::Error,
-                   fmt::format("error: {}", error.what()),
-                   fmt::format("エラー: {}", error.what()),
-                   std::nullopt,
-                   {},
-                   model::FailureKind::MissingInput};
-        } catch (const UsageError& error) {
-            out = {StepVerdict::Error,
-                   fmt::format("error: {}", error.what()),
-                   fmt::format("エラー: {}", error.what()),
-                   std::nullopt,
-                   {}};
-        } catch (const Error& error) {
-            out = {StepVerdict::Error,
-                   fmt::format("error: {}", error.what()),
-                   fmt::format("エラー: {}", error.what()),
-                   std::nullopt,
-                   {}};
-        }
+        }();
         r.duration_us = now_us() - start;
         current_ = nullptr;
 
