@@ -85,13 +85,13 @@ std::optional<unsigned> parse_number(std::string_view digits, std::size_t max_di
     return value;
 }
 
+constexpr char digits[] = "0123456789ABCDEF"; // upper case, as every hex form we print
+
 std::string format_byte(std::uint8_t byte) {
-    static constexpr char digits[] = "0123456789ABCDEF";
     return {digits[byte >> 4], digits[byte & 0x0F]};
 }
 
 std::string format(ByteView bytes, Style style) {
-    static constexpr char digits[] = "0123456789ABCDEF";
     if (bytes.empty())
         return {};
     const bool spaced = style == Style::Spaced;

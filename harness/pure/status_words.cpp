@@ -1,5 +1,6 @@
 #include "pure/status_words.hpp"
 
+#include "pure/bytes.hpp"
 #include "pure/error.hpp"
 
 #include <array>
@@ -268,9 +269,9 @@ Category iso_category(std::uint16_t sw) {
 }
 
 std::string format(std::uint16_t sw) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    return {digits[(sw >> 12) & 0xF], digits[(sw >> 8) & 0xF], digits[(sw >> 4) & 0xF],
-            digits[sw & 0xF]};
+    const std::uint8_t bytes[] = {static_cast<std::uint8_t>(sw >> 8),
+                                  static_cast<std::uint8_t>(sw & 0xFF)};
+    return hex::format(bytes, hex::Style::Packed);
 }
 
 std::optional<Pattern> Pattern::parse(std::string_view text, PatternError* error) {
