@@ -1094,13 +1094,7 @@ model::SuiteResult Runner::run(const model::Suite& suite, const std::vector<Step
                         std::nullopt,
                         {},
                         model::FailureKind::MissingInput};
-            } catch (const UsageError& error) {
-                return {StepVerdict::Error,
-                        fmt::format("error: {}", error.what()),
-                        fmt::format("エラー: {}", error.what()),
-                        std::nullopt,
-                        {}};
-            } catch (const Error& error) {
+            } catch (const Error& error) { // UsageError too
                 return {StepVerdict::Error,
                         fmt::format("error: {}", error.what()),
                         fmt::format("エラー: {}", error.what()),
