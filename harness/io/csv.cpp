@@ -323,8 +323,10 @@ Scan Access::scan(std::string_view text, std::string file, std::vector<std::stri
         return out;
 
     // Lines that do not split into the header's cells are reported here and blanked (kept as
-    // comments, so line numbers stay) before fast-cpp-csv-parser reads the text.
-    out.filtered.reserve(text.size() + lines.size());
+    // comments, so line numbers stay) before fast-cpp-csv-parser reads the text. Each line ends in
+    // "\r\n": the parser drops one '\r' before a '\n', as physical_lines already did, so it reads
+    // the physical line itself (a line ending "\r\r\n" keeps one '\r' in both readings).
+    out.filtered.reserve(text.size() + 2 * lines.size());
     Cut split; // reused for every line
     for (std::size_t k = 0; k < lines.size(); ++k) {
         const std::string& line = lines[k];
@@ -350,7 +352,7 @@ Scan Access::scan(std::string_view text, std::string file, std::vector<std::stri
             }
         }
         out.filtered += keep ? std::string_view(line) : std::string_view("#");
-        out.filtered += '\n';
+        out.filtered += "\r\n";
     }
     return out;
 }
